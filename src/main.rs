@@ -1,1 +1,123 @@
-fn main() {}
+//! `ccscope`: receive, store and report Claude Code's OpenTelemetry telemetry.
+//! A thin binary over the crates: argument parsing, output formatting and exit codes.
+
+mod doctor;
+mod output;
+mod query;
+mod range;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, documented in `--help` and the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// Something failed at run time (a taken port, a missing database, a problem found).
+    pub const FAILURE: u8 = 1;
+    /// The command line was wrong.
+    pub const USAGE: u8 = 2;
+}
+
+#[derive(Parser, Debug)]
+#[command(name = "ccscope", version, about = "Receive, store and report Claude Code's OpenTelemetry telemetry, locally.",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error.\nLogs go to stderr; set CCSCOPE_LOG (e.g. debug) for more.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct DataDirArg {
+    /// Where the database lives [default: the platform data directory, e.g. ~/.local/share/ccscope]
+    #[arg(long, value_name = "DIR", env = "CCSCOPE_DATA_DIR", global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the OTLP receiver and store until interrupted (SIGINT/SIGTERM drain and flush).
+    Serve(serve::ServeArgs),
+    /// Totals over a time range: cost, tokens, sessions, lines, commits, decisions, events.
+    Report(query::ReportArgs),
+    /// List stored events (a table, or JSON lines with --json).
+    Events(query::EventsArgs),
+    /// List sessions with their cost, tokens and activity.
+    Sessions(query::SessionsArgs),
+    /// Export stored events or metric points as CSV or JSON.
+    Export(query::ExportArgs),
+    /// Check ports, data directory and store health; print the settings that point Claude Code here.
+    Doctor(doctor::DoctorArgs),
+}
+
+/// Output format of listing commands.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+pub fn default_grpc() -> SocketAddr {
+    ccscope_receiver::DEFAULT_GRPC_ADDR.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4317)))
+}
+
+pub fn default_http() -> SocketAddr {
+    ccscope_receiver::DEFAULT_HTTP_ADDR.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4318)))
+}
+
+impl DataDirArg {
+    /// The data directory: the flag, else the platform's data directory for ccscope.
+    pub fn resolve(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.data_dir {
+            return Ok(dir.clone());
+        }
+        directories::ProjectDirs::from("dev", "ccscope", "ccscope")
+            .map(|dirs| dirs.data_dir().to_path_buf())
+            .ok_or_else(|| anyhow::anyhow!("cannot find a home directory for the data; pass --data-dir DIR"))
+    }
+
+    pub fn database(&self) -> anyhow::Result<PathBuf> {
+        Ok(self.resolve()?.join(ccscope_store::DATABASE_FILE))
+    }
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CCSCOPE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(if serving { "info" } else { "warn" });
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Report(args) => query::report(args),
+        Command::Events(args) => query::events(args),
+        Command::Sessions(args) => query::sessions(args),
+        Command::Export(args) => query::export(args),
+        Command::Doctor(args) => doctor::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            if let Some(usage) = error.downcast_ref::<range::UsageError>() {
+                eprintln!("ccscope: {usage}");
+                return ExitCode::from(exit::USAGE);
+            }
+            eprintln!("ccscope: {error:#}");
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}

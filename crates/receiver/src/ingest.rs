@@ -1,0 +1,231 @@
+//! The path every export takes, whatever its transport: memory budget -> gunzip (capped) ->
+//! decode -> normalise -> sink (which answers only after the records are durable) -> stats.
+//! Transports only translate `IngestError` into their own status codes.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+use ccscope_telemetry::{
+    Batch, DecodeError, Encoding, Rejections, Signal, decode_request, gunzip_capped, normalize,
+};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+/// Where normalised batches go. `accept` must resolve only once the batch is durable.
+pub trait ExportSink: Send + Sync + 'static {
+    fn accept(
+        &self,
+        batch: Batch,
+        received_ns: i64,
+    ) -> impl Future<Output = Result<(), SinkError>> + Send;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Too much is waiting; the sender should retry after a pause.
+    #[error("the store is saturated; retry later")]
+    Saturated,
+    /// The sink cannot take records now (shutting down, disk error); retryable.
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Why an export was refused as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("ccscope is busy: {0} bytes of exports are in flight; retry later")]
+    Busy(usize),
+    #[error("export of {size} bytes exceeds the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// Size limits of the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body accepted as sent (compressed or not).
+    pub max_body_bytes: usize,
+    /// Largest body after gunzip, and largest gRPC message.
+    pub max_decompressed_bytes: usize,
+    /// Total bytes of exports being decoded or waiting for the store at once; beyond it new
+    /// exports are refused with "retry later", which bounds memory under overload.
+    pub max_inflight_bytes: usize,
+}
+
+/// Default cap on a body as sent.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Default cap on a body after decompression.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 32 * 1024 * 1024;
+/// Default in-flight budget.
+pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 256 * 1024 * 1024;
+/// Normalised records take about this many times the bytes of their encoded form; the
+/// in-flight budget is charged accordingly.
+const DECODED_EXPANSION: usize = 4;
+/// Most recent refusals kept for `ccscope doctor` and the receiver panel.
+pub const REFUSAL_LOG_CAPACITY: usize = 50;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
+            max_inflight_bytes: DEFAULT_MAX_INFLIGHT_BYTES,
+        }
+    }
+}
+
+/// A refused export or a partially rejected one, as shown to the user.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Refusal {
+    pub time_ns: i64,
+    pub transport: &'static str,
+    pub signal: &'static str,
+    pub status: String,
+    pub reason: String,
+}
+
+/// Counters of what the receiver has seen since it started.
+#[derive(Debug, Default)]
+pub struct ReceiverStats {
+    pub exports_accepted: AtomicU64,
+    pub exports_refused: AtomicU64,
+    pub records_accepted: AtomicU64,
+    pub records_rejected: AtomicU64,
+    pub last_export_ns: AtomicI64,
+    refusals: Mutex<VecDeque<Refusal>>,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatsSnapshot {
+    pub exports_accepted: u64,
+    pub exports_refused: u64,
+    pub records_accepted: u64,
+    pub records_rejected: u64,
+    pub last_export_ns: Option<i64>,
+    pub recent_refusals: Vec<Refusal>,
+}
+
+impl ReceiverStats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let last = self.last_export_ns.load(Ordering::Relaxed);
+        StatsSnapshot {
+            exports_accepted: self.exports_accepted.load(Ordering::Relaxed),
+            exports_refused: self.exports_refused.load(Ordering::Relaxed),
+            records_accepted: self.records_accepted.load(Ordering::Relaxed),
+            records_rejected: self.records_rejected.load(Ordering::Relaxed),
+            last_export_ns: (last != 0).then_some(last),
+            recent_refusals: self
+                .refusals
+                .lock()
+                .map(|r| r.iter().cloned().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    pub(crate) fn refused(&self, refusal: Refusal) {
+        self.exports_refused.fetch_add(1, Ordering::Relaxed);
+        self.log(refusal);
+    }
+
+    fn log(&self, refusal: Refusal) {
+        tracing::info!(transport = refusal.transport, signal = refusal.signal, status = %refusal.status, reason = %refusal.reason, "export refused");
+        if let Ok(mut log) = self.refusals.lock() {
+            if log.len() == REFUSAL_LOG_CAPACITY {
+                log.pop_front();
+            }
+            log.push_back(refusal);
+        }
+    }
+}
+
+/// Shared by both transports.
+pub struct Ingest<S> {
+    sink: S,
+    limits: Limits,
+    budget: Semaphore,
+    pub stats: Arc<ReceiverStats>,
+}
+
+impl<S: ExportSink> Ingest<S> {
+    pub fn new(sink: S, limits: Limits, stats: Arc<ReceiverStats>) -> Ingest<S> {
+        let budget = Semaphore::new(limits.max_inflight_bytes.min(Semaphore::MAX_PERMITS));
+        Ingest { sink, limits, budget, stats }
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Takes one export body. Returns the records rejected one by one (for `partial_success`).
+    pub async fn export(
+        &self,
+        transport: &'static str,
+        signal: Signal,
+        encoding: Encoding,
+        gzip: bool,
+        body: &[u8],
+    ) -> Result<Rejections, IngestError> {
+        let received_ns = now_ns();
+        let charge = body.len().saturating_mul(DECODED_EXPANSION).clamp(1, self.limits.max_inflight_bytes);
+        let _permit = self
+            .budget
+            .try_acquire_many(charge as u32)
+            .map_err(|_| IngestError::Busy(self.limits.max_inflight_bytes))?;
+        let inflated;
+        let body = if gzip {
+            inflated = gunzip_capped(body, self.limits.max_decompressed_bytes)?;
+            &inflated[..]
+        } else {
+            body
+        };
+        if body.len() > self.limits.max_decompressed_bytes {
+            return Err(IngestError::TooLarge { size: body.len(), limit: self.limits.max_decompressed_bytes });
+        }
+        let _extra_permit = if gzip {
+            let extra = body.len().saturating_mul(DECODED_EXPANSION).saturating_sub(charge);
+            Some(
+                self.budget
+                    .try_acquire_many(extra.min(self.limits.max_inflight_bytes) as u32)
+                    .map_err(|_| IngestError::Busy(self.limits.max_inflight_bytes))?,
+            )
+        } else {
+            None
+        };
+        let request = decode_request(signal, encoding, body)?;
+        let batch = normalize(&request, received_ns);
+        drop(request);
+        let rejected = batch.rejected.clone();
+        let records = batch.len() as u64;
+        if records > 0 {
+            self.sink.accept(batch, received_ns).await?;
+        }
+        self.stats.exports_accepted.fetch_add(1, Ordering::Relaxed);
+        self.stats.records_accepted.fetch_add(records, Ordering::Relaxed);
+        self.stats.last_export_ns.store(received_ns, Ordering::Relaxed);
+        if rejected.count > 0 {
+            self.stats.records_rejected.fetch_add(rejected.count as u64, Ordering::Relaxed);
+            self.stats.log(Refusal {
+                time_ns: received_ns,
+                transport,
+                signal: signal.as_str(),
+                status: format!("partial success ({} rejected)", rejected.count),
+                reason: rejected.message(),
+            });
+        }
+        Ok(rejected)
+    }
+}
+
+pub(crate) fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}

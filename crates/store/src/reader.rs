@@ -1,0 +1,587 @@
+//! Read-only queries: totals, sessions, event listings and exports. A `Reader` opens its own
+//! read-only connection, so it works while `ccscope serve` writes (WAL readers never block
+//! the writer).
+//!
+//! Cost and tokens come from the metrics for every session that sent cost or token metrics in
+//! the range, and from `api_request` events for the sessions that did not: never both.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use ccscope_telemetry::{MetricKind, TokenType};
+use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value as SqlValue};
+use serde::Serialize;
+
+use crate::{StoreError, retention, schema};
+
+/// Which records a query looks at. Times are Unix nanoseconds, `[from_ns, to_ns)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub session: Option<String>,
+    /// Matches `user.id` or `user.email`.
+    pub user: Option<String>,
+    /// Matches the model as sent (`claude-opus-4-8[1m]`) or its plain name.
+    pub model: Option<String>,
+    /// `key=value` pairs matched against record attributes or resource attributes.
+    pub attributes: Vec<(String, String)>,
+}
+
+impl Filter {
+    /// Builds the SQL condition for a table aliased `alias` with the shared column names
+    /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
+    /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
+    fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+        let mut sql = format!("{time} >= ? AND {time} < ?");
+        let mut args = vec![SqlValue::Integer(self.from_ns), SqlValue::Integer(self.to_ns)];
+        if let Some(session) = &self.session {
+            sql.push_str(&format!(" AND {alias}.session_id = ?"));
+            args.push(SqlValue::Text(session.clone()));
+        }
+        if let Some(user) = &self.user {
+            sql.push_str(&format!(" AND ({alias}.user_id = ? OR {alias}.user_email = ?)"));
+            args.push(SqlValue::Text(user.clone()));
+            args.push(SqlValue::Text(user.clone()));
+        }
+        if let Some(model) = &self.model {
+            sql.push_str(&format!(" AND ({alias}.model = ? OR {alias}.model_base = ?)"));
+            args.push(SqlValue::Text(model.clone()));
+            args.push(SqlValue::Text(model.clone()));
+        }
+        for (key, value) in &self.attributes {
+            if key.is_empty() || key.contains('"') || key.contains('\\') {
+                return Err(StoreError::BadFilter(format!(
+                    "attribute key {key:?} must be non-empty and contain no quote or backslash"
+                )));
+            }
+            let path = format!("$.\"{key}\"");
+            sql.push_str(&format!(
+                " AND (CAST(json_extract({alias}.attributes, ?) AS TEXT) = ?
+                       OR CAST(json_extract((SELECT r.attributes FROM resources r
+                                             WHERE r.id = {alias}.resource_id), ?) AS TEXT) = ?)"
+            ));
+            args.extend([
+                SqlValue::Text(path.clone()),
+                SqlValue::Text(value.clone()),
+                SqlValue::Text(path),
+                SqlValue::Text(value.clone()),
+            ]);
+        }
+        Ok((sql, args))
+    }
+}
+
+/// Token totals by type.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Tokens {
+    pub input: f64,
+    pub output: f64,
+    pub cache_read: f64,
+    pub cache_creation: f64,
+}
+
+impl Tokens {
+    pub fn total(&self) -> f64 {
+        self.input + self.output + self.cache_read + self.cache_creation
+    }
+
+    fn add_type(&mut self, token_type: TokenType, value: f64) {
+        match token_type {
+            TokenType::Input => self.input += value,
+            TokenType::Output => self.output += value,
+            TokenType::CacheRead => self.cache_read += value,
+            TokenType::CacheCreation => self.cache_creation += value,
+        }
+    }
+
+    fn add(&mut self, other: &Tokens) {
+        self.input += other.input;
+        self.output += other.output;
+        self.cache_read += other.cache_read;
+        self.cache_creation += other.cache_creation;
+    }
+}
+
+/// Cost and tokens of one model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelUsage {
+    pub model: String,
+    pub cost_usd: f64,
+    pub tokens: f64,
+}
+
+/// Totals over a filter: what `ccscope report` prints.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub sessions: u64,
+    pub cost_usd: f64,
+    pub tokens: Tokens,
+    pub lines_added: f64,
+    pub lines_removed: f64,
+    pub commits: f64,
+    pub pull_requests: f64,
+    pub active_user_s: f64,
+    pub active_cli_s: f64,
+    pub edits_accepted: f64,
+    pub edits_rejected: f64,
+    pub events: BTreeMap<String, u64>,
+    /// Highest cost first.
+    pub by_model: Vec<ModelUsage>,
+}
+
+/// One session's summary: what `ccscope sessions` lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub user_id: Option<String>,
+    pub user_email: Option<String>,
+    pub terminal_type: Option<String>,
+    pub models: Vec<String>,
+    pub events: u64,
+    pub prompts: u64,
+    pub api_errors: u64,
+    pub cost_usd: f64,
+    pub tokens: Tokens,
+    pub lines_added: f64,
+    pub lines_removed: f64,
+    /// `metrics` or `events`: where cost and tokens came from.
+    pub usage_source: &'static str,
+}
+
+/// One stored event with everything it carried.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub time_ns: i64,
+    pub name: String,
+    pub session_id: String,
+    pub sequence: Option<i64>,
+    pub prompt_id: Option<String>,
+    pub user_id: Option<String>,
+    pub model: Option<String>,
+    pub tool_name: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: Option<f64>,
+    pub success: Option<bool>,
+    pub status_code: Option<i64>,
+    pub attributes: serde_json::Value,
+    pub resource: serde_json::Value,
+}
+
+/// One stored metric point with its series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointRow {
+    pub metric: String,
+    pub unit: String,
+    pub temporality: String,
+    pub start_ns: i64,
+    pub time_ns: i64,
+    pub value: f64,
+    pub session_id: String,
+    pub model: Option<String>,
+    pub point_type: Option<String>,
+    pub attributes: serde_json::Value,
+    pub resource: serde_json::Value,
+}
+
+/// Listing options for events.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventQuery {
+    pub filter: Filter,
+    /// Only these event names (all when empty).
+    pub names: Vec<String>,
+    /// Case-insensitive substring searched in the attributes.
+    pub search: Option<String>,
+    pub limit: Option<usize>,
+    /// Newest first when true.
+    pub newest_first: bool,
+}
+
+/// Store health, for `ccscope doctor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Health {
+    pub schema_version: i64,
+    pub integrity: String,
+    pub used_bytes: u64,
+    pub file_bytes: u64,
+    pub events: u64,
+    pub points: u64,
+    pub spans: u64,
+    pub sessions: u64,
+    pub newest_ns: Option<i64>,
+}
+
+pub struct Reader {
+    conn: Connection,
+}
+
+/// Per-session usage gathered from the metrics.
+#[derive(Default)]
+struct MetricUsage {
+    cost: f64,
+    tokens: Tokens,
+    by_model: HashMap<String, (f64, f64)>,
+    has_usage: bool,
+}
+
+impl Reader {
+    /// Opens the database read-only. Fails clearly when it does not exist yet.
+    pub fn open(path: &Path) -> Result<Reader, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        schema::check_version(&conn)?;
+        Ok(Reader { conn })
+    }
+
+    fn metric_rows(&self, filter: &Filter) -> Result<Vec<(String, String, String, String, String, f64)>, StoreError> {
+        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        let sql = format!(
+            "SELECT s.metric, s.session_id, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
+                    COALESCE(json_extract(s.attributes, '$.decision'), ''), SUM(p.value)
+             FROM points p JOIN series s ON s.id = p.series_id
+             WHERE {cond} AND s.temporality != 'gauge'
+             GROUP BY 1, 2, 3, 4, 5"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn api_request_rows(&self, filter: &Filter) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let sql = format!(
+            "SELECT e.session_id, COALESCE(e.model, ''), TOTAL(e.cost_usd), TOTAL(e.input_tokens),
+                    TOTAL(e.output_tokens), TOTAL(e.cache_read_tokens),
+                    TOTAL(e.cache_creation_tokens)
+             FROM events e WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                Tokens {
+                    input: r.get(3)?,
+                    output: r.get(4)?,
+                    cache_read: r.get(5)?,
+                    cache_creation: r.get(6)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Totals over the filter.
+    pub fn report(&self, filter: &Filter) -> Result<Report, StoreError> {
+        let mut report = Report::default();
+        let mut usage: HashMap<String, MetricUsage> = HashMap::new();
+        let mut sessions: HashSet<String> = HashSet::new();
+        let mut unnamed_sessions = 0.0;
+        for (metric, session, model, point_type, decision, value) in self.metric_rows(filter)? {
+            if !session.is_empty() {
+                sessions.insert(session.clone());
+            }
+            match MetricKind::from_name(&metric) {
+                Some(MetricKind::CostUsage) => {
+                    let u = usage.entry(session).or_default();
+                    u.has_usage = true;
+                    u.cost += value;
+                    u.by_model.entry(model).or_default().0 += value;
+                }
+                Some(MetricKind::TokenUsage) => {
+                    let u = usage.entry(session).or_default();
+                    u.has_usage = true;
+                    if let Some(t) = TokenType::parse(&point_type) {
+                        u.tokens.add_type(t, value);
+                    }
+                    u.by_model.entry(model).or_default().1 += value;
+                }
+                Some(MetricKind::LinesOfCode) => match point_type.as_str() {
+                    "added" => report.lines_added += value,
+                    "removed" => report.lines_removed += value,
+                    _ => {}
+                },
+                Some(MetricKind::CommitCount) => report.commits += value,
+                Some(MetricKind::PullRequestCount) => report.pull_requests += value,
+                Some(MetricKind::ActiveTime) => match point_type.as_str() {
+                    "user" => report.active_user_s += value,
+                    "cli" => report.active_cli_s += value,
+                    _ => {}
+                },
+                Some(MetricKind::CodeEditToolDecision) => match decision.as_str() {
+                    "accept" => report.edits_accepted += value,
+                    "reject" => report.edits_rejected += value,
+                    _ => {}
+                },
+                Some(MetricKind::SessionCount) if session.is_empty() => unnamed_sessions += value,
+                _ => {}
+            }
+        }
+        let mut by_model: HashMap<String, (f64, f64)> = HashMap::new();
+        for u in usage.values() {
+            report.cost_usd += u.cost;
+            report.tokens.add(&u.tokens);
+            for (model, (cost, tokens)) in &u.by_model {
+                let m = by_model.entry(model.clone()).or_default();
+                m.0 += cost;
+                m.1 += tokens;
+            }
+        }
+        for (session, model, cost, tokens) in self.api_request_rows(filter)? {
+            if usage.get(&session).is_some_and(|u| u.has_usage) {
+                continue;
+            }
+            report.cost_usd += cost;
+            report.tokens.add(&tokens);
+            let m = by_model.entry(model).or_default();
+            m.0 += cost;
+            m.1 += tokens.total();
+        }
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        for row in rows {
+            let (name, session, count) = row?;
+            *report.events.entry(name).or_default() += count as u64;
+            if !session.is_empty() {
+                sessions.insert(session);
+            }
+        }
+        report.sessions = sessions.len() as u64 + unnamed_sessions.round() as u64;
+        let mut models: Vec<ModelUsage> = by_model
+            .into_iter()
+            .filter(|(model, _)| !model.is_empty())
+            .map(|(model, (cost_usd, tokens))| ModelUsage { model, cost_usd, tokens })
+            .collect();
+        models.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| a.model.cmp(&b.model)));
+        report.by_model = models;
+        Ok(report)
+    }
+
+    /// One summary per session, most recent first.
+    pub fn sessions(&self, filter: &Filter) -> Result<Vec<SessionSummary>, StoreError> {
+        let mut out: BTreeMap<String, SessionSummary> = BTreeMap::new();
+        let mut models: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let sql = format!(
+            "SELECT e.session_id, MIN(e.time_ns), MAX(e.time_ns), COUNT(*), MAX(e.user_id),
+                    MAX(e.user_email), MAX(e.terminal_type),
+                    SUM(e.name = 'user_prompt'), SUM(e.name = 'api_error')
+             FROM events e WHERE {cond} AND e.session_id != '' GROUP BY 1"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok(SessionSummary {
+                session_id: r.get(0)?,
+                first_ns: r.get(1)?,
+                last_ns: r.get(2)?,
+                events: r.get::<_, i64>(3)? as u64,
+                user_id: r.get(4)?,
+                user_email: r.get(5)?,
+                terminal_type: r.get(6)?,
+                prompts: r.get::<_, i64>(7)? as u64,
+                api_errors: r.get::<_, i64>(8)? as u64,
+                usage_source: "events",
+                ..SessionSummary::default()
+            })
+        })?;
+        for row in rows {
+            let s = row?;
+            out.insert(s.session_id.clone(), s);
+        }
+        // Metric usage per session, with the time span its points cover.
+        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        let sql = format!(
+            "SELECT s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
+                    SUM(p.value), MIN(p.time_ns), MAX(p.time_ns), MAX(s.user_id),
+                    MAX(s.user_email), MAX(s.terminal_type)
+             FROM points p JOIN series s ON s.id = p.series_id
+             WHERE {cond} AND s.session_id != '' AND s.temporality != 'gauge'
+             GROUP BY 1, 2, 3, 4"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, f64>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?, r.get::<_, Option<String>>(9)?),
+            ))
+        })?;
+        for row in rows {
+            let (session, metric, model, point_type, value, first, last, (user, email, terminal)) = row?;
+            let s = out.entry(session.clone()).or_insert_with(|| SessionSummary {
+                session_id: session.clone(),
+                first_ns: first,
+                last_ns: last,
+                usage_source: "events",
+                ..SessionSummary::default()
+            });
+            s.first_ns = s.first_ns.min(first);
+            s.last_ns = s.last_ns.max(last);
+            s.user_id = s.user_id.take().or(user);
+            s.user_email = s.user_email.take().or(email);
+            s.terminal_type = s.terminal_type.take().or(terminal);
+            match MetricKind::from_name(&metric) {
+                Some(MetricKind::CostUsage) | Some(MetricKind::TokenUsage) => {
+                    if s.usage_source != "metrics" {
+                        s.usage_source = "metrics";
+                        s.cost_usd = 0.0;
+                        s.tokens = Tokens::default();
+                    }
+                    if metric == MetricKind::CostUsage.name() {
+                        s.cost_usd += value;
+                    } else if let Some(t) = TokenType::parse(&point_type) {
+                        s.tokens.add_type(t, value);
+                    }
+                    if !model.is_empty() {
+                        models.entry(session).or_default().insert(model);
+                    }
+                }
+                Some(MetricKind::LinesOfCode) if point_type == "added" => s.lines_added += value,
+                Some(MetricKind::LinesOfCode) if point_type == "removed" => s.lines_removed += value,
+                _ => {}
+            }
+        }
+        for (session, model, cost, tokens) in self.api_request_rows(filter)? {
+            let Some(s) = out.get_mut(&session) else { continue };
+            if !model.is_empty() {
+                models.entry(session).or_default().insert(model);
+            }
+            if s.usage_source == "events" {
+                s.cost_usd += cost;
+                s.tokens.add(&tokens);
+            }
+        }
+        let mut list: Vec<SessionSummary> = out
+            .into_values()
+            .map(|mut s| {
+                s.models = models.remove(&s.session_id).map(|m| m.into_iter().collect()).unwrap_or_default();
+                s
+            })
+            .collect();
+        list.sort_by(|a, b| b.last_ns.cmp(&a.last_ns));
+        Ok(list)
+    }
+
+    /// Events matching the query, oldest first unless `newest_first`.
+    pub fn events(&self, query: &EventQuery, mut each: impl FnMut(EventRow) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let (mut cond, mut args) = query.filter.sql("e", "e.time_ns")?;
+        if !query.names.is_empty() {
+            cond.push_str(&format!(" AND e.name IN ({})", vec!["?"; query.names.len()].join(", ")));
+            args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));
+        }
+        if let Some(search) = &query.search {
+            cond.push_str(" AND instr(lower(e.attributes), lower(?)) > 0");
+            args.push(SqlValue::Text(search.clone()));
+        }
+        let order = if query.newest_first { "DESC" } else { "ASC" };
+        let limit = query.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
+                    e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
+                    e.attributes, r.attributes
+             FROM events e JOIN resources r ON r.id = e.resource_id
+             WHERE {cond} ORDER BY e.time_ns {order}, e.seq {order}, e.id {order}{limit}"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            let attributes: String = r.get(12)?;
+            let resource: String = r.get(13)?;
+            each(EventRow {
+                time_ns: r.get(0)?,
+                name: r.get(1)?,
+                session_id: r.get(2)?,
+                sequence: r.get(3)?,
+                prompt_id: r.get(4)?,
+                user_id: r.get(5)?,
+                model: r.get(6)?,
+                tool_name: r.get(7)?,
+                cost_usd: r.get(8)?,
+                duration_ms: r.get(9)?,
+                success: r.get(10)?,
+                status_code: r.get(11)?,
+                attributes: serde_json::from_str(&attributes)?,
+                resource: serde_json::from_str(&resource)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Metric points matching the filter, oldest first.
+    pub fn points(&self, filter: &Filter, mut each: impl FnMut(PointRow) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        let sql = format!(
+            "SELECT s.metric, s.unit, s.temporality, p.start_ns, p.time_ns, p.value, s.session_id,
+                    s.model, s.point_type, s.attributes, r.attributes
+             FROM points p JOIN series s ON s.id = p.series_id JOIN resources r ON r.id = s.resource_id
+             WHERE {cond} ORDER BY p.time_ns, s.id"
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(r) = rows.next()? {
+            let attributes: String = r.get(9)?;
+            let resource: String = r.get(10)?;
+            each(PointRow {
+                metric: r.get(0)?,
+                unit: r.get(1)?,
+                temporality: r.get(2)?,
+                start_ns: r.get(3)?,
+                time_ns: r.get(4)?,
+                value: r.get(5)?,
+                session_id: r.get(6)?,
+                model: r.get(7)?,
+                point_type: r.get(8)?,
+                attributes: serde_json::from_str(&attributes)?,
+                resource: serde_json::from_str(&resource)?,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Counts and integrity, for `ccscope doctor`.
+    pub fn health(&self, path: &Path) -> Result<Health, StoreError> {
+        let count = |sql: &str| -> Result<u64, StoreError> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        Ok(Health {
+            schema_version: schema::check_version(&self.conn)?,
+            integrity: self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?,
+            used_bytes: retention::used_bytes(&self.conn)?,
+            file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            events: count("SELECT COUNT(*) FROM events")?,
+            points: count("SELECT COUNT(*) FROM points")?,
+            spans: count("SELECT COUNT(*) FROM spans")?,
+            sessions: count(
+                "SELECT COUNT(*) FROM (SELECT session_id FROM events WHERE session_id != ''
+                                      UNION SELECT session_id FROM series WHERE session_id != '')",
+            )?,
+            newest_ns: self.conn.query_row(
+                "SELECT max(t) FROM (SELECT max(time_ns) AS t FROM events UNION ALL SELECT max(time_ns) FROM points)",
+                [],
+                |r| r.get(0),
+            )?,
+        })
+    }
+}

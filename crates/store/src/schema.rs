@@ -1,0 +1,152 @@
+//! The SQLite schema and its migrations. `PRAGMA user_version` holds the number of migrations
+//! applied; a database from a newer ccscope is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+/// Each entry moves the schema one version up. Append only; never edit a released entry.
+const MIGRATIONS: &[&str] = &[
+    // 1: initial schema.
+    r#"
+    CREATE TABLE resources (
+        id          INTEGER PRIMARY KEY,
+        hash        INTEGER NOT NULL UNIQUE,
+        attributes  TEXT NOT NULL
+    );
+
+    CREATE TABLE events (
+        id                    INTEGER PRIMARY KEY,
+        dedup_key             INTEGER NOT NULL UNIQUE,
+        time_ns               INTEGER NOT NULL,
+        observed_ns           INTEGER NOT NULL,
+        received_ns           INTEGER NOT NULL,
+        name                  TEXT NOT NULL,
+        session_id            TEXT NOT NULL DEFAULT '',
+        seq                   INTEGER,
+        prompt_id             TEXT,
+        user_id               TEXT,
+        user_email            TEXT,
+        organization_id       TEXT,
+        terminal_type         TEXT,
+        app_version           TEXT,
+        model                 TEXT,
+        model_base            TEXT,
+        cost_usd              REAL,
+        input_tokens          INTEGER,
+        output_tokens         INTEGER,
+        cache_read_tokens     INTEGER,
+        cache_creation_tokens INTEGER,
+        duration_ms           REAL,
+        ttft_ms               REAL,
+        success               INTEGER,
+        status_code           INTEGER,
+        attempt               INTEGER,
+        tool_name             TEXT,
+        tool_use_id           TEXT,
+        request_id            TEXT,
+        decision              TEXT,
+        decision_source       TEXT,
+        error                 TEXT,
+        prompt_text           TEXT,
+        severity              TEXT,
+        body                  TEXT,
+        trace_id              TEXT,
+        span_id               TEXT,
+        scope                 TEXT,
+        attributes            TEXT NOT NULL,
+        resource_id           INTEGER NOT NULL REFERENCES resources(id)
+    );
+    CREATE INDEX events_by_time ON events(time_ns);
+    CREATE INDEX events_by_session ON events(session_id, time_ns);
+    CREATE INDEX events_by_name ON events(name, time_ns);
+
+    CREATE TABLE series (
+        id              INTEGER PRIMARY KEY,
+        hash            INTEGER NOT NULL UNIQUE,
+        metric          TEXT NOT NULL,
+        unit            TEXT NOT NULL,
+        temporality     TEXT NOT NULL,
+        session_id      TEXT NOT NULL DEFAULT '',
+        user_id         TEXT,
+        user_email      TEXT,
+        organization_id TEXT,
+        terminal_type   TEXT,
+        app_version     TEXT,
+        model           TEXT,
+        model_base      TEXT,
+        point_type      TEXT,
+        attributes      TEXT NOT NULL,
+        resource_id     INTEGER NOT NULL REFERENCES resources(id),
+        cum_start_ns    INTEGER,
+        cum_time_ns     INTEGER,
+        cum_value       REAL
+    );
+    CREATE INDEX series_by_metric ON series(metric);
+    CREATE INDEX series_by_session ON series(session_id);
+
+    CREATE TABLE points (
+        series_id INTEGER NOT NULL,
+        start_ns  INTEGER NOT NULL,
+        time_ns   INTEGER NOT NULL,
+        value     REAL NOT NULL,
+        extra     TEXT,
+        PRIMARY KEY (series_id, start_ns, time_ns)
+    ) WITHOUT ROWID;
+    CREATE INDEX points_by_time ON points(time_ns, series_id);
+
+    CREATE TABLE spans (
+        id              INTEGER PRIMARY KEY,
+        trace_id        TEXT NOT NULL,
+        span_id         TEXT NOT NULL,
+        parent_span_id  TEXT,
+        name            TEXT NOT NULL,
+        kind            INTEGER NOT NULL,
+        start_ns        INTEGER NOT NULL,
+        end_ns          INTEGER NOT NULL,
+        status_code     INTEGER NOT NULL,
+        status_message  TEXT,
+        session_id      TEXT NOT NULL DEFAULT '',
+        user_id         TEXT,
+        attributes      TEXT NOT NULL,
+        events          TEXT NOT NULL,
+        links           TEXT NOT NULL,
+        scope           TEXT,
+        resource_id     INTEGER NOT NULL REFERENCES resources(id),
+        UNIQUE (trace_id, span_id)
+    );
+    CREATE INDEX spans_by_time ON spans(start_ns);
+    CREATE INDEX spans_by_session ON spans(session_id, start_ns);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to `SCHEMA_VERSION`, or refuses a newer one.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+/// Checks, without changing anything, that a database can be read by this build.
+pub fn check_version(conn: &Connection) -> Result<i64, StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
+    }
+    if found < SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooOld { found, expected: SCHEMA_VERSION });
+    }
+    Ok(found)
+}

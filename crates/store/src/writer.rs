@@ -1,0 +1,517 @@
+//! The single writer. One thread owns the write connection; exports arrive through a bounded
+//! queue and are committed in groups (one transaction, one fsync for every batch waiting), and
+//! each submitter is answered only after the commit that holds its batch. A full queue is
+//! refused at once (`WriteError::Saturated`) so the receiver can answer 503/UNAVAILABLE
+//! instead of buffering without bound.
+//!
+//! Must never: acknowledge a batch before its commit; let one bad batch fail others.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use ccscope_telemetry::{
+    Batch, Event, MetricPoint, Resource, SpanRecord, Temporality,
+    cumulative::{CumulativeState, CumulativeStep, cumulative_step},
+    plain_model_name,
+};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use tokio::sync::{broadcast, oneshot};
+
+use crate::{Retention, StoreError, retention, schema};
+
+/// Batches waiting for the writer. When full, new exports are refused with "try later".
+pub const WRITE_QUEUE_CAPACITY: usize = 256;
+/// At most this many batches share one transaction.
+pub const MAX_BATCHES_PER_COMMIT: usize = 128;
+/// Live subscribers that fall this many commits behind miss the oldest notifications.
+pub const CHANGE_FEED_CAPACITY: usize = 1024;
+/// How often retention runs while the writer is up.
+pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
+/// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
+const SERIES_CACHE_LIMIT: usize = 200_000;
+
+/// What one committed batch added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Committed {
+    pub events: u64,
+    pub points: u64,
+    pub spans: u64,
+    /// Records already stored (re-sent exports) or stale cumulative points.
+    pub duplicates: u64,
+}
+
+impl Committed {
+    fn add(&mut self, other: Committed) {
+        self.events += other.events;
+        self.points += other.points;
+        self.spans += other.spans;
+        self.duplicates += other.duplicates;
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the store's write queue is full ({WRITE_QUEUE_CAPACITY} exports waiting)")]
+    Saturated,
+    #[error("the store is shutting down")]
+    Closed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+struct Job {
+    batch: Batch,
+    received_ns: i64,
+    reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+/// The handle exports are submitted through. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    jobs: SyncSender<Job>,
+    changes: broadcast::Sender<Committed>,
+    path: PathBuf,
+}
+
+/// Owns the writer thread; `close` drains the queue, commits and joins.
+pub struct WriterThread {
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WriterThread {
+    /// Waits for the writer to commit everything queued. Call after every `Writer` is dropped.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            tracing::error!("store writer thread panicked");
+        }
+    }
+}
+
+impl Writer {
+    /// Opens (creating and migrating if needed) the database at `path` and starts the writer.
+    pub fn start(path: &Path, retention: Retention) -> Result<(Writer, WriterThread), StoreError> {
+        let mut conn = open_write_connection(path)?;
+        schema::migrate(&mut conn)?;
+        let (jobs, queue) = mpsc::sync_channel::<Job>(WRITE_QUEUE_CAPACITY);
+        let (changes, _) = broadcast::channel(CHANGE_FEED_CAPACITY);
+        let feed = changes.clone();
+        let thread = std::thread::Builder::new()
+            .name("ccscope-store-writer".into())
+            .spawn(move || run(conn, queue, feed, retention))
+            .map_err(StoreError::Thread)?;
+        Ok((
+            Writer { jobs, changes, path: path.to_path_buf() },
+            WriterThread { thread: Some(thread) },
+        ))
+    }
+
+    /// Queues a batch and waits for its commit. Returns `Saturated` at once if the queue is full.
+    pub async fn write(&self, batch: Batch, received_ns: i64) -> Result<Committed, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.try_send(Job { batch, received_ns, reply }).map_err(|e| match e {
+            TrySendError::Full(_) => WriteError::Saturated,
+            TrySendError::Disconnected(_) => WriteError::Closed,
+        })?;
+        Ok(answer.await.map_err(|_| WriteError::Closed)??)
+    }
+
+    /// A feed of commits, for live views.
+    pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
+        self.changes.subscribe()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| StoreError::DataDir { path: dir.to_path_buf(), source })?;
+    }
+    let conn = Connection::open(path)?;
+    // auto_vacuum only takes effect before the first table is created.
+    conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NoWal(mode));
+    }
+    // FULL: the WAL is fsynced at every commit, so an acknowledged export survives a crash
+    // of the process and of the machine.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// Per-connection memo of ids the writer has already looked up.
+#[derive(Default)]
+struct Caches {
+    resources: HashMap<u64, i64>,
+    series: HashMap<u64, SeriesState>,
+}
+
+#[derive(Clone, Copy)]
+struct SeriesState {
+    id: i64,
+    cumulative: Option<CumulativeState>,
+}
+
+fn run(
+    mut conn: Connection,
+    queue: mpsc::Receiver<Job>,
+    changes: broadcast::Sender<Committed>,
+    retention: Retention,
+) {
+    let mut caches = Caches::default();
+    let mut next_sweep = Instant::now();
+    loop {
+        if Instant::now() >= next_sweep {
+            if let Err(error) = retention::sweep(&mut conn, retention, now_ns()) {
+                tracing::warn!(%error, "retention sweep failed");
+            }
+            next_sweep = Instant::now() + RETENTION_INTERVAL;
+        }
+        let first = match queue.recv_timeout(next_sweep.saturating_duration_since(Instant::now())) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCHES_PER_COMMIT {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let total = commit_group(&mut conn, &mut caches, jobs);
+        if total != Committed::default() {
+            // No receivers is fine: nobody is watching live.
+            let _ = changes.send(total);
+        }
+    }
+    if let Err(error) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+        tracing::warn!(%error, "final checkpoint failed");
+    }
+    tracing::debug!("store writer stopped");
+}
+
+/// Commits every job in one transaction; if that fails, each job in its own, so only the
+/// batch at fault is refused. Answers every job. Returns what was added in total.
+fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> Committed {
+    let group: Result<Vec<Committed>, StoreError> = (|| {
+        let tx = conn.transaction()?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            results.push(apply(&tx, caches, &job.batch, job.received_ns)?);
+        }
+        tx.commit()?;
+        Ok(results)
+    })();
+    let mut total = Committed::default();
+    match group {
+        Ok(results) => {
+            for (job, committed) in jobs.into_iter().zip(results) {
+                total.add(committed);
+                let _ = job.reply.send(Ok(committed));
+            }
+        }
+        Err(error) if jobs.len() == 1 => {
+            caches.clear();
+            tracing::warn!(%error, "store commit failed");
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(error));
+            }
+        }
+        Err(error) => {
+            caches.clear();
+            tracing::warn!(%error, batches = jobs.len(), "group commit failed; committing batches one by one");
+            for job in jobs {
+                total.add(commit_group(conn, caches, vec![job]));
+            }
+        }
+    }
+    total
+}
+
+impl Caches {
+    fn clear(&mut self) {
+        self.resources.clear();
+        self.series.clear();
+    }
+}
+
+fn apply(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    batch: &Batch,
+    received_ns: i64,
+) -> Result<Committed, StoreError> {
+    let mut committed = Committed::default();
+    for event in &batch.events {
+        if insert_event(tx, caches, event, received_ns)? {
+            committed.events += 1;
+        } else {
+            committed.duplicates += 1;
+        }
+    }
+    for point in &batch.points {
+        if insert_point(tx, caches, point)? {
+            committed.points += 1;
+        } else {
+            committed.duplicates += 1;
+        }
+    }
+    for span in &batch.spans {
+        if insert_span(tx, caches, span)? {
+            committed.spans += 1;
+        } else {
+            committed.duplicates += 1;
+        }
+    }
+    Ok(committed)
+}
+
+fn resource_id(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    resource: &Resource,
+) -> Result<i64, StoreError> {
+    if let Some(id) = caches.resources.get(&resource.hash) {
+        return Ok(*id);
+    }
+    let hash = resource.hash as i64;
+    tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, attributes) VALUES (?1, ?2)")?
+        .execute(params![hash, serde_json::Value::Object(resource.attributes.clone()).to_string()])?;
+    let id: i64 = tx
+        .prepare_cached("SELECT id FROM resources WHERE hash = ?1")?
+        .query_row([hash], |r| r.get(0))?;
+    caches.resources.insert(resource.hash, id);
+    Ok(id)
+}
+
+fn json_text(attributes: &ccscope_telemetry::value::Attributes) -> String {
+    // Serialising a map cannot fail: keys are strings and values are JSON.
+    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn insert_event(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    e: &Event,
+    received_ns: i64,
+) -> Result<bool, StoreError> {
+    let resource_id = resource_id(tx, caches, &e.resource)?;
+    let f = &e.facts;
+    let id = &e.identity;
+    let changed = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO events (dedup_key, time_ns, observed_ns, received_ns, name,
+                session_id, seq, prompt_id, user_id, user_email, organization_id, terminal_type,
+                app_version, model, model_base, cost_usd, input_tokens, output_tokens,
+                cache_read_tokens, cache_creation_tokens, duration_ms, ttft_ms, success,
+                status_code, attempt, tool_name, tool_use_id, request_id, decision,
+                decision_source, error, prompt_text, severity, body, trace_id, span_id, scope,
+                attributes, resource_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
+                ?34, ?35, ?36, ?37, ?38, ?39)",
+        )?
+        .execute(params![
+            e.dedup_key,
+            e.time_ns,
+            e.observed_ns,
+            received_ns,
+            e.name,
+            id.session_id.as_deref().unwrap_or(""),
+            e.sequence,
+            e.prompt_id,
+            id.user_id,
+            id.user_email,
+            id.organization_id,
+            id.terminal_type,
+            id.app_version,
+            f.model,
+            f.model.as_deref().map(plain_model_name),
+            f.cost_usd,
+            f.input_tokens,
+            f.output_tokens,
+            f.cache_read_tokens,
+            f.cache_creation_tokens,
+            f.duration_ms,
+            f.ttft_ms,
+            f.success,
+            f.status_code,
+            f.attempt,
+            f.tool_name,
+            f.tool_use_id,
+            f.request_id,
+            f.decision,
+            f.decision_source,
+            f.error,
+            f.prompt_text,
+            e.severity,
+            e.body.as_ref().map(|b| b.to_string()),
+            e.trace_id,
+            e.span_id,
+            e.scope,
+            json_text(&e.attributes),
+            resource_id,
+        ])?;
+    Ok(changed == 1)
+}
+
+fn series_state(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    p: &MetricPoint,
+) -> Result<SeriesState, StoreError> {
+    if let Some(state) = caches.series.get(&p.series_hash) {
+        return Ok(*state);
+    }
+    if caches.series.len() >= SERIES_CACHE_LIMIT {
+        caches.series.clear();
+    }
+    let hash = p.series_hash as i64;
+    let found = tx
+        .prepare_cached(
+            "SELECT id, cum_start_ns, cum_time_ns, cum_value FROM series WHERE hash = ?1",
+        )?
+        .query_row([hash], |r| {
+            let id: i64 = r.get(0)?;
+            let start: Option<i64> = r.get(1)?;
+            let time: Option<i64> = r.get(2)?;
+            let value: Option<f64> = r.get(3)?;
+            Ok(SeriesState {
+                id,
+                cumulative: match (start, time, value) {
+                    (Some(start_ns), Some(time_ns), Some(value)) => {
+                        Some(CumulativeState { start_ns, time_ns, value })
+                    }
+                    _ => None,
+                },
+            })
+        })
+        .optional()?;
+    let state = match found {
+        Some(state) => state,
+        None => {
+            let resource_id = resource_id(tx, caches, &p.resource)?;
+            let id = &p.identity;
+            tx.prepare_cached(
+                "INSERT INTO series (hash, metric, unit, temporality, session_id, user_id,
+                    user_email, organization_id, terminal_type, app_version, model, model_base,
+                    point_type, attributes, resource_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+            )?
+            .execute(params![
+                hash,
+                p.metric,
+                p.unit,
+                p.temporality.as_str(),
+                id.session_id.as_deref().unwrap_or(""),
+                id.user_id,
+                id.user_email,
+                id.organization_id,
+                id.terminal_type,
+                id.app_version,
+                p.model,
+                p.model.as_deref().map(plain_model_name),
+                p.point_type,
+                json_text(&p.attributes),
+                resource_id,
+            ])?;
+            SeriesState { id: tx.last_insert_rowid(), cumulative: None }
+        }
+    };
+    caches.series.insert(p.series_hash, state);
+    Ok(state)
+}
+
+fn insert_point(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    p: &MetricPoint,
+) -> Result<bool, StoreError> {
+    let state = series_state(tx, caches, p)?;
+    // Histograms and summaries keep their own cumulative shape in `extra`.
+    let (value, new_state) = if p.temporality == Temporality::Cumulative && p.extra.is_none() {
+        match cumulative_step(state.cumulative, p.start_ns, p.time_ns, p.value) {
+            CumulativeStep::Stale => return Ok(false),
+            CumulativeStep::Delta { delta, state: next, .. } => (delta, Some(next)),
+        }
+    } else {
+        (p.value, None)
+    };
+    let changed = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO points (series_id, start_ns, time_ns, value, extra)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            state.id,
+            p.start_ns,
+            p.time_ns,
+            value,
+            p.extra.as_ref().map(|x| x.to_string())
+        ])?;
+    if changed == 1
+        && let Some(next) = new_state
+    {
+        tx.prepare_cached(
+            "UPDATE series SET cum_start_ns = ?2, cum_time_ns = ?3, cum_value = ?4 WHERE id = ?1",
+        )?
+        .execute(params![state.id, next.start_ns, next.time_ns, next.value])?;
+        caches.series.insert(p.series_hash, SeriesState { id: state.id, cumulative: Some(next) });
+    }
+    Ok(changed == 1)
+}
+
+fn insert_span(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    s: &SpanRecord,
+) -> Result<bool, StoreError> {
+    let resource_id = resource_id(tx, caches, &s.resource)?;
+    let changed = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, name, kind,
+                start_ns, end_ns, status_code, status_message, session_id, user_id, attributes,
+                events, links, scope, resource_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )?
+        .execute(params![
+            s.trace_id,
+            s.span_id,
+            s.parent_span_id,
+            s.name,
+            s.kind,
+            s.start_ns,
+            s.end_ns,
+            s.status_code,
+            s.status_message,
+            s.identity.session_id.as_deref().unwrap_or(""),
+            s.identity.user_id,
+            json_text(&s.attributes),
+            s.events.to_string(),
+            s.links.to_string(),
+            s.scope,
+            resource_id,
+        ])?;
+    Ok(changed == 1)
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}

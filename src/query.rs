@@ -1,0 +1,410 @@
+//! The reading commands: `report`, `events`, `sessions`, `export`. Each opens the database
+//! read-only, so they work while `ccscope serve` is writing.
+
+use std::io::Write;
+
+use anyhow::Context;
+use ccscope_store::{EventQuery, EventRow, PointRow, Reader, Report, SessionSummary, StoreError};
+use clap::{Args, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::output::{count, duration, money, table};
+use crate::range::{FilterArgs, local_time, rfc3339};
+use crate::{DataDirArg, ExportFormat, exit};
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Print JSON (a stable shape other tools rely on)
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Only events with this name (repeatable), e.g. api_request
+    #[arg(long = "name", value_name = "NAME")]
+    names: Vec<String>,
+    /// Only events whose attributes contain TEXT (case-insensitive)
+    #[arg(long, value_name = "TEXT")]
+    search: Option<String>,
+    /// At most N events (the most recent ones with --newest-first)
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Newest first
+    #[arg(long)]
+    newest_first: bool,
+    /// One JSON object per line, with every attribute
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SessionsArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Print a JSON array
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportWhat {
+    Events,
+    Points,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    data: DataDirArg,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Output format
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// What to export
+    #[arg(long, value_enum, default_value = "events")]
+    what: ExportWhat,
+    /// Write to FILE instead of standard output
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<std::path::PathBuf>,
+}
+
+fn open(data: &DataDirArg) -> anyhow::Result<Reader> {
+    let path = data.database()?;
+    Ok(Reader::open(&path)?)
+}
+
+/// The `report --json` document. Its shape is a contract: change it only additively.
+pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
+    let events: serde_json::Map<String, Value> =
+        report.events.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+    json!({
+        "from": from,
+        "to": to,
+        "sessions": report.sessions,
+        "cost_usd": report.cost_usd,
+        "tokens": {
+            "input": report.tokens.input.round() as u64,
+            "output": report.tokens.output.round() as u64,
+            "cacheRead": report.tokens.cache_read.round() as u64,
+            "cacheCreation": report.tokens.cache_creation.round() as u64,
+        },
+        "lines": {"added": report.lines_added.round() as u64, "removed": report.lines_removed.round() as u64},
+        "commits": report.commits.round() as u64,
+        "pull_requests": report.pull_requests.round() as u64,
+        "active_time_s": {"user": report.active_user_s, "cli": report.active_cli_s},
+        "edit_decisions": {"accept": report.edits_accepted.round() as u64, "reject": report.edits_rejected.round() as u64},
+        "events": events,
+        "by_model": report.by_model.iter().map(|m| json!({
+            "model": m.model, "cost_usd": m.cost_usd, "tokens": m.tokens.round() as u64,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
+    let range = args.filter.range()?;
+    let reader = open(&args.data)?;
+    let report = reader.report(&range.filter)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let from = range.from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let to = range.to.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        writeln!(out, "{}", serde_json::to_string_pretty(&report_json(&report, &from, &to))?)?;
+        return Ok(exit::OK);
+    }
+    let t = &report.tokens;
+    writeln!(
+        out,
+        "Claude Code usage  {} → {}\n",
+        local_time(range.filter.from_ns),
+        local_time(range.filter.to_ns)
+    )?;
+    let decisions = report.edits_accepted + report.edits_rejected;
+    let acceptance = if decisions > 0.0 {
+        format!(" ({:.0}% accepted)", 100.0 * report.edits_accepted / decisions)
+    } else {
+        String::new()
+    };
+    let rows = vec![
+        vec!["Sessions".into(), count(report.sessions as f64)],
+        vec!["Cost".into(), money(report.cost_usd)],
+        vec![
+            "Tokens".into(),
+            format!(
+                "{} total: input {} · output {} · cache read {} · cache creation {}",
+                count(t.total()), count(t.input), count(t.output), count(t.cache_read), count(t.cache_creation)
+            ),
+        ],
+        vec!["Lines of code".into(), format!("+{} / -{}", count(report.lines_added), count(report.lines_removed))],
+        vec!["Commits".into(), count(report.commits)],
+        vec!["Pull requests".into(), count(report.pull_requests)],
+        vec!["Active time".into(), format!("you {} · Claude Code {}", duration(report.active_user_s), duration(report.active_cli_s))],
+        vec![
+            "Edit decisions".into(),
+            format!("{} accepted · {} rejected{acceptance}", count(report.edits_accepted), count(report.edits_rejected)),
+        ],
+    ];
+    write!(out, "{}", table(&[], &rows))?;
+    if !report.by_model.is_empty() {
+        writeln!(out, "\nBy model")?;
+        let rows: Vec<Vec<String>> = report
+            .by_model
+            .iter()
+            .map(|m| vec![m.model.clone(), money(m.cost_usd), count(m.tokens)])
+            .collect();
+        write!(out, "{}", table(&["MODEL", "COST", "TOKENS"], &rows))?;
+    }
+    if !report.events.is_empty() {
+        writeln!(out, "\nEvents")?;
+        let rows: Vec<Vec<String>> =
+            report.events.iter().map(|(name, n)| vec![name.clone(), count(*n as f64)]).collect();
+        write!(out, "{}", table(&["NAME", "COUNT"], &rows))?;
+    }
+    if report.sessions == 0 && report.events.is_empty() {
+        writeln!(out, "\nNothing received in this range. `ccscope doctor` shows how to point Claude Code here.")?;
+    }
+    Ok(exit::OK)
+}
+
+pub fn event_json(row: &EventRow) -> Value {
+    json!({
+        "time": rfc3339(row.time_ns),
+        "time_ns": row.time_ns,
+        "name": row.name,
+        "session_id": row.session_id,
+        "sequence": row.sequence,
+        "prompt_id": row.prompt_id,
+        "attributes": row.attributes,
+        "resource": row.resource,
+    })
+}
+
+fn event_details(row: &EventRow) -> String {
+    let mut parts = Vec::new();
+    if let Some(tool) = &row.tool_name {
+        parts.push(tool.clone());
+    }
+    if let Some(model) = &row.model {
+        parts.push(model.clone());
+    }
+    if let Some(cost) = row.cost_usd {
+        parts.push(money(cost));
+    }
+    if let Some(ms) = row.duration_ms {
+        parts.push(format!("{ms:.0} ms"));
+    }
+    if let Some(code) = row.status_code {
+        parts.push(format!("status {code}"));
+    }
+    if let Some(false) = row.success {
+        parts.push("failed".into());
+    }
+    parts.join(" · ")
+}
+
+pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
+    let range = args.filter.range()?;
+    let reader = open(&args.data)?;
+    let query = EventQuery {
+        filter: range.filter,
+        names: args.names,
+        search: args.search,
+        limit: args.limit,
+        newest_first: args.newest_first,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        reader.events(&query, |row| {
+            writeln!(out, "{}", event_json(&row)).map_err(io_to_store)
+        })?;
+    } else {
+        let mut rows = Vec::new();
+        reader.events(&query, |row| {
+            rows.push(vec![
+                local_time(row.time_ns),
+                row.session_id.chars().take(8).collect(),
+                row.name.clone(),
+                event_details(&row),
+            ]);
+            Ok(())
+        })?;
+        if rows.is_empty() {
+            writeln!(out, "No events in this range.")?;
+        } else {
+            write!(out, "{}", table(&["TIME", "SESSION", "EVENT", "DETAILS"], &rows))?;
+        }
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}
+
+fn io_to_store(error: std::io::Error) -> StoreError {
+    StoreError::Io(error)
+}
+
+fn session_json(s: &SessionSummary) -> Value {
+    json!({
+        "session_id": s.session_id,
+        "first": rfc3339(s.first_ns),
+        "last": rfc3339(s.last_ns),
+        "user_id": s.user_id,
+        "user_email": s.user_email,
+        "terminal_type": s.terminal_type,
+        "models": s.models,
+        "events": s.events,
+        "prompts": s.prompts,
+        "api_errors": s.api_errors,
+        "cost_usd": s.cost_usd,
+        "tokens": {
+            "input": s.tokens.input.round() as u64,
+            "output": s.tokens.output.round() as u64,
+            "cacheRead": s.tokens.cache_read.round() as u64,
+            "cacheCreation": s.tokens.cache_creation.round() as u64,
+        },
+        "lines": {"added": s.lines_added.round() as u64, "removed": s.lines_removed.round() as u64},
+        "usage_source": s.usage_source,
+    })
+}
+
+pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {
+    let range = args.filter.range()?;
+    let reader = open(&args.data)?;
+    let sessions = reader.sessions(&range.filter)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        let list: Vec<Value> = sessions.iter().map(session_json).collect();
+        writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
+        return Ok(exit::OK);
+    }
+    if sessions.is_empty() {
+        writeln!(out, "No sessions in this range.")?;
+        return Ok(exit::OK);
+    }
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|s| {
+            vec![
+                s.session_id.clone(),
+                s.user_email.clone().or_else(|| s.user_id.as_ref().map(|u| u.chars().take(12).collect())).unwrap_or_default(),
+                local_time(s.first_ns),
+                duration(((s.last_ns - s.first_ns) as f64 / 1e9).max(0.0)),
+                count(s.prompts as f64),
+                money(s.cost_usd),
+                count(s.tokens.total()),
+                s.models.join(", "),
+            ]
+        })
+        .collect();
+    write!(out, "{}", table(&["SESSION", "USER", "STARTED", "SPAN", "PROMPTS", "COST", "TOKENS", "MODELS"], &rows))?;
+    Ok(exit::OK)
+}
+
+fn point_json(row: &PointRow) -> Value {
+    json!({
+        "metric": row.metric,
+        "unit": row.unit,
+        "temporality": row.temporality,
+        "start": rfc3339(row.start_ns),
+        "time": rfc3339(row.time_ns),
+        "start_ns": row.start_ns,
+        "time_ns": row.time_ns,
+        "value": row.value,
+        "session_id": row.session_id,
+        "attributes": row.attributes,
+        "resource": row.resource,
+    })
+}
+
+pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
+    let range = args.filter.range()?;
+    let reader = open(&args.data)?;
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = std::io::BufWriter::new(sink);
+    let query = EventQuery { filter: range.filter.clone(), ..EventQuery::default() };
+    match (args.format, args.what) {
+        (ExportFormat::Json, what) => {
+            // One JSON array, written as it is read.
+            write!(out, "[")?;
+            let mut first = true;
+            let mut emit = |value: Value| -> Result<(), StoreError> {
+                let sep = if first { "\n" } else { ",\n" };
+                first = false;
+                write!(out, "{sep}{value}").map_err(io_to_store)
+            };
+            match what {
+                ExportWhat::Events => reader.events(&query, |row| emit(event_json(&row)))?,
+                ExportWhat::Points => reader.points(&range.filter, |row| emit(point_json(&row)))?,
+            }
+            writeln!(out, "\n]")?;
+        }
+        (ExportFormat::Csv, ExportWhat::Events) => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record([
+                "time", "time_ns", "name", "session_id", "sequence", "prompt_id", "user_id", "model", "tool_name",
+                "cost_usd", "duration_ms", "success", "status_code", "attributes",
+            ])?;
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            reader.events(&query, |row| {
+                csv.write_record([
+                    rfc3339(row.time_ns),
+                    row.time_ns.to_string(),
+                    row.name.clone(),
+                    row.session_id.clone(),
+                    opt(row.sequence.map(|s| s.to_string())),
+                    opt(row.prompt_id.clone()),
+                    opt(row.user_id.clone()),
+                    opt(row.model.clone()),
+                    opt(row.tool_name.clone()),
+                    opt(row.cost_usd.map(|c| c.to_string())),
+                    opt(row.duration_ms.map(|d| d.to_string())),
+                    opt(row.success.map(|s| s.to_string())),
+                    opt(row.status_code.map(|s| s.to_string())),
+                    row.attributes.to_string(),
+                ])
+                .map_err(|e| StoreError::Io(e.into()))
+            })?;
+            csv.flush()?;
+            return Ok(exit::OK);
+        }
+        (ExportFormat::Csv, ExportWhat::Points) => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record([
+                "metric", "unit", "temporality", "start", "time", "value", "session_id", "model", "type", "attributes",
+            ])?;
+            let opt = |v: Option<String>| v.unwrap_or_default();
+            reader.points(&range.filter, |row| {
+                csv.write_record([
+                    row.metric.clone(),
+                    row.unit.clone(),
+                    row.temporality.clone(),
+                    rfc3339(row.start_ns),
+                    rfc3339(row.time_ns),
+                    row.value.to_string(),
+                    row.session_id.clone(),
+                    opt(row.model.clone()),
+                    opt(row.point_type.clone()),
+                    row.attributes.to_string(),
+                ])
+                .map_err(|e| StoreError::Io(e.into()))
+            })?;
+            csv.flush()?;
+            return Ok(exit::OK);
+        }
+    }
+    out.flush()?;
+    Ok(exit::OK)
+}

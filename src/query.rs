@@ -85,6 +85,16 @@ fn open(data: &DataDirArg) -> anyhow::Result<Reader> {
     Ok(Reader::open(&path)?)
 }
 
+/// Sums of floats pick up noise in their last bits (0.07850000000000001); money is shown to
+/// 1e-10 USD and time to the microsecond, far below anything Claude Code measures.
+fn usd(value: f64) -> f64 {
+    (value * 1e10).round() / 1e10
+}
+
+fn seconds(value: f64) -> f64 {
+    (value * 1e6).round() / 1e6
+}
+
 /// The `report --json` document. Its shape is a contract: change it only additively.
 pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
     let events: serde_json::Map<String, Value> =
@@ -93,7 +103,7 @@ pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
         "from": from,
         "to": to,
         "sessions": report.sessions,
-        "cost_usd": report.cost_usd,
+        "cost_usd": usd(report.cost_usd),
         "tokens": {
             "input": report.tokens.input.round() as u64,
             "output": report.tokens.output.round() as u64,
@@ -103,11 +113,11 @@ pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
         "lines": {"added": report.lines_added.round() as u64, "removed": report.lines_removed.round() as u64},
         "commits": report.commits.round() as u64,
         "pull_requests": report.pull_requests.round() as u64,
-        "active_time_s": {"user": report.active_user_s, "cli": report.active_cli_s},
+        "active_time_s": {"user": seconds(report.active_user_s), "cli": seconds(report.active_cli_s)},
         "edit_decisions": {"accept": report.edits_accepted.round() as u64, "reject": report.edits_rejected.round() as u64},
         "events": events,
         "by_model": report.by_model.iter().map(|m| json!({
-            "model": m.model, "cost_usd": m.cost_usd, "tokens": m.tokens.round() as u64,
+            "model": m.model, "cost_usd": usd(m.cost_usd), "tokens": m.tokens.round() as u64,
         })).collect::<Vec<_>>(),
     })
 }
@@ -265,7 +275,7 @@ fn session_json(s: &SessionSummary) -> Value {
         "events": s.events,
         "prompts": s.prompts,
         "api_errors": s.api_errors,
-        "cost_usd": s.cost_usd,
+        "cost_usd": usd(s.cost_usd),
         "tokens": {
             "input": s.tokens.input.round() as u64,
             "output": s.tokens.output.round() as u64,

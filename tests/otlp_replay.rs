@@ -237,6 +237,6 @@ async fn concurrent_exporters_lose_and_duplicate_nothing() {
     let r = report(dir.path(), &[]);
     assert_eq!(r["events"]["api_request"], 8 * 25 * 20);
     assert_eq!(r["sessions"], 8);
-    let status = server.stop();
+    let (status, _) = server.stop();
     assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?}");
 }

@@ -81,11 +81,16 @@ impl Server {
         format!("http://{}{}", self.http, path)
     }
 
-    /// SIGTERM, then wait; returns the exit status.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then wait; returns the exit status and what serve printed after startup.
+    pub fn stop(mut self) -> (std::process::ExitStatus, Vec<String>) {
         let pid = self.child.id().to_string();
         let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        self.child.wait().expect("wait serve")
+        let status = self.child.wait().expect("wait serve");
+        let mut lines = Vec::new();
+        while let Ok(line) = self.stdout_rest.recv_timeout(Duration::from_secs(10)) {
+            lines.push(line);
+        }
+        (status, lines)
     }
 
     /// `kill -9`: no chance to flush anything.

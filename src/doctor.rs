@@ -24,7 +24,12 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "ADDR", default_value_t = default_http())]
     otlp_http: SocketAddr,
     /// Include this bearer token in the printed settings
-    #[arg(long, value_name = "TOKEN", env = "CCSCOPE_OTLP_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CCSCOPE_OTLP_TOKEN",
+        hide_env_values = true
+    )]
     otlp_token: Option<String>,
 }
 
@@ -36,7 +41,9 @@ enum PortState {
 
 /// True when something at `addr` answers like ccscope's OTLP/HTTP receiver.
 fn answers_like_ccscope(addr: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else { return false };
+    let Ok(mut stream) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
     let request = format!("GET /v1/logs HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     if stream.write_all(request.as_bytes()).is_err() {
@@ -78,7 +85,10 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
         Ok(()) => writeln!(out, "  ok: writable")?,
         Err(error) => {
             problems += 1;
-            writeln!(out, "  PROBLEM: not writable ({error}); pass --data-dir DIR to `serve`")?;
+            writeln!(
+                out,
+                "  PROBLEM: not writable ({error}); pass --data-dir DIR to `serve`"
+            )?;
         }
     }
 
@@ -86,7 +96,12 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     match Reader::open(&database).and_then(|r| r.health(&database)) {
         Ok(h) => {
             if h.integrity == "ok" {
-                writeln!(out, "  ok: schema {}, integrity ok, {} MiB used", h.schema_version, h.used_bytes / (1 << 20))?;
+                writeln!(
+                    out,
+                    "  ok: schema {}, integrity ok, {} MiB used",
+                    h.schema_version,
+                    h.used_bytes / (1 << 20)
+                )?;
             } else {
                 problems += 1;
                 writeln!(out, "  PROBLEM: integrity check says {}", h.integrity)?;
@@ -98,11 +113,16 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
                 count(h.points as f64),
                 count(h.spans as f64),
                 count(h.sessions as f64),
-                h.newest_ns.map(local_time).unwrap_or_else(|| "never".into())
+                h.newest_ns
+                    .map(local_time)
+                    .unwrap_or_else(|| "never".into())
             )?;
         }
         Err(ccscope_store::StoreError::Missing(_)) => {
-            writeln!(out, "  not created yet: `ccscope serve` creates it on start")?;
+            writeln!(
+                out,
+                "  not created yet: `ccscope serve` creates it on start"
+            )?;
         }
         Err(error) => {
             problems += 1;
@@ -116,14 +136,22 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     ] {
         writeln!(out, "{name:<15} {addr}")?;
         match port_state(addr, http) {
-            PortState::Free => writeln!(out, "  ok: free (ccscope serve is not running; start it to receive)")?,
+            PortState::Free => writeln!(
+                out,
+                "  ok: free (ccscope serve is not running; start it to receive)"
+            )?,
             PortState::Ccscope => writeln!(out, "  ok: ccscope serve is listening")?,
-            PortState::Taken if !http && matches!(port_state(args.otlp_http, true), PortState::Ccscope) => {
+            PortState::Taken
+                if !http && matches!(port_state(args.otlp_http, true), PortState::Ccscope) =>
+            {
                 writeln!(out, "  ok: in use, presumably by the running ccscope serve")?
             }
             PortState::Taken => {
                 problems += 1;
-                writeln!(out, "  PROBLEM: in use by another program; run `ccscope serve {flag} ADDR` with a free address")?;
+                writeln!(
+                    out,
+                    "  PROBLEM: in use by another program; run `ccscope serve {flag} ADDR` with a free address"
+                )?;
             }
         }
     }
@@ -133,19 +161,39 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     env.insert("OTEL_METRICS_EXPORTER".into(), json!("otlp"));
     env.insert("OTEL_LOGS_EXPORTER".into(), json!("otlp"));
     env.insert("OTEL_EXPORTER_OTLP_PROTOCOL".into(), json!("http/protobuf"));
-    env.insert("OTEL_EXPORTER_OTLP_ENDPOINT".into(), json!(format!("http://{}", endpoint_host(args.otlp_http))));
+    env.insert(
+        "OTEL_EXPORTER_OTLP_ENDPOINT".into(),
+        json!(format!("http://{}", endpoint_host(args.otlp_http))),
+    );
     env.insert("OTEL_METRIC_EXPORT_INTERVAL".into(), json!("10000"));
     if let Some(token) = &args.otlp_token {
-        env.insert("OTEL_EXPORTER_OTLP_HEADERS".into(), json!(format!("Authorization=Bearer%20{token}")));
+        env.insert(
+            "OTEL_EXPORTER_OTLP_HEADERS".into(),
+            json!(format!("Authorization=Bearer%20{token}")),
+        );
     }
-    writeln!(out, "\nTo send Claude Code's telemetry here, put this in the \"env\" block of ~/.claude/settings.json")?;
-    writeln!(out, "(or of managed-settings.json to cover every user of this machine):\n")?;
-    writeln!(out, "{}", serde_json::to_string_pretty(&json!({ "env": env }))?)?;
+    writeln!(
+        out,
+        "\nTo send Claude Code's telemetry here, put this in the \"env\" block of ~/.claude/settings.json"
+    )?;
+    writeln!(
+        out,
+        "(or of managed-settings.json to cover every user of this machine):\n"
+    )?;
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(&json!({ "env": env }))?
+    )?;
     writeln!(out, "\nor, for one shell:\n")?;
     for (key, value) in &env {
         writeln!(out, "export {key}={}", value.as_str().unwrap_or_default())?;
     }
-    writeln!(out, "\n(gRPC works too: OTEL_EXPORTER_OTLP_PROTOCOL=grpc with OTEL_EXPORTER_OTLP_ENDPOINT=http://{})", endpoint_host(args.otlp_grpc))?;
+    writeln!(
+        out,
+        "\n(gRPC works too: OTEL_EXPORTER_OTLP_PROTOCOL=grpc with OTEL_EXPORTER_OTLP_ENDPOINT=http://{})",
+        endpoint_host(args.otlp_grpc)
+    )?;
     if problems > 0 {
         writeln!(out, "\n{problems} problem(s) found.")?;
         return Ok(exit::FAILURE);

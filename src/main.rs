@@ -23,8 +23,12 @@ pub mod exit {
 }
 
 #[derive(Parser, Debug)]
-#[command(name = "ccscope", version, about = "Receive, store and report Claude Code's OpenTelemetry telemetry, locally.",
-    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error.\nLogs go to stderr; set CCSCOPE_LOG (e.g. debug) for more.")]
+#[command(
+    name = "ccscope",
+    version,
+    about = "Receive, store and report Claude Code's OpenTelemetry telemetry, locally.",
+    after_help = "Exit codes: 0 ok, 1 failure, 2 usage error.\nLogs go to stderr; set CCSCOPE_LOG (e.g. debug) for more."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -61,11 +65,15 @@ pub enum ExportFormat {
 }
 
 pub fn default_grpc() -> SocketAddr {
-    ccscope_receiver::DEFAULT_GRPC_ADDR.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4317)))
+    ccscope_receiver::DEFAULT_GRPC_ADDR
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4317)))
 }
 
 pub fn default_http() -> SocketAddr {
-    ccscope_receiver::DEFAULT_HTTP_ADDR.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4318)))
+    ccscope_receiver::DEFAULT_HTTP_ADDR
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4318)))
 }
 
 impl DataDirArg {
@@ -76,7 +84,9 @@ impl DataDirArg {
         }
         directories::ProjectDirs::from("dev", "ccscope", "ccscope")
             .map(|dirs| dirs.data_dir().to_path_buf())
-            .ok_or_else(|| anyhow::anyhow!("cannot find a home directory for the data; pass --data-dir DIR"))
+            .ok_or_else(|| {
+                anyhow::anyhow!("cannot find a home directory for the data; pass --data-dir DIR")
+            })
     }
 
     pub fn database(&self) -> anyhow::Result<PathBuf> {
@@ -87,14 +97,22 @@ impl DataDirArg {
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CCSCOPE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = error.print();
             return ExitCode::from(code);
         }

@@ -7,7 +7,7 @@ pub fn count(value: f64) -> String {
     let digits = n.unsigned_abs().to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -17,7 +17,11 @@ pub fn count(value: f64) -> String {
 
 /// US dollars with cents, or four decimals below a dollar (Claude Code costs are often cents).
 pub fn money(usd: f64) -> String {
-    if usd.abs() >= 1.0 { format!("${usd:.2}") } else { format!("${usd:.4}") }
+    if usd.abs() >= 1.0 {
+        format!("${usd:.2}")
+    } else {
+        format!("${usd:.4}")
+    }
 }
 
 /// Seconds as `1h 02m`, `3m 12s` or `4.5s`.
@@ -26,12 +30,21 @@ pub fn duration(seconds: f64) -> String {
         return format!("{seconds:.1}s");
     }
     let s = seconds.round() as u64;
-    if s < 3600 { format!("{}m {:02}s", s / 60, s % 60) } else { format!("{}h {:02}m", s / 3600, (s % 3600) / 60) }
+    if s < 3600 {
+        format!("{}m {:02}s", s / 60, s % 60)
+    } else {
+        format!("{}h {:02}m", s / 3600, (s % 3600) / 60)
+    }
 }
 
 /// Left-aligned columns separated by two spaces; `headers` may be empty.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).chain([headers.len()]).max().unwrap_or(0);
+    let columns = rows
+        .iter()
+        .map(Vec::len)
+        .chain([headers.len()])
+        .max()
+        .unwrap_or(0);
     let mut widths = vec![0usize; columns];
     for (i, h) in headers.iter().enumerate() {
         widths[i] = widths[i].max(h.chars().count());

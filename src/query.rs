@@ -97,8 +97,11 @@ fn seconds(value: f64) -> f64 {
 
 /// The `report --json` document. Its shape is a contract: change it only additively.
 pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
-    let events: serde_json::Map<String, Value> =
-        report.events.iter().map(|(name, n)| (name.clone(), json!(n))).collect();
+    let events: serde_json::Map<String, Value> = report
+        .events
+        .iter()
+        .map(|(name, n)| (name.clone(), json!(n)))
+        .collect();
     json!({
         "from": from,
         "to": to,
@@ -128,9 +131,17 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     let report = reader.report(&range.filter)?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        let from = range.from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let to = range.to.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        writeln!(out, "{}", serde_json::to_string_pretty(&report_json(&report, &from, &to))?)?;
+        let from = range
+            .from
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let to = range
+            .to
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report_json(&report, &from, &to))?
+        )?;
         return Ok(exit::OK);
     }
     let t = &report.tokens;
@@ -142,7 +153,10 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     )?;
     let decisions = report.edits_accepted + report.edits_rejected;
     let acceptance = if decisions > 0.0 {
-        format!(" ({:.0}% accepted)", 100.0 * report.edits_accepted / decisions)
+        format!(
+            " ({:.0}% accepted)",
+            100.0 * report.edits_accepted / decisions
+        )
     } else {
         String::new()
     };
@@ -153,16 +167,38 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
             "Tokens".into(),
             format!(
                 "{} total: input {} · output {} · cache read {} · cache creation {}",
-                count(t.total()), count(t.input), count(t.output), count(t.cache_read), count(t.cache_creation)
+                count(t.total()),
+                count(t.input),
+                count(t.output),
+                count(t.cache_read),
+                count(t.cache_creation)
             ),
         ],
-        vec!["Lines of code".into(), format!("+{} / -{}", count(report.lines_added), count(report.lines_removed))],
+        vec![
+            "Lines of code".into(),
+            format!(
+                "+{} / -{}",
+                count(report.lines_added),
+                count(report.lines_removed)
+            ),
+        ],
         vec!["Commits".into(), count(report.commits)],
         vec!["Pull requests".into(), count(report.pull_requests)],
-        vec!["Active time".into(), format!("you {} · Claude Code {}", duration(report.active_user_s), duration(report.active_cli_s))],
+        vec![
+            "Active time".into(),
+            format!(
+                "you {} · Claude Code {}",
+                duration(report.active_user_s),
+                duration(report.active_cli_s)
+            ),
+        ],
         vec![
             "Edit decisions".into(),
-            format!("{} accepted · {} rejected{acceptance}", count(report.edits_accepted), count(report.edits_rejected)),
+            format!(
+                "{} accepted · {} rejected{acceptance}",
+                count(report.edits_accepted),
+                count(report.edits_rejected)
+            ),
         ],
     ];
     write!(out, "{}", table(&[], &rows))?;
@@ -177,12 +213,18 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     }
     if !report.events.is_empty() {
         writeln!(out, "\nEvents")?;
-        let rows: Vec<Vec<String>> =
-            report.events.iter().map(|(name, n)| vec![name.clone(), count(*n as f64)]).collect();
+        let rows: Vec<Vec<String>> = report
+            .events
+            .iter()
+            .map(|(name, n)| vec![name.clone(), count(*n as f64)])
+            .collect();
         write!(out, "{}", table(&["NAME", "COUNT"], &rows))?;
     }
     if report.sessions == 0 && report.events.is_empty() {
-        writeln!(out, "\nNothing received in this range. `ccscope doctor` shows how to point Claude Code here.")?;
+        writeln!(
+            out,
+            "\nNothing received in this range. `ccscope doctor` shows how to point Claude Code here."
+        )?;
     }
     Ok(exit::OK)
 }
@@ -252,7 +294,11 @@ pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
         if rows.is_empty() {
             writeln!(out, "No events in this range.")?;
         } else {
-            write!(out, "{}", table(&["TIME", "SESSION", "EVENT", "DETAILS"], &rows))?;
+            write!(
+                out,
+                "{}",
+                table(&["TIME", "SESSION", "EVENT", "DETAILS"], &rows)
+            )?;
         }
     }
     out.flush()?;
@@ -306,7 +352,10 @@ pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {
         .map(|s| {
             vec![
                 s.session_id.clone(),
-                s.user_email.clone().or_else(|| s.user_id.as_ref().map(|u| u.chars().take(12).collect())).unwrap_or_default(),
+                s.user_email
+                    .clone()
+                    .or_else(|| s.user_id.as_ref().map(|u| u.chars().take(12).collect()))
+                    .unwrap_or_default(),
                 local_time(s.first_ns),
                 duration(((s.last_ns - s.first_ns) as f64 / 1e9).max(0.0)),
                 count(s.prompts as f64),
@@ -316,7 +365,16 @@ pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {
             ]
         })
         .collect();
-    write!(out, "{}", table(&["SESSION", "USER", "STARTED", "SPAN", "PROMPTS", "COST", "TOKENS", "MODELS"], &rows))?;
+    write!(
+        out,
+        "{}",
+        table(
+            &[
+                "SESSION", "USER", "STARTED", "SPAN", "PROMPTS", "COST", "TOKENS", "MODELS"
+            ],
+            &rows
+        )
+    )?;
     Ok(exit::OK)
 }
 
@@ -340,11 +398,17 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
     let reader = open(&args.data)?;
     let sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?),
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = std::io::BufWriter::new(sink);
-    let query = EventQuery { filter: range.filter.clone(), ..EventQuery::default() };
+    let query = EventQuery {
+        filter: range.filter.clone(),
+        ..EventQuery::default()
+    };
     match (args.format, args.what) {
         (ExportFormat::Json, what) => {
             // One JSON array, written as it is read.
@@ -364,8 +428,20 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
         (ExportFormat::Csv, ExportWhat::Events) => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record([
-                "time", "time_ns", "name", "session_id", "sequence", "prompt_id", "user_id", "model", "tool_name",
-                "cost_usd", "duration_ms", "success", "status_code", "attributes",
+                "time",
+                "time_ns",
+                "name",
+                "session_id",
+                "sequence",
+                "prompt_id",
+                "user_id",
+                "model",
+                "tool_name",
+                "cost_usd",
+                "duration_ms",
+                "success",
+                "status_code",
+                "attributes",
             ])?;
             let opt = |v: Option<String>| v.unwrap_or_default();
             reader.events(&query, |row| {
@@ -393,7 +469,16 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
         (ExportFormat::Csv, ExportWhat::Points) => {
             let mut csv = csv::Writer::from_writer(out);
             csv.write_record([
-                "metric", "unit", "temporality", "start", "time", "value", "session_id", "model", "type", "attributes",
+                "metric",
+                "unit",
+                "temporality",
+                "start",
+                "time",
+                "value",
+                "session_id",
+                "model",
+                "type",
+                "attributes",
             ])?;
             let opt = |v: Option<String>| v.unwrap_or_default();
             reader.points(&range.filter, |row| {

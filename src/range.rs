@@ -45,18 +45,26 @@ pub struct Range {
 
 pub fn parse_duration(text: &str) -> Result<chrono::Duration, UsageError> {
     let text = text.trim();
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: i64 = number
-        .parse()
-        .map_err(|_| UsageError(format!("invalid duration {text:?}: use a number and a unit, e.g. 30m, 24h, 7d")))?;
+    let n: i64 = number.parse().map_err(|_| {
+        UsageError(format!(
+            "invalid duration {text:?}: use a number and a unit, e.g. 30m, 24h, 7d"
+        ))
+    })?;
     let seconds = match unit {
         "s" => 1,
         "m" | "min" => 60,
         "h" => 3600,
         "d" => 86_400,
         "w" => 7 * 86_400,
-        _ => return Err(UsageError(format!("invalid duration unit in {text:?}: use s, m, h, d or w"))),
+        _ => {
+            return Err(UsageError(format!(
+                "invalid duration unit in {text:?}: use s, m, h, d or w"
+            )));
+        }
     };
     Ok(chrono::Duration::seconds(n.saturating_mul(seconds)))
 }
@@ -66,7 +74,9 @@ pub fn parse_time(text: &str, flag: &str) -> Result<DateTime<Utc>, UsageError> {
         return Ok(t.with_timezone(&Utc));
     }
     if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let midnight = date.and_hms_opt(0, 0, 0).ok_or_else(|| UsageError(format!("invalid date {text:?}")))?;
+        let midnight = date
+            .and_hms_opt(0, 0, 0)
+            .ok_or_else(|| UsageError(format!("invalid date {text:?}")))?;
         if let Some(t) = Local.from_local_datetime(&midnight).earliest() {
             return Ok(t.with_timezone(&Utc));
         }
@@ -90,7 +100,9 @@ impl FilterArgs {
             (None, None) => to - chrono::Duration::days(7),
         };
         if from >= to {
-            return Err(UsageError(format!("the range is empty: --from {from} is not before --to {to}")));
+            return Err(UsageError(format!(
+                "the range is empty: --from {from} is not before --to {to}"
+            )));
         }
         let mut attributes = Vec::new();
         for pair in &self.attributes {
@@ -124,7 +136,10 @@ pub fn rfc3339(ns: i64) -> String {
 
 /// Formats Unix nanoseconds in local time for tables.
 pub fn local_time(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).with_timezone(&Local).format("%Y-%m-%d %H:%M:%S").to_string()
+    DateTime::<Utc>::from_timestamp_nanos(ns)
+        .with_timezone(&Local)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -142,20 +157,39 @@ mod tests {
 
     #[test]
     fn times_parse_as_rfc3339_or_dates() {
-        assert_eq!(parse_time("2026-11-24T10:00:00Z", "--from").expect("rfc").timestamp(), 1_795_514_400);
+        assert_eq!(
+            parse_time("2026-11-24T10:00:00Z", "--from")
+                .expect("rfc")
+                .timestamp(),
+            1_795_514_400
+        );
         assert!(parse_time("2026-11-24", "--from").is_ok());
         assert!(parse_time("yesterday", "--from").is_err());
     }
 
     #[test]
     fn ranges_and_attributes_are_checked() {
-        let args = FilterArgs { since: Some("all".into()), attributes: vec!["department=eng".into()], ..Default::default() };
+        let args = FilterArgs {
+            since: Some("all".into()),
+            attributes: vec!["department=eng".into()],
+            ..Default::default()
+        };
         let range = args.range().expect("valid");
         assert_eq!(range.filter.from_ns, 0);
-        assert_eq!(range.filter.attributes, vec![("department".to_owned(), "eng".to_owned())]);
-        let bad = FilterArgs { attributes: vec!["novalue".into()], ..Default::default() };
+        assert_eq!(
+            range.filter.attributes,
+            vec![("department".to_owned(), "eng".to_owned())]
+        );
+        let bad = FilterArgs {
+            attributes: vec!["novalue".into()],
+            ..Default::default()
+        };
         assert!(bad.range().is_err());
-        let empty = FilterArgs { from: Some("2026-11-24T10:00:00Z".into()), to: Some("2026-11-24T09:00:00Z".into()), ..Default::default() };
+        let empty = FilterArgs {
+            from: Some("2026-11-24T10:00:00Z".into()),
+            to: Some("2026-11-24T09:00:00Z".into()),
+            ..Default::default()
+        };
         assert!(empty.range().is_err());
     }
 }

@@ -23,7 +23,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "ADDR", default_value_t = default_http())]
     otlp_http: SocketAddr,
     /// Require this bearer token on every export (mandatory for a non-loopback address)
-    #[arg(long, value_name = "TOKEN", env = "CCSCOPE_OTLP_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "CCSCOPE_OTLP_TOKEN",
+        hide_env_values = true
+    )]
     otlp_token: Option<String>,
     /// Delete records older than this many days (0 keeps everything)
     #[arg(long, value_name = "DAYS", default_value_t = ccscope_store::DEFAULT_RETENTION_DAYS)]
@@ -40,14 +45,20 @@ pub fn parse_size(text: &str, flag: &str) -> Result<u64, UsageError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n: u64 = number.parse().map_err(|_| UsageError(format!("invalid {flag} {text:?}: use e.g. 500M or 2G")))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| UsageError(format!("invalid {flag} {text:?}: use e.g. 500M or 2G")))?;
     let scale: u64 = match unit.trim().to_ascii_uppercase().as_str() {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1 << 10,
         "M" | "MB" | "MIB" => 1 << 20,
         "G" | "GB" | "GIB" => 1 << 30,
         "T" | "TB" | "TIB" => 1 << 40,
-        _ => return Err(UsageError(format!("invalid {flag} unit in {text:?}: use K, M, G or T"))),
+        _ => {
+            return Err(UsageError(format!(
+                "invalid {flag} unit in {text:?}: use K, M, G or T"
+            )));
+        }
     };
     Ok(n.saturating_mul(scale))
 }
@@ -63,14 +74,15 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -84,7 +96,12 @@ async fn shutdown_signal() {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let database = args.data.database()?;
-    let token = args.otlp_token.as_deref().map(BearerToken::new).transpose().map_err(UsageError)?;
+    let token = args
+        .otlp_token
+        .as_deref()
+        .map(BearerToken::new)
+        .transpose()
+        .map_err(UsageError)?;
     let max_db = parse_size(&args.max_db_size, "--max-db-size")?;
     let max_request = parse_size(&args.max_request_size, "--max-request-size")?;
     if max_request == 0 {
@@ -98,13 +115,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     };
     let config = ServiceConfig {
         database: database.clone(),
-        receiver: ReceiverConfig { grpc: Some(args.otlp_grpc), http: Some(args.otlp_http), token: token.clone(), limits },
+        receiver: ReceiverConfig {
+            grpc: Some(args.otlp_grpc),
+            http: Some(args.otlp_http),
+            token: token.clone(),
+            limits,
+        },
         retention: Retention {
             max_age_days: (args.retention_days > 0).then_some(args.retention_days),
             max_bytes: (max_db > 0).then_some(max_db),
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let service = match Service::start(config, shutdown_signal()).await {
             Ok(service) => service,

@@ -29,7 +29,13 @@ struct Sent {
     body: Vec<u8>,
 }
 
-async fn send(client: &reqwest::Client, url: String, content_type: Option<&str>, encoding: Option<&str>, body: Vec<u8>) -> Sent {
+async fn send(
+    client: &reqwest::Client,
+    url: String,
+    content_type: Option<&str>,
+    encoding: Option<&str>,
+    body: Vec<u8>,
+) -> Sent {
     let mut request = client.post(url).body(body);
     if let Some(ct) = content_type {
         request = request.header("content-type", ct);
@@ -46,7 +52,12 @@ async fn send(client: &reqwest::Client, url: String, content_type: Option<&str>,
 }
 
 fn json_status(sent: &Sent) -> Value {
-    serde_json::from_slice(&sent.body).unwrap_or_else(|e| panic!("status body is not JSON ({e}): {:?}", String::from_utf8_lossy(&sent.body)))
+    serde_json::from_slice(&sent.body).unwrap_or_else(|e| {
+        panic!(
+            "status body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&sent.body)
+        )
+    })
 }
 
 fn one_record(attributes: Vec<Value>) -> Value {
@@ -63,7 +74,10 @@ async fn every_kind_of_bad_input_gets_a_precise_answer_and_loses_nothing() {
     let client = reqwest::Client::new();
     // Good data first: it must still be there, unchanged, at the end.
     let mut expected = Expected::default();
-    for fixture in fixtures().iter().filter(|f| f.path.to_string_lossy().contains("http-protobuf")) {
+    for fixture in fixtures()
+        .iter()
+        .filter(|f| f.path.to_string_lossy().contains("http-protobuf"))
+    {
         replay(&server, fixture).await;
         expected.add(&fixture.json);
     }
@@ -72,85 +86,245 @@ async fn every_kind_of_bad_input_gets_a_precise_answer_and_loses_nothing() {
     let pb = std::fs::read(fixtures_dir().join("http-protobuf/tools/00001-logs.pb")).expect("pb");
 
     // Truncated protobuf: 400 with a google.rpc.Status in protobuf.
-    let sent = send(&client, logs.clone(), Some("application/x-protobuf"), None, pb[..pb.len() / 2].to_vec()).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        pb[..pb.len() / 2].to_vec(),
+    )
+    .await;
     assert_eq!(sent.status, 400);
     let status = RpcStatus::decode(&sent.body[..]).expect("rpc status");
     assert_eq!(status.code, 3, "INVALID_ARGUMENT");
-    assert!(status.message.contains("not a valid OTLP logs protobuf"), "{}", status.message);
+    assert!(
+        status.message.contains("not a valid OTLP logs protobuf"),
+        "{}",
+        status.message
+    );
 
     // Garbage bytes.
-    let sent = send(&client, logs.clone(), Some("application/x-protobuf"), None, vec![0xff; 64]).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        vec![0xff; 64],
+    )
+    .await;
     assert_eq!(sent.status, 400);
 
     // Invalid UTF-8 inside a protobuf string field (a KeyValue key).
     let mut bad_utf8 = pb.clone();
-    let at = bad_utf8.windows(10).position(|w| w == b"session.id").expect("a key to corrupt");
+    let at = bad_utf8
+        .windows(10)
+        .position(|w| w == b"session.id")
+        .expect("a key to corrupt");
     bad_utf8[at] = 0xff;
-    let sent = send(&client, logs.clone(), Some("application/x-protobuf"), None, bad_utf8).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        bad_utf8,
+    )
+    .await;
     assert_eq!(sent.status, 400, "{}", String::from_utf8_lossy(&sent.body));
 
     // Malformed JSON, answered in JSON.
-    let sent = send(&client, logs.clone(), Some("application/json"), None, b"{\"resourceLogs\": [".to_vec()).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/json"),
+        None,
+        b"{\"resourceLogs\": [".to_vec(),
+    )
+    .await;
     assert_eq!(sent.status, 400);
     assert_eq!(sent.headers["content-type"], "application/json");
     let s = json_status(&sent);
     assert_eq!(s["code"], 3);
-    assert!(s["message"].as_str().expect("message").contains("OTLP/JSON for logs"));
+    assert!(
+        s["message"]
+            .as_str()
+            .expect("message")
+            .contains("OTLP/JSON for logs")
+    );
 
     // Wrong value types.
-    let wrong = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": true}]}]}]});
-    assert_eq!(send(&client, logs.clone(), Some("application/json"), None, wrong.to_string().into_bytes()).await.status, 400);
+    let wrong =
+        json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": true}]}]}]});
+    assert_eq!(
+        send(
+            &client,
+            logs.clone(),
+            Some("application/json"),
+            None,
+            wrong.to_string().into_bytes()
+        )
+        .await
+        .status,
+        400
+    );
 
     // Wrongly cased keys would decode as an empty request: refused, not silently accepted.
-    let cased = send(&client, logs.clone(), Some("application/json"), None, br#"{"resource_logs":[{}]}"#.to_vec()).await;
+    let cased = send(
+        &client,
+        logs.clone(),
+        Some("application/json"),
+        None,
+        br#"{"resource_logs":[{}]}"#.to_vec(),
+    )
+    .await;
     assert_eq!(cased.status, 400);
-    assert!(json_status(&cased)["message"].as_str().expect("m").contains("resourceLogs"));
+    assert!(
+        json_status(&cased)["message"]
+            .as_str()
+            .expect("m")
+            .contains("resourceLogs")
+    );
 
     // Over the size cap, as sent.
     let big = vec![b' '; 2 << 20];
-    assert_eq!(send(&client, logs.clone(), Some("application/json"), None, big).await.status, 413);
+    assert_eq!(
+        send(&client, logs.clone(), Some("application/json"), None, big)
+            .await
+            .status,
+        413
+    );
 
     // A gzip bomb: 64 MiB of zeros in ~64 KiB; stops at the 1 MiB cap.
     let bomb = gzip(&vec![0u8; 64 << 20]);
     assert!(bomb.len() < 1 << 20);
-    let sent = send(&client, logs.clone(), Some("application/x-protobuf"), Some("gzip"), bomb).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        Some("gzip"),
+        bomb,
+    )
+    .await;
     assert_eq!(sent.status, 413, "{}", String::from_utf8_lossy(&sent.body));
-    assert!(RpcStatus::decode(&sent.body[..]).expect("status").message.contains("limit"));
+    assert!(
+        RpcStatus::decode(&sent.body[..])
+            .expect("status")
+            .message
+            .contains("limit")
+    );
 
     // Not gzip at all although it says so.
-    assert_eq!(send(&client, logs.clone(), Some("application/x-protobuf"), Some("gzip"), pb.clone()).await.status, 400);
+    assert_eq!(
+        send(
+            &client,
+            logs.clone(),
+            Some("application/x-protobuf"),
+            Some("gzip"),
+            pb.clone()
+        )
+        .await
+        .status,
+        400
+    );
 
     // Unsupported content type and encoding.
-    assert_eq!(send(&client, logs.clone(), Some("text/plain"), None, b"hi".to_vec()).await.status, 415);
-    assert_eq!(send(&client, logs.clone(), None, None, pb.clone()).await.status, 415);
-    assert_eq!(send(&client, logs.clone(), Some("application/x-protobuf"), Some("br"), pb.clone()).await.status, 415);
+    assert_eq!(
+        send(
+            &client,
+            logs.clone(),
+            Some("text/plain"),
+            None,
+            b"hi".to_vec()
+        )
+        .await
+        .status,
+        415
+    );
+    assert_eq!(
+        send(&client, logs.clone(), None, None, pb.clone())
+            .await
+            .status,
+        415
+    );
+    assert_eq!(
+        send(
+            &client,
+            logs.clone(),
+            Some("application/x-protobuf"),
+            Some("br"),
+            pb.clone()
+        )
+        .await
+        .status,
+        415
+    );
 
     // Other paths and methods.
-    assert_eq!(send(&client, server.http_url("/v1/profiles"), Some("application/x-protobuf"), None, pb.clone()).await.status, 404);
+    assert_eq!(
+        send(
+            &client,
+            server.http_url("/v1/profiles"),
+            Some("application/x-protobuf"),
+            None,
+            pb.clone()
+        )
+        .await
+        .status,
+        404
+    );
     let get = client.get(logs.clone()).send().await.expect("get");
     assert_eq!(get.status().as_u16(), 405);
     assert_eq!(get.headers()["allow"], "POST");
 
     // 10,000 attributes on one record: that record is rejected (partial success), the other kept.
-    let many: Vec<Value> = (0..10_000).map(|i| json!({"key": format!("k{i}"), "value": {"intValue": i}})).collect();
+    let many: Vec<Value> = (0..10_000)
+        .map(|i| json!({"key": format!("k{i}"), "value": {"intValue": i}}))
+        .collect();
     let mut payload = one_record(many);
     let good = json!({"timeUnixNano": "1795000000000000001", "body": {"stringValue": "claude_code.user_prompt"},
         "attributes": [{"key": "session.id", "value": {"stringValue": "attr-test"}},
                        {"key": "event.name", "value": {"stringValue": "user_prompt"}},
                        {"key": "event.sequence", "value": {"intValue": 1}}]});
-    payload["resourceLogs"][0]["scopeLogs"][0]["logRecords"].as_array_mut().expect("records").push(good);
-    let sent = send(&client, logs.clone(), Some("application/json"), None, payload.to_string().into_bytes()).await;
+    payload["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        .as_array_mut()
+        .expect("records")
+        .push(good);
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/json"),
+        None,
+        payload.to_string().into_bytes(),
+    )
+    .await;
     assert_eq!(sent.status, 200);
     let body: Value = serde_json::from_slice(&sent.body).expect("response json");
     assert_eq!(body["partialSuccess"]["rejectedLogRecords"], 1, "{body}");
-    assert!(body["partialSuccess"]["errorMessage"].as_str().expect("msg").contains("10000 attributes"));
+    assert!(
+        body["partialSuccess"]["errorMessage"]
+            .as_str()
+            .expect("msg")
+            .contains("10000 attributes")
+    );
     // The same over protobuf: the response is protobuf too.
     let request: opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest =
         serde_json::from_value(payload).expect("to proto");
-    let sent = send(&client, logs.clone(), Some("application/x-protobuf"), None, request.encode_to_vec()).await;
+    let sent = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        request.encode_to_vec(),
+    )
+    .await;
     assert_eq!(sent.status, 200);
     let response = ExportLogsServiceResponse::decode(&sent.body[..]).expect("protobuf response");
-    assert_eq!(response.partial_success.expect("partial").rejected_log_records, 1);
+    assert_eq!(
+        response
+            .partial_success
+            .expect("partial")
+            .rejected_log_records,
+        1
+    );
 
     // A megabyte-sized string attribute is fine (below the cap) and stored whole.
     let huge = "x".repeat(900_000);
@@ -159,7 +333,18 @@ async fn every_kind_of_bad_input_gets_a_precise_answer_and_loses_nothing() {
         json!({"key": "event.sequence", "value": {"intValue": 1}}),
         json!({"key": "prompt", "value": {"stringValue": huge}}),
     ]);
-    assert_eq!(send(&client, logs.clone(), Some("application/json"), None, payload.to_string().into_bytes()).await.status, 200);
+    assert_eq!(
+        send(
+            &client,
+            logs.clone(),
+            Some("application/json"),
+            None,
+            payload.to_string().into_bytes()
+        )
+        .await
+        .status,
+        200
+    );
 
     // gRPC garbage is INVALID_ARGUMENT, not INTERNAL.
     let err = send_grpc_raw(server.grpc, &[0xff; 32]).await;
@@ -169,27 +354,51 @@ async fn every_kind_of_bad_input_gets_a_precise_answer_and_loses_nothing() {
     let after = report(dir.path(), &[]);
     assert_eq!(after["cost_usd"], before["cost_usd"]);
     assert_eq!(after["tokens"], before["tokens"]);
-    assert_eq!(after["events"]["user_prompt"].as_u64(), Some(before["events"]["user_prompt"].as_u64().unwrap_or(0) + 2));
-    expected.events.entry("user_prompt".into()).and_modify(|n| *n += 2);
+    assert_eq!(
+        after["events"]["user_prompt"].as_u64(),
+        Some(before["events"]["user_prompt"].as_u64().unwrap_or(0) + 2)
+    );
+    expected
+        .events
+        .entry("user_prompt".into())
+        .and_modify(|n| *n += 2);
     expected.sessions.insert("attr-test".into());
     expected.sessions.insert("huge".into());
     expected.assert_report(&after);
-    let (code, out, _) = ccscope(&["events", "--json", "--since", "all", "--session", "huge", "--data-dir", &dir.path().to_string_lossy()]);
+    let (code, out, _) = ccscope(&[
+        "events",
+        "--json",
+        "--since",
+        "all",
+        "--session",
+        "huge",
+        "--data-dir",
+        &dir.path().to_string_lossy(),
+    ]);
     assert_eq!(code, 0);
     let event: Value = serde_json::from_str(out.trim()).expect("one event");
-    assert_eq!(event["attributes"]["prompt"].as_str().map(str::len), Some(900_000));
+    assert_eq!(
+        event["attributes"]["prompt"].as_str().map(str::len),
+        Some(900_000)
+    );
     drop(server);
 }
 
 /// Sends bytes that are not an OTLP message over gRPC and returns the status code.
 async fn send_grpc_raw(addr: std::net::SocketAddr, bytes: &[u8]) -> tonic::Code {
     use http::uri::PathAndQuery;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).expect("endpoint").connect().await.expect("connect");
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.expect("ready");
-    let path = PathAndQuery::from_static("/opentelemetry.proto.collector.logs.v1.LogsService/Export");
-    let result: Result<tonic::Response<Vec<u8>>, tonic::Status> =
-        grpc.unary(tonic::Request::new(bytes.to_vec()), path, RawBytes).await;
+    let path =
+        PathAndQuery::from_static("/opentelemetry.proto.collector.logs.v1.LogsService/Export");
+    let result: Result<tonic::Response<Vec<u8>>, tonic::Status> = grpc
+        .unary(tonic::Request::new(bytes.to_vec()), path, RawBytes)
+        .await;
     result.expect_err("garbage must be refused").code()
 }
 
@@ -212,7 +421,11 @@ impl tonic::codec::Codec for RawBytes {
 impl tonic::codec::Encoder for RawBytes {
     type Item = Vec<u8>;
     type Error = tonic::Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
         bytes::BufMut::put_slice(dst, &item);
         Ok(())
     }
@@ -221,7 +434,10 @@ impl tonic::codec::Encoder for RawBytes {
 impl tonic::codec::Decoder for RawBytes {
     type Item = Vec<u8>;
     type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Vec<u8>>, tonic::Status> {
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
         use bytes::Buf;
         Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
     }
@@ -234,21 +450,46 @@ async fn a_token_is_required_when_configured() {
     let client = reqwest::Client::new();
     let pb = std::fs::read(fixtures_dir().join("http-protobuf/tools/00001-logs.pb")).expect("pb");
     let logs = server.http_url("/v1/logs");
-    let no_token = send(&client, logs.clone(), Some("application/x-protobuf"), None, pb.clone()).await;
+    let no_token = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        pb.clone(),
+    )
+    .await;
     assert_eq!(no_token.status, 401);
     assert_eq!(no_token.headers["www-authenticate"], "Bearer");
     for header in ["Bearer wrong", "s3cret"] {
-        let r = client.post(logs.clone()).header("content-type", "application/x-protobuf").header("authorization", header).body(pb.clone()).send().await.expect("send");
+        let r = client
+            .post(logs.clone())
+            .header("content-type", "application/x-protobuf")
+            .header("authorization", header)
+            .body(pb.clone())
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status().as_u16(), 401, "{header}");
     }
     // Claude Code sends `Bearer%20…` literally over HTTP and `Bearer …` over gRPC: both work.
     for header in ["Bearer s3cret", "Bearer%20s3cret"] {
-        let r = client.post(logs.clone()).header("content-type", "application/x-protobuf").header("authorization", header).body(pb.clone()).send().await.expect("send");
+        let r = client
+            .post(logs.clone())
+            .header("content-type", "application/x-protobuf")
+            .header("authorization", header)
+            .body(pb.clone())
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.status().as_u16(), 200, "{header}");
     }
-    let denied = send_grpc(server.grpc, "logs", &pb, None).await.expect_err("no token");
+    let denied = send_grpc(server.grpc, "logs", &pb, None)
+        .await
+        .expect_err("no token");
     assert_eq!(denied.code(), tonic::Code::Unauthenticated);
-    send_grpc(server.grpc, "logs", &pb, Some("s3cret")).await.expect("with token");
+    send_grpc(server.grpc, "logs", &pb, Some("s3cret"))
+        .await
+        .expect("with token");
     assert!(report(dir.path(), &[])["events"]["user_prompt"].as_u64() >= Some(1));
     drop(server);
 }

@@ -13,11 +13,30 @@ fn a_taken_port_names_the_port_and_the_flag() {
     let dir = tempdir();
     let d = dir.path().to_string_lossy().into_owned();
     let grpc = format!("127.0.0.1:{port}");
-    let (code, _, err) = ccscope(&["serve", "--data-dir", &d, "--otlp-grpc", &grpc, "--otlp-http", "127.0.0.1:0"]);
+    let (code, _, err) = ccscope(&[
+        "serve",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        &grpc,
+        "--otlp-http",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains(&format!("port {port} is already in use")), "{err}");
+    assert!(
+        err.contains(&format!("port {port} is already in use")),
+        "{err}"
+    );
     assert!(err.contains("--otlp-grpc"), "{err}");
-    let (code, _, err) = ccscope(&["serve", "--data-dir", &d, "--otlp-grpc", "127.0.0.1:0", "--otlp-http", &grpc]);
+    let (code, _, err) = ccscope(&[
+        "serve",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        "127.0.0.1:0",
+        "--otlp-http",
+        &grpc,
+    ]);
     assert_eq!(code, 1);
     assert!(err.contains("--otlp-http"), "{err}");
 }
@@ -26,9 +45,20 @@ fn a_taken_port_names_the_port_and_the_flag() {
 fn a_lan_address_without_a_token_is_refused() {
     let dir = tempdir();
     let d = dir.path().to_string_lossy().into_owned();
-    let (code, _, err) = ccscope(&["serve", "--data-dir", &d, "--otlp-grpc", "0.0.0.0:0", "--otlp-http", "127.0.0.1:0"]);
+    let (code, _, err) = ccscope(&[
+        "serve",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        "0.0.0.0:0",
+        "--otlp-http",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(code, 1);
-    assert!(err.contains("not a loopback address") && err.contains("--otlp-token"), "{err}");
+    assert!(
+        err.contains("not a loopback address") && err.contains("--otlp-token"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -44,7 +74,10 @@ fn usage_errors_exit_2_and_missing_data_exits_1() {
     assert_eq!(code, 2);
     let (code, _, err) = ccscope(&["report", "--data-dir", &d]);
     assert_eq!(code, 1);
-    assert!(err.contains("no ccscope database") && err.contains("ccscope serve"), "{err}");
+    assert!(
+        err.contains("no ccscope database") && err.contains("ccscope serve"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -53,7 +86,10 @@ async fn listing_and_export_commands_read_while_serve_runs() {
     let d = dir.path().to_string_lossy().into_owned();
     let server = Server::start(dir.path(), &[]);
     let mut expected = Expected::default();
-    for fixture in fixtures().iter().filter(|f| f.path.to_string_lossy().contains("grpc/")) {
+    for fixture in fixtures()
+        .iter()
+        .filter(|f| f.path.to_string_lossy().contains("grpc/"))
+    {
         replay(&server, fixture).await;
         expected.add(&fixture.json);
     }
@@ -63,12 +99,20 @@ async fn listing_and_export_commands_read_while_serve_runs() {
     assert_eq!(code, 0, "{err}");
     let sessions: Vec<Value> = serde_json::from_str(&out).expect("sessions json");
     assert_eq!(sessions.len(), expected.sessions.len());
-    let cost: f64 = sessions.iter().map(|s| s["cost_usd"].as_f64().expect("cost")).sum();
+    let cost: f64 = sessions
+        .iter()
+        .map(|s| s["cost_usd"].as_f64().expect("cost"))
+        .sum();
     assert!((cost - expected.cost()).abs() < 1e-9);
     for s in &sessions {
         let id = s["session_id"].as_str().expect("id");
-        let with_metrics = expected.metric_cost.contains_key(id) || expected.metric_tokens.contains_key(id);
-        assert_eq!(s["usage_source"], if with_metrics { "metrics" } else { "events" }, "{s}");
+        let with_metrics =
+            expected.metric_cost.contains_key(id) || expected.metric_tokens.contains_key(id);
+        assert_eq!(
+            s["usage_source"],
+            if with_metrics { "metrics" } else { "events" },
+            "{s}"
+        );
     }
 
     let (code, out, _) = ccscope(&["sessions", "--since", "all", "--data-dir", &d]);
@@ -78,46 +122,128 @@ async fn listing_and_export_commands_read_while_serve_runs() {
         assert!(out.contains(s.as_str()), "{s} missing from {out}");
     }
 
-    let (code, out, _) = ccscope(&["events", "--since", "all", "--name", "tool_result", "--data-dir", &d]);
+    let (code, out, _) = ccscope(&[
+        "events",
+        "--since",
+        "all",
+        "--name",
+        "tool_result",
+        "--data-dir",
+        &d,
+    ]);
     assert_eq!(code, 0);
-    assert_eq!(out.lines().count() as u64, 1 + expected.events["tool_result"], "{out}");
+    assert_eq!(
+        out.lines().count() as u64,
+        1 + expected.events["tool_result"],
+        "{out}"
+    );
 
-    let (code, out, _) = ccscope(&["events", "--json", "--since", "all", "--search", "toolu_", "--limit", "2", "--newest-first", "--data-dir", &d]);
+    let (code, out, _) = ccscope(&[
+        "events",
+        "--json",
+        "--since",
+        "all",
+        "--search",
+        "toolu_",
+        "--limit",
+        "2",
+        "--newest-first",
+        "--data-dir",
+        &d,
+    ]);
     assert_eq!(code, 0);
-    let found: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).expect("line")).collect();
+    let found: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("line"))
+        .collect();
     assert_eq!(found.len(), 2);
     assert!(found[0]["time_ns"].as_i64() >= found[1]["time_ns"].as_i64());
 
-    let (code, out, _) = ccscope(&["export", "--format", "json", "--since", "all", "--data-dir", &d]);
+    let (code, out, _) = ccscope(&[
+        "export",
+        "--format",
+        "json",
+        "--since",
+        "all",
+        "--data-dir",
+        &d,
+    ]);
     assert_eq!(code, 0);
     let exported: Vec<Value> = serde_json::from_str(&out).expect("export json array");
     assert_eq!(exported.len() as u64, total_events);
 
     let csv_path = dir.path().join("events.csv");
-    let (code, _, _) = ccscope(&["export", "--format", "csv", "--since", "all", "--data-dir", &d, "-o", &csv_path.to_string_lossy()]);
+    let (code, _, _) = ccscope(&[
+        "export",
+        "--format",
+        "csv",
+        "--since",
+        "all",
+        "--data-dir",
+        &d,
+        "-o",
+        &csv_path.to_string_lossy(),
+    ]);
     assert_eq!(code, 0);
     let mut reader = csv::Reader::from_path(&csv_path).expect("csv");
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("csv rows");
+    let rows: Vec<csv::StringRecord> = reader
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("csv rows");
     assert_eq!(rows.len() as u64, total_events);
     let attributes: Value = serde_json::from_str(&rows[0][13]).expect("attributes column is JSON");
     assert!(attributes["session.id"].is_string());
 
-    let (code, out, _) = ccscope(&["export", "--format", "csv", "--what", "points", "--since", "all", "--data-dir", &d]);
+    let (code, out, _) = ccscope(&[
+        "export",
+        "--format",
+        "csv",
+        "--what",
+        "points",
+        "--since",
+        "all",
+        "--data-dir",
+        &d,
+    ]);
     assert_eq!(code, 0);
-    assert!(out.lines().skip(1).any(|l| l.starts_with("claude_code.cost.usage,USD,delta")), "{out}");
+    assert!(
+        out.lines()
+            .skip(1)
+            .any(|l| l.starts_with("claude_code.cost.usage,USD,delta")),
+        "{out}"
+    );
 
     let (code, out, _) = ccscope(&["report", "--since", "all", "--data-dir", &d]);
     assert_eq!(code, 0);
-    assert!(out.contains("Cost") && out.contains("claude-opus-4-8[1m]"), "{out}");
+    assert!(
+        out.contains("Cost") && out.contains("claude-opus-4-8[1m]"),
+        "{out}"
+    );
 
     // doctor sees the running receiver and prints settings pointing at it.
     let grpc = server.grpc.to_string();
     let http = server.http.to_string();
-    let (code, out, err) = ccscope(&["doctor", "--data-dir", &d, "--otlp-grpc", &grpc, "--otlp-http", &http]);
+    let (code, out, err) = ccscope(&[
+        "doctor",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        &grpc,
+        "--otlp-http",
+        &http,
+    ]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("ccscope serve is listening"), "{out}");
-    assert!(out.contains(&format!("\"OTEL_EXPORTER_OTLP_ENDPOINT\": \"http://{http}\"")), "{out}");
-    assert!(out.contains("\"CLAUDE_CODE_ENABLE_TELEMETRY\": \"1\""), "{out}");
+    assert!(
+        out.contains(&format!(
+            "\"OTEL_EXPORTER_OTLP_ENDPOINT\": \"http://{http}\""
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"CLAUDE_CODE_ENABLE_TELEMETRY\": \"1\""),
+        "{out}"
+    );
     assert!(out.contains(&format!("{} events", total_events)), "{out}");
 
     let (status, _) = server.stop();
@@ -130,7 +256,15 @@ fn doctor_reports_a_port_held_by_another_program() {
     let d = dir.path().to_string_lossy().into_owned();
     let other = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = other.local_addr().expect("addr").to_string();
-    let (code, out, _) = ccscope(&["doctor", "--data-dir", &d, "--otlp-grpc", "127.0.0.1:0", "--otlp-http", &addr]);
+    let (code, out, _) = ccscope(&[
+        "doctor",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        "127.0.0.1:0",
+        "--otlp-http",
+        &addr,
+    ]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("PROBLEM: in use by another program"), "{out}");
     assert!(out.contains("not created yet"), "{out}");
@@ -140,11 +274,17 @@ fn doctor_reports_a_port_held_by_another_program() {
 async fn sigterm_answers_in_flight_exports_then_exits_cleanly() {
     let dir = tempdir();
     let server = Server::start(dir.path(), &[]);
-    for fixture in fixtures().iter().filter(|f| f.path.to_string_lossy().contains("http-json/tools")) {
+    for fixture in fixtures()
+        .iter()
+        .filter(|f| f.path.to_string_lossy().contains("http-json/tools"))
+    {
         replay(&server, fixture).await;
     }
     let (status, lines) = server.stop();
     assert!(status.success(), "{status:?}");
     let last = lines.last().cloned().unwrap_or_default();
-    assert!(last.starts_with("ccscope stopped: 3 exports accepted"), "{lines:?}");
+    assert!(
+        last.starts_with("ccscope stopped: 3 exports accepted"),
+        "{lines:?}"
+    );
 }

@@ -24,8 +24,16 @@ enum Transport {
 fn export_with_sdk(grpc: SocketAddr, http: SocketAddr, transport: Transport, session: &str) {
     let (metric_exporter, log_exporter) = match transport {
         Transport::Grpc => (
-            MetricExporter::builder().with_tonic().with_endpoint(format!("http://{grpc}")).build().expect("metric exporter"),
-            LogExporter::builder().with_tonic().with_endpoint(format!("http://{grpc}")).build().expect("log exporter"),
+            MetricExporter::builder()
+                .with_tonic()
+                .with_endpoint(format!("http://{grpc}"))
+                .build()
+                .expect("metric exporter"),
+            LogExporter::builder()
+                .with_tonic()
+                .with_endpoint(format!("http://{grpc}"))
+                .build()
+                .expect("log exporter"),
         ),
         Transport::HttpProtobuf => (
             MetricExporter::builder()
@@ -42,13 +50,28 @@ fn export_with_sdk(grpc: SocketAddr, http: SocketAddr, transport: Transport, ses
                 .expect("log exporter"),
         ),
     };
-    let resource = Resource::builder().with_service_name("sdk-test").with_attribute(KeyValue::new("department", "sdk")).build();
-    let meters = SdkMeterProvider::builder().with_periodic_exporter(metric_exporter).with_resource(resource.clone()).build();
+    let resource = Resource::builder()
+        .with_service_name("sdk-test")
+        .with_attribute(KeyValue::new("department", "sdk"))
+        .build();
+    let meters = SdkMeterProvider::builder()
+        .with_periodic_exporter(metric_exporter)
+        .with_resource(resource.clone())
+        .build();
     let meter = meters.meter("com.anthropic.claude_code");
-    let cost = meter.f64_counter("claude_code.cost.usage").with_unit("USD").build();
-    let tokens = meter.u64_counter("claude_code.token.usage").with_unit("tokens").build();
+    let cost = meter
+        .f64_counter("claude_code.cost.usage")
+        .with_unit("USD")
+        .build();
+    let tokens = meter
+        .u64_counter("claude_code.token.usage")
+        .with_unit("tokens")
+        .build();
     let attrs = |extra: &[KeyValue]| {
-        let mut v = vec![KeyValue::new("session.id", session.to_owned()), KeyValue::new("model", "claude-opus-4-8")];
+        let mut v = vec![
+            KeyValue::new("session.id", session.to_owned()),
+            KeyValue::new("model", "claude-opus-4-8"),
+        ];
         v.extend_from_slice(extra);
         v
     };
@@ -60,7 +83,10 @@ fn export_with_sdk(grpc: SocketAddr, http: SocketAddr, transport: Transport, ses
     tokens.add(50, &attrs(&[KeyValue::new("type", "input")]));
     meters.shutdown().expect("metrics flushed");
 
-    let logs = SdkLoggerProvider::builder().with_batch_exporter(log_exporter).with_resource(resource).build();
+    let logs = SdkLoggerProvider::builder()
+        .with_batch_exporter(log_exporter)
+        .with_resource(resource)
+        .build();
     let logger = logs.logger("com.anthropic.claude_code.events");
     for sequence in 0..3 {
         let mut record = logger.create_log_record();
@@ -84,12 +110,20 @@ fn the_opentelemetry_sdk_exporter_is_received_over_grpc_and_http() {
     {
         // The tonic exporter needs a Tokio runtime to connect from; the SDK's reader and batch
         // processor run on threads of their own.
-        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let _entered = runtime.enter();
         export_with_sdk(server.grpc, server.http, Transport::Grpc, "sdk-grpc");
     }
     // The HTTP exporter uses reqwest's blocking client, outside any runtime.
-    export_with_sdk(server.grpc, server.http, Transport::HttpProtobuf, "sdk-http");
+    export_with_sdk(
+        server.grpc,
+        server.http,
+        Transport::HttpProtobuf,
+        "sdk-http",
+    );
     for session in ["sdk-grpc", "sdk-http"] {
         let r = report(dir.path(), &["--session", session]);
         assert_eq!(r["cost_usd"], 0.75, "{session}: {r}");

@@ -44,7 +44,10 @@ async fn post_json(client: &reqwest::Client, url: String, body: &Value) -> (u16,
         .expect("post");
     let status = response.status().as_u16();
     let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,9 +60,17 @@ async fn every_fixture_over_its_own_transport_reports_exactly_what_was_sent() {
     for fixture in &fixtures {
         replay(&server, fixture).await;
         expected.add(&fixture.json);
-        transports.insert(format!("{}:{}:{}", fixture.transport(), fixture.content_type(), fixture.content_encoding()));
+        transports.insert(format!(
+            "{}:{}:{}",
+            fixture.transport(),
+            fixture.content_type(),
+            fixture.content_encoding()
+        ));
     }
-    assert!(transports.len() >= 4, "grpc, http json, http protobuf and gzip all replayed: {transports:?}");
+    assert!(
+        transports.len() >= 4,
+        "grpc, http json, http protobuf and gzip all replayed: {transports:?}"
+    );
     let first = report(dir.path(), &[]);
     expected.assert_report(&first);
     assert!(first["cost_usd"].as_f64().expect("cost") > 0.0);
@@ -73,12 +84,31 @@ async fn every_fixture_over_its_own_transport_reports_exactly_what_was_sent() {
     assert_eq!(again, first, "a re-sent export changed the totals");
 
     // Every event is listed, with its attributes.
-    let (code, lines, err) = ccscope(&["events", "--json", "--since", "all", "--data-dir", &dir.path().to_string_lossy()]);
+    let (code, lines, err) = ccscope(&[
+        "events",
+        "--json",
+        "--since",
+        "all",
+        "--data-dir",
+        &dir.path().to_string_lossy(),
+    ]);
     assert_eq!(code, 0, "{err}");
-    let events: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).expect("event line")).collect();
+    let events: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event line"))
+        .collect();
     assert_eq!(events.len() as u64, expected.events.values().sum::<u64>());
-    assert!(events.iter().all(|e| e["attributes"]["session.id"].is_string()));
-    assert!(events.windows(2).all(|w| w[0]["time_ns"].as_i64() <= w[1]["time_ns"].as_i64()), "oldest first");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["attributes"]["session.id"].is_string())
+    );
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0]["time_ns"].as_i64() <= w[1]["time_ns"].as_i64()),
+        "oldest first"
+    );
     drop(server);
 }
 
@@ -92,7 +122,11 @@ async fn filters_narrow_the_report() {
     for fixture in fixtures() {
         replay(&server, &fixture).await;
         expected_all.add(&fixture.json);
-        if fixture.path.to_string_lossy().contains("resource-attributes") {
+        if fixture
+            .path
+            .to_string_lossy()
+            .contains("resource-attributes")
+        {
             expected_attr.add(&fixture.json);
         }
         if one_session.is_none() && fixture.path.to_string_lossy().contains("http-json/tools") {
@@ -110,7 +144,10 @@ async fn filters_narrow_the_report() {
     let all = report(dir.path(), &[]);
     assert!(by_session["cost_usd"].as_f64() < all["cost_usd"].as_f64());
     let by_model = report(dir.path(), &["--model", "claude-opus-4-8"]);
-    assert_eq!(by_model["cost_usd"], all["cost_usd"], "the plain name matches the [1m] variant");
+    assert_eq!(
+        by_model["cost_usd"], all["cost_usd"],
+        "the plain name matches the [1m] variant"
+    );
     let none = report(dir.path(), &["--model", "no-such-model"]);
     assert_eq!(none["cost_usd"], 0.0);
     drop(server);
@@ -121,7 +158,12 @@ async fn sessions_without_metrics_fall_back_to_api_request_events() {
     let dir = tempdir();
     let server = Server::start(dir.path(), &[]);
     let client = reqwest::Client::new();
-    let (status, _) = post_json(&client, server.http_url("/v1/logs"), &api_requests("events-only", 0, 4, 0.25)).await;
+    let (status, _) = post_json(
+        &client,
+        server.http_url("/v1/logs"),
+        &api_requests("events-only", 0, 4, 0.25),
+    )
+    .await;
     assert_eq!(status, 200);
     let r = report(dir.path(), &[]);
     assert_eq!(r["cost_usd"], 1.0);
@@ -145,12 +187,14 @@ async fn sessions_without_metrics_fall_back_to_api_request_events() {
 fn cumulative_cost(points: &[(i64, i64, f64)]) -> Value {
     let data_points: Vec<Value> = points
         .iter()
-        .map(|(start, time, value)| json!({
+        .map(|(start, time, value)| {
+            json!({
             "attributes": [{"key": "session.id", "value": {"stringValue": "cumulative"}},
                            {"key": "model", "value": {"stringValue": "claude-opus-4-8"}}],
             "startTimeUnixNano": (1_795_000_000_000_000_000i64 + start * 1_000_000_000).to_string(),
             "timeUnixNano": (1_795_000_000_000_000_000i64 + time * 1_000_000_000).to_string(),
-            "asDouble": value}))
+            "asDouble": value})
+        })
         .collect();
     json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{
         "name": "claude_code.cost.usage", "unit": "USD",
@@ -170,16 +214,35 @@ async fn cumulative_series_become_deltas_with_resets() {
         cumulative_cost(&[(100, 110, 4.0)]),
     ];
     for export in &exports {
-        assert_eq!(post_json(&client, server.http_url("/v1/metrics"), export).await.0, 200);
+        assert_eq!(
+            post_json(&client, server.http_url("/v1/metrics"), export)
+                .await
+                .0,
+            200
+        );
     }
     assert_eq!(report(dir.path(), &[])["cost_usd"], 15.0);
     // Re-sent, and restarted in between: the series state survives, nothing counts twice.
     drop(server);
     let server = Server::start(dir.path(), &[]);
     for export in &exports {
-        assert_eq!(post_json(&client, server.http_url("/v1/metrics"), export).await.0, 200);
+        assert_eq!(
+            post_json(&client, server.http_url("/v1/metrics"), export)
+                .await
+                .0,
+            200
+        );
     }
-    assert_eq!(post_json(&client, server.http_url("/v1/metrics"), &cumulative_cost(&[(100, 120, 6.5)])).await.0, 200);
+    assert_eq!(
+        post_json(
+            &client,
+            server.http_url("/v1/metrics"),
+            &cumulative_cost(&[(100, 120, 6.5)])
+        )
+        .await
+        .0,
+        200
+    );
     assert_eq!(report(dir.path(), &[])["cost_usd"], 17.5);
     drop(server);
 }
@@ -191,8 +254,12 @@ async fn acknowledged_exports_survive_kill_9() {
     let client = reqwest::Client::new();
     let mut sent = 0;
     for batch in 0..20 {
-        let (status, _) =
-            post_json(&client, server.http_url("/v1/logs"), &api_requests("crash", batch * 50, 50, 0.01)).await;
+        let (status, _) = post_json(
+            &client,
+            server.http_url("/v1/logs"),
+            &api_requests("crash", batch * 50, 50, 0.01),
+        )
+        .await;
         assert_eq!(status, 200);
         sent += 50;
     }
@@ -200,7 +267,10 @@ async fn acknowledged_exports_survive_kill_9() {
     server.kill9();
     let server = Server::start(dir.path(), &[]);
     let r = report(dir.path(), &[]);
-    assert_eq!(r["events"]["api_request"], sent, "acknowledged events were lost");
+    assert_eq!(
+        r["events"]["api_request"], sent,
+        "acknowledged events were lost"
+    );
     assert!((r["cost_usd"].as_f64().expect("cost") - sent as f64 * 0.01).abs() < 1e-9);
     drop(server);
 }
@@ -238,5 +308,8 @@ async fn concurrent_exporters_lose_and_duplicate_nothing() {
     assert_eq!(r["events"]["api_request"], 8 * 25 * 20);
     assert_eq!(r["sessions"], 8);
     let (status, _) = server.stop();
-    assert!(status.success(), "serve exits cleanly on SIGTERM: {status:?}");
+    assert!(
+        status.success(),
+        "serve exits cleanly on SIGTERM: {status:?}"
+    );
 }

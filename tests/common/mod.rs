@@ -37,7 +37,14 @@ impl Server {
         let mut child = Command::new(BIN)
             .args(["serve", "--data-dir"])
             .arg(data_dir)
-            .args(["--otlp-grpc", grpc, "--otlp-http", http, "--retention-days", "0"])
+            .args([
+                "--otlp-grpc",
+                grpc,
+                "--otlp-http",
+                http,
+                "--retention-days",
+                "0",
+            ])
             .args(extra)
             .env("CCSCOPE_LOG", "warn")
             .stdout(Stdio::piped())
@@ -110,7 +117,11 @@ impl Drop for Server {
 
 /// Runs the CLI; returns (exit code, stdout, stderr).
 pub fn ccscope(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(BIN).args(args).env("CCSCOPE_LOG", "warn").output().expect("run ccscope");
+    let output = Command::new(BIN)
+        .args(args)
+        .env("CCSCOPE_LOG", "warn")
+        .output()
+        .expect("run ccscope");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -130,28 +141,49 @@ pub fn report(data_dir: &Path, extra: &[&str]) -> Value {
 
 /// An HTTP/1.1 POST over a raw socket with a chunked body and no Content-Length, as Claude
 /// Code sends it. Returns (status, headers, body).
-pub fn post_chunked(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, Vec<u8>) {
+pub fn post_chunked(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
-    let mut request = format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let mut request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+    );
     for (k, v) in headers {
         request.push_str(&format!("{k}: {v}\r\n"));
     }
     request.push_str("\r\n");
     stream.write_all(request.as_bytes()).expect("write head");
     for chunk in body.chunks(4096) {
-        stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).expect("chunk size");
+        stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .expect("chunk size");
         stream.write_all(chunk).expect("chunk");
         stream.write_all(b"\r\n").expect("chunk end");
     }
     stream.write_all(b"0\r\n\r\n").expect("last chunk");
     let mut response = Vec::new();
     stream.read_to_end(&mut response).expect("read response");
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status: u16 = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
     let mut body = response[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         body = dechunk(&body);
     }
     (status, head, body)
@@ -159,9 +191,12 @@ pub fn post_chunked(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    loop {
-        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else { break };
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap_or("0").trim(), 16).unwrap_or(0);
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(
+            std::str::from_utf8(&data[..line_end]).unwrap_or("0").trim(),
+            16,
+        )
+        .unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -218,10 +253,16 @@ pub fn fixtures() -> Vec<Fixture> {
     metas
         .into_iter()
         .map(|meta_path| {
-            let meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).expect("meta")).expect("meta json");
-            let stem = meta_path.to_string_lossy().trim_end_matches(".meta.json").to_owned();
+            let meta: Value = serde_json::from_slice(&std::fs::read(&meta_path).expect("meta"))
+                .expect("meta json");
+            let stem = meta_path
+                .to_string_lossy()
+                .trim_end_matches(".meta.json")
+                .to_owned();
             let read = |ext: &str| std::fs::read(format!("{stem}{ext}")).ok();
-            let json_text = read(".json").or_else(|| read(".decoded.json")).expect("json rendering");
+            let json_text = read(".json")
+                .or_else(|| read(".decoded.json"))
+                .expect("json rendering");
             let json: Value = serde_json::from_slice(&json_text).expect("fixture json");
             let body = if meta["content_encoding"] == "gzip" {
                 read(".body.gz").expect("gzip body")
@@ -230,23 +271,38 @@ pub fn fixtures() -> Vec<Fixture> {
             } else {
                 read(".pb").expect("protobuf body")
             };
-            Fixture { path: PathBuf::from(stem), meta, body, json }
+            Fixture {
+                path: PathBuf::from(stem),
+                meta,
+                body,
+                json,
+            }
         })
         .collect()
 }
 
 fn attr<'a>(attributes: &'a Value, key: &str) -> Option<&'a Value> {
-    attributes.as_array()?.iter().find(|kv| kv["key"] == key).map(|kv| &kv["value"])
+    attributes
+        .as_array()?
+        .iter()
+        .find(|kv| kv["key"] == key)
+        .map(|kv| &kv["value"])
 }
 
 fn attr_string(attributes: &Value, key: &str) -> Option<String> {
-    attr(attributes, key)?.get("stringValue")?.as_str().map(str::to_owned)
+    attr(attributes, key)?
+        .get("stringValue")?
+        .as_str()
+        .map(str::to_owned)
 }
 
 fn number(v: &Value) -> f64 {
     for key in ["asDouble", "asInt", "doubleValue", "intValue"] {
         if let Some(x) = v.get(key) {
-            return x.as_f64().or_else(|| x.as_str().and_then(|s| s.parse().ok())).expect("numeric");
+            return x
+                .as_f64()
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+                .expect("numeric");
         }
     }
     panic!("no number in {v}")
@@ -279,10 +335,17 @@ impl Expected {
                     let session = attr_string(a, "session.id").expect("session");
                     self.sessions.insert(session.clone());
                     if name == "api_request" {
-                        *self.event_cost.entry(session.clone()).or_default() += number(attr(a, "cost_usd").expect("cost"));
+                        *self.event_cost.entry(session.clone()).or_default() +=
+                            number(attr(a, "cost_usd").expect("cost"));
                         let t = self.event_tokens.entry(session).or_default();
-                        for (key, ty) in [("input_tokens", "input"), ("output_tokens", "output"), ("cache_read_tokens", "cacheRead"), ("cache_creation_tokens", "cacheCreation")] {
-                            *t.entry(ty.into()).or_default() += number(attr(a, key).expect("tokens"));
+                        for (key, ty) in [
+                            ("input_tokens", "input"),
+                            ("output_tokens", "output"),
+                            ("cache_read_tokens", "cacheRead"),
+                            ("cache_creation_tokens", "cacheCreation"),
+                        ] {
+                            *t.entry(ty.into()).or_default() +=
+                                number(attr(a, key).expect("tokens"));
                         }
                     }
                 }
@@ -299,14 +362,30 @@ impl Expected {
                         self.sessions.insert(session.clone());
                         let ty = attr_string(a, "type").unwrap_or_default();
                         match name {
-                            "claude_code.cost.usage" => *self.metric_cost.entry(session).or_default() += v,
-                            "claude_code.token.usage" => *self.metric_tokens.entry(session).or_default().entry(ty).or_default() += v,
-                            "claude_code.lines_of_code.count" => *self.lines.entry(ty).or_default() += v,
-                            "claude_code.active_time.total" => *self.active.entry(ty).or_default() += v,
+                            "claude_code.cost.usage" => {
+                                *self.metric_cost.entry(session).or_default() += v
+                            }
+                            "claude_code.token.usage" => {
+                                *self
+                                    .metric_tokens
+                                    .entry(session)
+                                    .or_default()
+                                    .entry(ty)
+                                    .or_default() += v
+                            }
+                            "claude_code.lines_of_code.count" => {
+                                *self.lines.entry(ty).or_default() += v
+                            }
+                            "claude_code.active_time.total" => {
+                                *self.active.entry(ty).or_default() += v
+                            }
                             "claude_code.commit.count" => self.commits += v,
                             "claude_code.pull_request.count" => self.pull_requests += v,
                             "claude_code.code_edit_tool.decision" => {
-                                *self.decisions.entry(attr_string(a, "decision").expect("decision")).or_default() += v
+                                *self
+                                    .decisions
+                                    .entry(attr_string(a, "decision").expect("decision"))
+                                    .or_default() += v
                             }
                             _ => {}
                         }
@@ -334,41 +413,78 @@ impl Expected {
         self.sessions
             .iter()
             .map(|s| {
-                let source = if self.metric_cost.contains_key(s) || self.metric_tokens.contains_key(s) {
-                    &self.metric_tokens
-                } else {
-                    &self.event_tokens
-                };
-                source.get(s).and_then(|t| t.get(ty)).copied().unwrap_or(0.0)
+                let source =
+                    if self.metric_cost.contains_key(s) || self.metric_tokens.contains_key(s) {
+                        &self.metric_tokens
+                    } else {
+                        &self.event_tokens
+                    };
+                source
+                    .get(s)
+                    .and_then(|t| t.get(ty))
+                    .copied()
+                    .unwrap_or(0.0)
             })
             .sum()
     }
 
     /// Asserts that a `report --json` document says exactly what the payloads contain.
     pub fn assert_report(&self, report: &Value) {
-        assert_eq!(report["sessions"], self.sessions.len() as u64, "sessions in {report}");
+        assert_eq!(
+            report["sessions"],
+            self.sessions.len() as u64,
+            "sessions in {report}"
+        );
         let cost = report["cost_usd"].as_f64().expect("cost");
-        assert!((cost - self.cost()).abs() < 1e-9, "cost {cost} != {}", self.cost());
+        assert!(
+            (cost - self.cost()).abs() < 1e-9,
+            "cost {cost} != {}",
+            self.cost()
+        );
         for ty in ["input", "output", "cacheRead", "cacheCreation"] {
-            assert_eq!(report["tokens"][ty], self.tokens(ty).round() as u64, "tokens.{ty} in {report}");
+            assert_eq!(
+                report["tokens"][ty],
+                self.tokens(ty).round() as u64,
+                "tokens.{ty} in {report}"
+            );
         }
         for ty in ["added", "removed"] {
-            assert_eq!(report["lines"][ty], self.lines.get(ty).copied().unwrap_or(0.0) as u64, "lines.{ty}");
+            assert_eq!(
+                report["lines"][ty],
+                self.lines.get(ty).copied().unwrap_or(0.0) as u64,
+                "lines.{ty}"
+            );
         }
         for d in ["accept", "reject"] {
-            assert_eq!(report["edit_decisions"][d], self.decisions.get(d).copied().unwrap_or(0.0) as u64, "decisions.{d}");
+            assert_eq!(
+                report["edit_decisions"][d],
+                self.decisions.get(d).copied().unwrap_or(0.0) as u64,
+                "decisions.{d}"
+            );
         }
         for ty in ["user", "cli"] {
             let got = report["active_time_s"][ty].as_f64().expect("active");
             let want = self.active.get(ty).copied().unwrap_or(0.0);
-            assert!((got - want).abs() < 1e-9, "active_time_s.{ty} {got} != {want}");
+            assert!(
+                (got - want).abs() < 1e-9,
+                "active_time_s.{ty} {got} != {want}"
+            );
         }
         assert_eq!(report["commits"], self.commits as u64);
         assert_eq!(report["pull_requests"], self.pull_requests as u64);
-        let events: BTreeMap<String, u64> = serde_json::from_value(report["events"].clone()).expect("events map");
+        let events: BTreeMap<String, u64> =
+            serde_json::from_value(report["events"].clone()).expect("events map");
         assert_eq!(events, self.events, "events by name");
-        let by_model_cost: f64 = report["by_model"].as_array().expect("by_model").iter().map(|m| m["cost_usd"].as_f64().expect("c")).sum();
-        assert!((by_model_cost - self.cost()).abs() < 1e-9, "by_model costs add up to the total");
+        let by_model_cost: f64 = report["by_model"]
+            .as_array()
+            .expect("by_model")
+            .iter()
+            .map(|m| m["cost_usd"].as_f64().expect("c"))
+            .sum();
+        assert!(
+            (by_model_cost - self.cost()).abs() < 1e-9,
+            "by_model costs add up to the total"
+        );
     }
 }
 
@@ -376,19 +492,33 @@ impl Expected {
 /// a successful gRPC call).
 pub async fn replay(server: &Server, fixture: &Fixture) -> u16 {
     if fixture.transport() == "grpc" {
-        return send_grpc(server.grpc, fixture.signal(), &fixture.body, None).await.map(|_| 200).unwrap_or_else(|s| panic!("gRPC export failed: {s:?}"));
+        return send_grpc(server.grpc, fixture.signal(), &fixture.body, None)
+            .await
+            .map(|_| 200)
+            .unwrap_or_else(|s| panic!("gRPC export failed: {s:?}"));
     }
     let mut headers = vec![("Content-Type", fixture.content_type())];
     if fixture.content_encoding() == "gzip" {
         headers.push(("Content-Encoding", "gzip"));
     }
     let (status, _, body) = post_chunked(server.http, fixture.http_path(), &headers, &fixture.body);
-    assert_eq!(status, 200, "{}: {}", fixture.path.display(), String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        200,
+        "{}: {}",
+        fixture.path.display(),
+        String::from_utf8_lossy(&body)
+    );
     status
 }
 
 /// Sends a protobuf-encoded export over gRPC with the generated OTLP clients.
-pub async fn send_grpc(addr: SocketAddr, signal: &str, body: &[u8], token: Option<&str>) -> Result<Vec<u8>, tonic::Status> {
+pub async fn send_grpc(
+    addr: SocketAddr,
+    signal: &str,
+    body: &[u8],
+    token: Option<&str>,
+) -> Result<Vec<u8>, tonic::Status> {
     use opentelemetry_proto::tonic::collector::{
         logs::v1::{ExportLogsServiceRequest, logs_service_client::LogsServiceClient},
         metrics::v1::{ExportMetricsServiceRequest, metrics_service_client::MetricsServiceClient},
@@ -404,7 +534,10 @@ pub async fn send_grpc(addr: SocketAddr, signal: &str, body: &[u8], token: Optio
         move |message| {
             let mut r = tonic::Request::new(message);
             if let Some(t) = token {
-                r.metadata_mut().insert("authorization", format!("Bearer {t}").parse().expect("meta"));
+                r.metadata_mut().insert(
+                    "authorization",
+                    format!("Bearer {t}").parse().expect("meta"),
+                );
             }
             r
         }
@@ -412,22 +545,31 @@ pub async fn send_grpc(addr: SocketAddr, signal: &str, body: &[u8], token: Optio
     match signal {
         "logs" => {
             let req = ExportLogsServiceRequest::decode(body).expect("logs pb");
-            let resp = LogsServiceClient::new(channel).export(with_token(token)(req)).await?;
+            let resp = LogsServiceClient::new(channel)
+                .export(with_token(token)(req))
+                .await?;
             Ok(resp.into_inner().encode_to_vec())
         }
         "metrics" => {
             let req = ExportMetricsServiceRequest::decode(body).expect("metrics pb");
-            let resp = MetricsServiceClient::new(channel).export(with_token(token)(req)).await?;
+            let resp = MetricsServiceClient::new(channel)
+                .export(with_token(token)(req))
+                .await?;
             Ok(resp.into_inner().encode_to_vec())
         }
         _ => {
             let req = ExportTraceServiceRequest::decode(body).expect("traces pb");
-            let resp = TraceServiceClient::new(channel).export(with_token(token)(req)).await?;
+            let resp = TraceServiceClient::new(channel)
+                .export(with_token(token)(req))
+                .await?;
             Ok(resp.into_inner().encode_to_vec())
         }
     }
 }
 
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("ccscope-test-").tempdir().expect("tempdir")
+    tempfile::Builder::new()
+        .prefix("ccscope-test-")
+        .tempdir()
+        .expect("tempdir")
 }

@@ -20,8 +20,13 @@ impl BearerToken {
         if token.is_empty() {
             return Err("the OTLP token must not be empty".into());
         }
-        if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic() || *c == ',' || *c == '%') {
-            return Err(format!("the OTLP token must be printable ASCII without spaces, commas or '%' (found {c:?})"));
+        if let Some(c) = token
+            .chars()
+            .find(|c| !c.is_ascii_graphic() || *c == ',' || *c == '%')
+        {
+            return Err(format!(
+                "the OTLP token must be printable ASCII without spaces, commas or '%' (found {c:?})"
+            ));
         }
         Ok(BearerToken(token.to_owned()))
     }

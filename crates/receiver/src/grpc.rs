@@ -8,15 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes};
-use ccscope_telemetry::{
-    DecodeError, Encoding, Signal,
-    otlp::tonic::collector::{
-        logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
-        metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
-        trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse},
-    },
-};
-use prost::Message;
+use ccscope_telemetry::{DecodeError, Encoding, Signal};
 use tonic::{
     Code, Status,
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
@@ -24,7 +16,7 @@ use tonic::{
 };
 
 use crate::auth::BearerToken;
-use crate::ingest::{ExportSink, Ingest, IngestError, Refusal, now_ns};
+use crate::ingest::{ExportResponse, ExportSink, Ingest, IngestError, Refusal, now_ns};
 
 /// Passes message bytes through untouched in both directions.
 #[derive(Debug, Clone, Copy, Default)]
@@ -78,7 +70,10 @@ pub struct OtlpService<S, const SIGNAL: u8> {
 
 impl<S, const SIGNAL: u8> Clone for OtlpService<S, SIGNAL> {
     fn clone(&self) -> Self {
-        OtlpService { ingest: Arc::clone(&self.ingest), token: self.token.clone() }
+        OtlpService {
+            ingest: Arc::clone(&self.ingest),
+            token: self.token.clone(),
+        }
     }
 }
 
@@ -112,7 +107,8 @@ struct ExportMethod<S, const SIGNAL: u8>(OtlpService<S, SIGNAL>);
 
 impl<S: ExportSink, const SIGNAL: u8> UnaryService<Bytes> for ExportMethod<S, SIGNAL> {
     type Response = Bytes;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, Status>> + Send>>;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<tonic::Response<Bytes>, Status>> + Send>>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let service = self.0.clone();
@@ -121,7 +117,10 @@ impl<S: ExportSink, const SIGNAL: u8> UnaryService<Bytes> for ExportMethod<S, SI
 }
 
 impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
-    async fn export(&self, request: tonic::Request<Bytes>) -> Result<tonic::Response<Bytes>, Status> {
+    async fn export(
+        &self,
+        request: tonic::Request<Bytes>,
+    ) -> Result<tonic::Response<Bytes>, Status> {
         let signal = Self::SIGNAL_KIND;
         let refuse = |status: Status| {
             self.ingest.stats.refused(Refusal {
@@ -134,7 +133,11 @@ impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
             status
         };
         if let Some(token) = &self.token {
-            let presented = request.metadata().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let presented = request
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !token.matches_str(presented) {
                 return Err(refuse(Status::unauthenticated(
                     "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>",
@@ -143,40 +146,19 @@ impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
         }
         let body = request.into_inner();
         // tonic has already inflated a gzip-compressed message (within the message size cap).
-        match self.ingest.export("grpc", signal, Encoding::Protobuf, false, &body).await {
+        match self
+            .ingest
+            .export("grpc", signal, Encoding::Protobuf, false, &body)
+            .await
+        {
             Ok(rejected) => {
-                let partial = rejected.count > 0;
-                let message = rejected.message();
-                let bytes = match signal {
-                    Signal::Logs => ExportLogsServiceResponse {
-                        partial_success: partial.then(|| ExportLogsPartialSuccess {
-                            rejected_log_records: rejected.count,
-                            error_message: message,
-                        }),
-                    }
-                    .encode_to_vec(),
-                    Signal::Metrics => ExportMetricsServiceResponse {
-                        partial_success: partial.then(|| ExportMetricsPartialSuccess {
-                            rejected_data_points: rejected.count,
-                            error_message: message,
-                        }),
-                    }
-                    .encode_to_vec(),
-                    Signal::Traces => ExportTraceServiceResponse {
-                        partial_success: partial.then(|| ExportTracePartialSuccess {
-                            rejected_spans: rejected.count,
-                            error_message: message,
-                        }),
-                    }
-                    .encode_to_vec(),
-                };
+                let bytes = ExportResponse::new(signal, &rejected).encode(Encoding::Protobuf);
                 Ok(tonic::Response::new(Bytes::from(bytes)))
             }
             Err(error) => {
                 let code = match &error {
-                    IngestError::Decode(DecodeError::TooLarge { .. }) | IngestError::TooLarge { .. } => {
-                        Code::ResourceExhausted
-                    }
+                    IngestError::Decode(DecodeError::TooLarge { .. })
+                    | IngestError::TooLarge { .. } => Code::ResourceExhausted,
                     IngestError::Decode(_) => Code::InvalidArgument,
                     IngestError::Busy(_) | IngestError::Sink(_) => Code::Unavailable,
                 };
@@ -194,7 +176,8 @@ where
 {
     type Response = http::Response<tonic::body::Body>;
     type Error = Infallible;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -204,7 +187,10 @@ where
         let service = self.clone();
         if request.uri().path() != Self::METHOD {
             return Box::pin(async move {
-                Ok(Status::unimplemented("ccscope implements only the OTLP Export methods").into_http())
+                Ok(
+                    Status::unimplemented("ccscope implements only the OTLP Export methods")
+                        .into_http(),
+                )
             });
         }
         let max = service.ingest.limits().max_decompressed_bytes;

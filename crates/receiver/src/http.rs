@@ -13,19 +13,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::any,
 };
-use ccscope_telemetry::{
-    DecodeError, Encoding, Rejections, Signal,
-    otlp::tonic::collector::{
-        logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
-        metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
-        trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse},
-    },
-};
+use ccscope_telemetry::{DecodeError, Encoding, Rejections, Signal};
 use http_body_util::{BodyExt, Limited};
 use prost::Message;
 
 use crate::auth::BearerToken;
-use crate::ingest::{ExportSink, Ingest, IngestError, Refusal, now_ns};
+use crate::ingest::{ExportResponse, ExportSink, Ingest, IngestError, Refusal, json_bytes, now_ns};
 
 /// Seconds a saturated receiver asks senders to wait.
 pub const RETRY_AFTER_SECONDS: u32 = 2;
@@ -55,17 +48,26 @@ pub struct RpcStatus {
     pub message: String,
 }
 
-fn status_response(status: StatusCode, grpc_code: tonic::Code, message: String, encoding: Encoding) -> Response {
-    let body = RpcStatus { code: grpc_code as i32, message };
-    encoded(status, &body, encoding)
-}
-
-fn encoded<M: Message + serde::Serialize>(status: StatusCode, message: &M, encoding: Encoding) -> Response {
-    let (content_type, bytes) = match encoding {
-        Encoding::Protobuf => ("application/x-protobuf", message.encode_to_vec()),
-        Encoding::Json => ("application/json", serde_json::to_vec(message).unwrap_or_else(|_| b"{}".to_vec())),
+fn status_response(
+    status: StatusCode,
+    grpc_code: tonic::Code,
+    message: String,
+    encoding: Encoding,
+) -> Response {
+    let body = RpcStatus {
+        code: grpc_code as i32,
+        message,
     };
-    (status, [(header::CONTENT_TYPE, content_type)], bytes).into_response()
+    let bytes = match encoding {
+        Encoding::Protobuf => body.encode_to_vec(),
+        Encoding::Json => json_bytes(&body),
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type(encoding))],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn not_found(request: Request) -> Response {
@@ -73,7 +75,12 @@ async fn not_found(request: Request) -> Response {
         "no OTLP endpoint at {}; use POST /v1/logs, /v1/metrics or /v1/traces",
         request.uri().path()
     );
-    status_response(StatusCode::NOT_FOUND, tonic::Code::NotFound, message, Encoding::Json)
+    status_response(
+        StatusCode::NOT_FOUND,
+        tonic::Code::NotFound,
+        message,
+        Encoding::Json,
+    )
 }
 
 fn signal_of(index: u8) -> Signal {
@@ -86,7 +93,14 @@ fn signal_of(index: u8) -> Signal {
 
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(value.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 async fn export<S: ExportSink, const SIGNAL: u8>(
@@ -116,7 +130,12 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
                 None => "missing Content-Type; OTLP/HTTP takes application/x-protobuf or application/json".to_owned(),
                 Some(t) => format!("unsupported Content-Type {t:?}; OTLP/HTTP takes application/x-protobuf or application/json"),
             };
-            return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, tonic::Code::InvalidArgument, message, Encoding::Json);
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                message,
+                Encoding::Json,
+            );
         }
     };
     if request.method() != Method::POST {
@@ -126,11 +145,21 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
         && !token.matches(headers.get(header::AUTHORIZATION))
     {
         let message = "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>".to_owned();
-        let mut response = refuse(StatusCode::UNAUTHORIZED, tonic::Code::Unauthenticated, message, encoding);
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        let mut response = refuse(
+            StatusCode::UNAUTHORIZED,
+            tonic::Code::Unauthenticated,
+            message,
+            encoding,
+        );
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         return response;
     }
-    let gzip = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().map(|s| s.trim().to_ascii_lowercase())) {
+    let gzip = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().map(|s| s.trim().to_ascii_lowercase()))
+    {
         None => false,
         Some(Ok(e)) if e == "gzip" || e == "x-gzip" => true,
         Some(Ok(e)) if e == "identity" || e.is_empty() => false,
@@ -139,29 +168,53 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
                 "unsupported Content-Encoding {:?}; ccscope accepts gzip or none",
                 other.unwrap_or_default()
             );
-            return refuse(StatusCode::UNSUPPORTED_MEDIA_TYPE, tonic::Code::InvalidArgument, message, encoding);
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                message,
+                encoding,
+            );
         }
     };
     let limit = state.ingest.limits().max_body_bytes;
     let body: Bytes = match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            return if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            return if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
                 let message = format!("request body exceeds the limit of {limit} bytes");
-                refuse(StatusCode::PAYLOAD_TOO_LARGE, tonic::Code::ResourceExhausted, message, encoding)
+                refuse(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    tonic::Code::ResourceExhausted,
+                    message,
+                    encoding,
+                )
             } else {
                 let message = format!("could not read the request body: {error}");
-                refuse(StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument, message, encoding)
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    tonic::Code::InvalidArgument,
+                    message,
+                    encoding,
+                )
             };
         }
     };
-    match state.ingest.export("http", signal, encoding, gzip, &body).await {
+    match state
+        .ingest
+        .export("http", signal, encoding, gzip, &body)
+        .await
+    {
         Ok(rejected) => success(signal, encoding, &rejected),
         Err(error) => {
             let (status, code) = match &error {
-                IngestError::Decode(DecodeError::TooLarge { .. }) | IngestError::TooLarge { .. } => {
-                    (StatusCode::PAYLOAD_TOO_LARGE, tonic::Code::ResourceExhausted)
-                }
+                IngestError::Decode(DecodeError::TooLarge { .. })
+                | IngestError::TooLarge { .. } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    tonic::Code::ResourceExhausted,
+                ),
                 IngestError::Decode(_) => (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument),
                 IngestError::Busy(_) | IngestError::Sink(_) => {
                     (StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable)
@@ -169,7 +222,9 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
             };
             let mut response = refuse(status, code, error.to_string(), encoding);
             if status == StatusCode::SERVICE_UNAVAILABLE {
-                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
             }
             response
         }
@@ -178,44 +233,31 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
 
 fn method_not_allowed(method: &Method) -> Response {
     let message = format!("method {method} not allowed; OTLP/HTTP exports use POST");
-    let mut response = status_response(StatusCode::METHOD_NOT_ALLOWED, tonic::Code::Unimplemented, message, Encoding::Json);
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+    let mut response = status_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        tonic::Code::Unimplemented,
+        message,
+        Encoding::Json,
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
     response
 }
 
 fn success(signal: Signal, encoding: Encoding, rejected: &Rejections) -> Response {
-    let message = rejected.message();
-    let partial = rejected.count > 0;
-    match signal {
-        Signal::Logs => encoded(
-            StatusCode::OK,
-            &ExportLogsServiceResponse {
-                partial_success: partial.then(|| ExportLogsPartialSuccess {
-                    rejected_log_records: rejected.count,
-                    error_message: message,
-                }),
-            },
-            encoding,
-        ),
-        Signal::Metrics => encoded(
-            StatusCode::OK,
-            &ExportMetricsServiceResponse {
-                partial_success: partial.then(|| ExportMetricsPartialSuccess {
-                    rejected_data_points: rejected.count,
-                    error_message: message,
-                }),
-            },
-            encoding,
-        ),
-        Signal::Traces => encoded(
-            StatusCode::OK,
-            &ExportTraceServiceResponse {
-                partial_success: partial.then(|| ExportTracePartialSuccess {
-                    rejected_spans: rejected.count,
-                    error_message: message,
-                }),
-            },
-            encoding,
-        ),
+    let bytes = ExportResponse::new(signal, rejected).encode(encoding);
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, content_type(encoding))],
+        bytes,
+    )
+        .into_response()
+}
+
+fn content_type(encoding: Encoding) -> &'static str {
+    match encoding {
+        Encoding::Protobuf => "application/x-protobuf",
+        Encoding::Json => "application/json",
     }
 }

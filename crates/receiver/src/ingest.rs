@@ -10,7 +10,13 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use ccscope_telemetry::{
     Batch, DecodeError, Encoding, Rejections, Signal, decode_request, gunzip_capped, normalize,
+    otlp::tonic::collector::{
+        logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
+        metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
+        trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse},
+    },
 };
+use prost::Message;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
@@ -156,7 +162,12 @@ pub struct Ingest<S> {
 impl<S: ExportSink> Ingest<S> {
     pub fn new(sink: S, limits: Limits, stats: Arc<ReceiverStats>) -> Ingest<S> {
         let budget = Semaphore::new(limits.max_inflight_bytes.min(Semaphore::MAX_PERMITS));
-        Ingest { sink, limits, budget, stats }
+        Ingest {
+            sink,
+            limits,
+            budget,
+            stats,
+        }
     }
 
     pub fn limits(&self) -> Limits {
@@ -173,7 +184,10 @@ impl<S: ExportSink> Ingest<S> {
         body: &[u8],
     ) -> Result<Rejections, IngestError> {
         let received_ns = now_ns();
-        let charge = body.len().saturating_mul(DECODED_EXPANSION).clamp(1, self.limits.max_inflight_bytes);
+        let charge = body
+            .len()
+            .saturating_mul(DECODED_EXPANSION)
+            .clamp(1, self.limits.max_inflight_bytes);
         let _permit = self
             .budget
             .try_acquire_many(charge as u32)
@@ -186,10 +200,16 @@ impl<S: ExportSink> Ingest<S> {
             body
         };
         if body.len() > self.limits.max_decompressed_bytes {
-            return Err(IngestError::TooLarge { size: body.len(), limit: self.limits.max_decompressed_bytes });
+            return Err(IngestError::TooLarge {
+                size: body.len(),
+                limit: self.limits.max_decompressed_bytes,
+            });
         }
         let _extra_permit = if gzip {
-            let extra = body.len().saturating_mul(DECODED_EXPANSION).saturating_sub(charge);
+            let extra = body
+                .len()
+                .saturating_mul(DECODED_EXPANSION)
+                .saturating_sub(charge);
             Some(
                 self.budget
                     .try_acquire_many(extra.min(self.limits.max_inflight_bytes) as u32)
@@ -207,10 +227,16 @@ impl<S: ExportSink> Ingest<S> {
             self.sink.accept(batch, received_ns).await?;
         }
         self.stats.exports_accepted.fetch_add(1, Ordering::Relaxed);
-        self.stats.records_accepted.fetch_add(records, Ordering::Relaxed);
-        self.stats.last_export_ns.store(received_ns, Ordering::Relaxed);
+        self.stats
+            .records_accepted
+            .fetch_add(records, Ordering::Relaxed);
+        self.stats
+            .last_export_ns
+            .store(received_ns, Ordering::Relaxed);
         if rejected.count > 0 {
-            self.stats.records_rejected.fetch_add(rejected.count as u64, Ordering::Relaxed);
+            self.stats
+                .records_rejected
+                .fetch_add(rejected.count as u64, Ordering::Relaxed);
             self.stats.log(Refusal {
                 time_ns: received_ns,
                 transport,
@@ -221,6 +247,58 @@ impl<S: ExportSink> Ingest<S> {
         }
         Ok(rejected)
     }
+}
+
+/// The success answer to an export: the signal's `Export*ServiceResponse`, with
+/// `partial_success` when some records were rejected.
+pub enum ExportResponse {
+    Logs(ExportLogsServiceResponse),
+    Metrics(ExportMetricsServiceResponse),
+    Traces(ExportTraceServiceResponse),
+}
+
+impl ExportResponse {
+    pub fn new(signal: Signal, rejected: &Rejections) -> ExportResponse {
+        let partial = rejected.count > 0;
+        let (count, error_message) = (rejected.count, rejected.message());
+        match signal {
+            Signal::Logs => ExportResponse::Logs(ExportLogsServiceResponse {
+                partial_success: partial.then_some(ExportLogsPartialSuccess {
+                    rejected_log_records: count,
+                    error_message,
+                }),
+            }),
+            Signal::Metrics => ExportResponse::Metrics(ExportMetricsServiceResponse {
+                partial_success: partial.then_some(ExportMetricsPartialSuccess {
+                    rejected_data_points: count,
+                    error_message,
+                }),
+            }),
+            Signal::Traces => ExportResponse::Traces(ExportTraceServiceResponse {
+                partial_success: partial.then_some(ExportTracePartialSuccess {
+                    rejected_spans: count,
+                    error_message,
+                }),
+            }),
+        }
+    }
+
+    /// The response in the request's encoding.
+    pub fn encode(&self, encoding: Encoding) -> Vec<u8> {
+        match (self, encoding) {
+            (ExportResponse::Logs(r), Encoding::Protobuf) => r.encode_to_vec(),
+            (ExportResponse::Metrics(r), Encoding::Protobuf) => r.encode_to_vec(),
+            (ExportResponse::Traces(r), Encoding::Protobuf) => r.encode_to_vec(),
+            (ExportResponse::Logs(r), Encoding::Json) => json_bytes(r),
+            (ExportResponse::Metrics(r), Encoding::Json) => json_bytes(r),
+            (ExportResponse::Traces(r), Encoding::Json) => json_bytes(r),
+        }
+    }
+}
+
+/// Serialises a response message as OTLP/JSON (cannot fail for these plain structs).
+pub fn json_bytes<T: serde::Serialize>(message: &T) -> Vec<u8> {
+    serde_json::to_vec(message).unwrap_or_else(|_| b"{}".to_vec())
 }
 
 pub(crate) fn now_ns() -> i64 {

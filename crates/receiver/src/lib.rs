@@ -47,7 +47,10 @@ impl std::fmt::Display for Listener {
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiverError {
     #[error("{listener} cannot listen on {addr}: port {} is already in use", addr.port())]
-    AddrInUse { listener: Listener, addr: SocketAddr },
+    AddrInUse {
+        listener: Listener,
+        addr: SocketAddr,
+    },
     #[error("{listener} cannot listen on {addr}: {source}")]
     Bind {
         listener: Listener,
@@ -58,7 +61,10 @@ pub enum ReceiverError {
     #[error(
         "{listener} would listen on {addr}, which is not a loopback address, without a bearer token: anyone on the network could send data. Pass --otlp-token TOKEN, or bind 127.0.0.1"
     )]
-    OpenWithoutToken { listener: Listener, addr: SocketAddr },
+    OpenWithoutToken {
+        listener: Listener,
+        addr: SocketAddr,
+    },
 }
 
 /// What to start.
@@ -90,19 +96,33 @@ impl Running {
     }
 }
 
-async fn bind(listener: Listener, addr: SocketAddr, token: &Option<BearerToken>) -> Result<TcpListener, ReceiverError> {
+async fn bind(
+    listener: Listener,
+    addr: SocketAddr,
+    token: &Option<BearerToken>,
+) -> Result<TcpListener, ReceiverError> {
     if !addr.ip().is_loopback() && token.is_none() {
         return Err(ReceiverError::OpenWithoutToken { listener, addr });
     }
-    TcpListener::bind(addr).await.map_err(|source| match source.kind() {
-        std::io::ErrorKind::AddrInUse => ReceiverError::AddrInUse { listener, addr },
-        _ => ReceiverError::Bind { listener, addr, source },
-    })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => ReceiverError::AddrInUse { listener, addr },
+            _ => ReceiverError::Bind {
+                listener,
+                addr,
+                source,
+            },
+        })
 }
 
 /// Binds every configured listener (so a taken port fails before anything starts), then serves
 /// until `shutdown` resolves.
-pub async fn start<S, F>(config: ReceiverConfig, sink: S, shutdown: F) -> Result<Running, ReceiverError>
+pub async fn start<S, F>(
+    config: ReceiverConfig,
+    sink: S,
+    shutdown: F,
+) -> Result<Running, ReceiverError>
 where
     S: ExportSink,
     F: Future<Output = ()> + Send + 'static,
@@ -130,11 +150,21 @@ where
     let mut grpc_addr = None;
     if let Some(listener) = grpc_listener {
         grpc_addr = listener.local_addr().ok();
-        let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let incoming =
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
         let server = tonic::transport::Server::builder()
-            .add_service(grpc::OtlpService::<S, 0>::new(Arc::clone(&ingest), config.token.clone()))
-            .add_service(grpc::OtlpService::<S, 1>::new(Arc::clone(&ingest), config.token.clone()))
-            .add_service(grpc::OtlpService::<S, 2>::new(Arc::clone(&ingest), config.token.clone()));
+            .add_service(grpc::OtlpService::<S, 0>::new(
+                Arc::clone(&ingest),
+                config.token.clone(),
+            ))
+            .add_service(grpc::OtlpService::<S, 1>::new(
+                Arc::clone(&ingest),
+                config.token.clone(),
+            ))
+            .add_service(grpc::OtlpService::<S, 2>::new(
+                Arc::clone(&ingest),
+                config.token.clone(),
+            ));
         let stop = stopped(stop_rx.clone());
         tasks.push(tokio::spawn(async move {
             if let Err(error) = server.serve_with_incoming_shutdown(incoming, stop).await {
@@ -154,10 +184,18 @@ where
                     tracing::debug!(%error, "cannot set TCP_NODELAY");
                 }
             });
-            if let Err(error) = axum::serve(listener, router).with_graceful_shutdown(stop).await {
+            if let Err(error) = axum::serve(listener, router)
+                .with_graceful_shutdown(stop)
+                .await
+            {
                 tracing::error!(%error, "OTLP/HTTP server failed");
             }
         }));
     }
-    Ok(Running { grpc_addr, http_addr, stats, tasks })
+    Ok(Running {
+        grpc_addr,
+        http_addr,
+        stats,
+        tasks,
+    })
 }

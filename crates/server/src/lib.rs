@@ -64,7 +64,9 @@ impl Service {
     {
         let (writer, writer_thread) = Writer::start(&config.database, config.retention)?;
         let receiver =
-            match ccscope_receiver::start(config.receiver, StoreSink(writer.clone()), shutdown).await {
+            match ccscope_receiver::start(config.receiver, StoreSink(writer.clone()), shutdown)
+                .await
+            {
                 Ok(running) => running,
                 Err(error) => {
                     drop(writer);

@@ -36,7 +36,10 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { max_age_days: Some(DEFAULT_RETENTION_DAYS), max_bytes: Some(DEFAULT_MAX_BYTES) }
+        Retention {
+            max_age_days: Some(DEFAULT_RETENTION_DAYS),
+            max_bytes: Some(DEFAULT_MAX_BYTES),
+        }
     }
 }
 
@@ -52,13 +55,21 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no ccscope database at {0} yet: start `ccscope serve` (with the same --data-dir) to create it")]
+    #[error(
+        "no ccscope database at {0} yet: start `ccscope serve` (with the same --data-dir) to create it"
+    )]
     Missing(PathBuf),
-    #[error("the database was written by a newer ccscope (schema {found}; this build reads up to {supported}): upgrade ccscope")]
+    #[error(
+        "the database was written by a newer ccscope (schema {found}; this build reads up to {supported}): upgrade ccscope"
+    )]
     SchemaTooNew { found: i64, supported: i64 },
-    #[error("the database has schema {found} but this build needs {expected}: run `ccscope serve` once to migrate it")]
+    #[error(
+        "the database has schema {found} but this build needs {expected}: run `ccscope serve` once to migrate it"
+    )]
     SchemaTooOld { found: i64, expected: i64 },
-    #[error("SQLite refused WAL mode (journal mode is {0}); the data directory must be on a local file system")]
+    #[error(
+        "SQLite refused WAL mode (journal mode is {0}); the data directory must be on a local file system"
+    )]
     NoWal(String),
     #[error("cannot start the store writer thread: {0}")]
     Thread(std::io::Error),

@@ -35,18 +35,25 @@ impl Filter {
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
     fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
         let mut sql = format!("{time} >= ? AND {time} < ?");
-        let mut args = vec![SqlValue::Integer(self.from_ns), SqlValue::Integer(self.to_ns)];
+        let mut args = vec![
+            SqlValue::Integer(self.from_ns),
+            SqlValue::Integer(self.to_ns),
+        ];
         if let Some(session) = &self.session {
             sql.push_str(&format!(" AND {alias}.session_id = ?"));
             args.push(SqlValue::Text(session.clone()));
         }
         if let Some(user) = &self.user {
-            sql.push_str(&format!(" AND ({alias}.user_id = ? OR {alias}.user_email = ?)"));
+            sql.push_str(&format!(
+                " AND ({alias}.user_id = ? OR {alias}.user_email = ?)"
+            ));
             args.push(SqlValue::Text(user.clone()));
             args.push(SqlValue::Text(user.clone()));
         }
         if let Some(model) = &self.model {
-            sql.push_str(&format!(" AND ({alias}.model = ? OR {alias}.model_base = ?)"));
+            sql.push_str(&format!(
+                " AND ({alias}.model = ? OR {alias}.model_base = ?)"
+            ));
             args.push(SqlValue::Text(model.clone()));
             args.push(SqlValue::Text(model.clone()));
         }
@@ -218,6 +225,9 @@ pub struct Reader {
     conn: Connection,
 }
 
+/// A metric sum grouped by (metric, session, model, type, decision).
+type MetricRow = (String, String, String, String, String, f64);
+
 /// Per-session usage gathered from the metrics.
 #[derive(Default)]
 struct MetricUsage {
@@ -242,7 +252,7 @@ impl Reader {
         Ok(Reader { conn })
     }
 
-    fn metric_rows(&self, filter: &Filter) -> Result<Vec<(String, String, String, String, String, f64)>, StoreError> {
+    fn metric_rows(&self, filter: &Filter) -> Result<Vec<MetricRow>, StoreError> {
         let (cond, args) = filter.sql("s", "p.time_ns")?;
         let sql = format!(
             "SELECT s.metric, s.session_id, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
@@ -253,12 +263,22 @@ impl Reader {
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn api_request_rows(&self, filter: &Filter) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
+    fn api_request_rows(
+        &self,
+        filter: &Filter,
+    ) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
         let (cond, args) = filter.sql("e", "e.time_ns")?;
         let sql = format!(
             "SELECT e.session_id, COALESCE(e.model, ''), TOTAL(e.cost_usd), TOTAL(e.input_tokens),
@@ -350,11 +370,15 @@ impl Reader {
             m.1 += tokens.total();
         }
         let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"))?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"
+        ))?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         for row in rows {
             let (name, session, count) = row?;
@@ -367,9 +391,17 @@ impl Reader {
         let mut models: Vec<ModelUsage> = by_model
             .into_iter()
             .filter(|(model, _)| !model.is_empty())
-            .map(|(model, (cost_usd, tokens))| ModelUsage { model, cost_usd, tokens })
+            .map(|(model, (cost_usd, tokens))| ModelUsage {
+                model,
+                cost_usd,
+                tokens,
+            })
             .collect();
-        models.sort_by(|a, b| b.cost_usd.total_cmp(&a.cost_usd).then_with(|| a.model.cmp(&b.model)));
+        models.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then_with(|| a.model.cmp(&b.model))
+        });
         report.by_model = models;
         Ok(report)
     }
@@ -425,18 +457,25 @@ impl Reader {
                 r.get::<_, f64>(4)?,
                 r.get::<_, i64>(5)?,
                 r.get::<_, i64>(6)?,
-                (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?, r.get::<_, Option<String>>(9)?),
+                (
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                ),
             ))
         })?;
         for row in rows {
-            let (session, metric, model, point_type, value, first, last, (user, email, terminal)) = row?;
-            let s = out.entry(session.clone()).or_insert_with(|| SessionSummary {
-                session_id: session.clone(),
-                first_ns: first,
-                last_ns: last,
-                usage_source: "events",
-                ..SessionSummary::default()
-            });
+            let (session, metric, model, point_type, value, first, last, (user, email, terminal)) =
+                row?;
+            let s = out
+                .entry(session.clone())
+                .or_insert_with(|| SessionSummary {
+                    session_id: session.clone(),
+                    first_ns: first,
+                    last_ns: last,
+                    usage_source: "events",
+                    ..SessionSummary::default()
+                });
             s.first_ns = s.first_ns.min(first);
             s.last_ns = s.last_ns.max(last);
             s.user_id = s.user_id.take().or(user);
@@ -459,12 +498,16 @@ impl Reader {
                     }
                 }
                 Some(MetricKind::LinesOfCode) if point_type == "added" => s.lines_added += value,
-                Some(MetricKind::LinesOfCode) if point_type == "removed" => s.lines_removed += value,
+                Some(MetricKind::LinesOfCode) if point_type == "removed" => {
+                    s.lines_removed += value
+                }
                 _ => {}
             }
         }
         for (session, model, cost, tokens) in self.api_request_rows(filter)? {
-            let Some(s) = out.get_mut(&session) else { continue };
+            let Some(s) = out.get_mut(&session) else {
+                continue;
+            };
             if !model.is_empty() {
                 models.entry(session).or_default().insert(model);
             }
@@ -476,19 +519,29 @@ impl Reader {
         let mut list: Vec<SessionSummary> = out
             .into_values()
             .map(|mut s| {
-                s.models = models.remove(&s.session_id).map(|m| m.into_iter().collect()).unwrap_or_default();
+                s.models = models
+                    .remove(&s.session_id)
+                    .map(|m| m.into_iter().collect())
+                    .unwrap_or_default();
                 s
             })
             .collect();
-        list.sort_by(|a, b| b.last_ns.cmp(&a.last_ns));
+        list.sort_by_key(|s| std::cmp::Reverse(s.last_ns));
         Ok(list)
     }
 
     /// Events matching the query, oldest first unless `newest_first`.
-    pub fn events(&self, query: &EventQuery, mut each: impl FnMut(EventRow) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    pub fn events(
+        &self,
+        query: &EventQuery,
+        mut each: impl FnMut(EventRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let (mut cond, mut args) = query.filter.sql("e", "e.time_ns")?;
         if !query.names.is_empty() {
-            cond.push_str(&format!(" AND e.name IN ({})", vec!["?"; query.names.len()].join(", ")));
+            cond.push_str(&format!(
+                " AND e.name IN ({})",
+                vec!["?"; query.names.len()].join(", ")
+            ));
             args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));
         }
         if let Some(search) = &query.search {
@@ -496,7 +549,10 @@ impl Reader {
             args.push(SqlValue::Text(search.clone()));
         }
         let order = if query.newest_first { "DESC" } else { "ASC" };
-        let limit = query.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        let limit = query
+            .limit
+            .map(|l| format!(" LIMIT {l}"))
+            .unwrap_or_default();
         let sql = format!(
             "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
                     e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
@@ -530,7 +586,11 @@ impl Reader {
     }
 
     /// Metric points matching the filter, oldest first.
-    pub fn points(&self, filter: &Filter, mut each: impl FnMut(PointRow) -> Result<(), StoreError>) -> Result<(), StoreError> {
+    pub fn points(
+        &self,
+        filter: &Filter,
+        mut each: impl FnMut(PointRow) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let (cond, args) = filter.sql("s", "p.time_ns")?;
         let sql = format!(
             "SELECT s.metric, s.unit, s.temporality, p.start_ns, p.time_ns, p.value, s.session_id,

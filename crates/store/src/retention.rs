@@ -22,7 +22,11 @@ fn delete_before(conn: &Connection, cutoff_ns: i64) -> Result<Swept, StoreError>
     let events = conn.execute("DELETE FROM events WHERE time_ns < ?1", params![cutoff_ns])?;
     let points = conn.execute("DELETE FROM points WHERE time_ns < ?1", params![cutoff_ns])?;
     let spans = conn.execute("DELETE FROM spans WHERE start_ns < ?1", params![cutoff_ns])?;
-    Ok(Swept { events: events as u64, points: points as u64, spans: spans as u64 })
+    Ok(Swept {
+        events: events as u64,
+        points: points as u64,
+        spans: spans as u64,
+    })
 }
 
 /// Bytes in use by the database (pages that hold data).
@@ -43,7 +47,11 @@ fn oldest_ns(conn: &Connection) -> Result<Option<i64>, StoreError> {
     )?)
 }
 
-pub fn sweep(conn: &mut Connection, retention: Retention, now_ns: i64) -> Result<Swept, StoreError> {
+pub fn sweep(
+    conn: &mut Connection,
+    retention: Retention,
+    now_ns: i64,
+) -> Result<Swept, StoreError> {
     let mut swept = Swept::default();
     let mut add = |s: Swept| {
         swept.events += s.events;
@@ -52,7 +60,10 @@ pub fn sweep(conn: &mut Connection, retention: Retention, now_ns: i64) -> Result
     };
     if let Some(days) = retention.max_age_days {
         let tx = conn.transaction()?;
-        add(delete_before(&tx, now_ns.saturating_sub(i64::from(days) * NS_PER_DAY))?);
+        add(delete_before(
+            &tx,
+            now_ns.saturating_sub(i64::from(days) * NS_PER_DAY),
+        )?);
         tx.commit()?;
     }
     if let Some(max_bytes) = retention.max_bytes {
@@ -60,7 +71,9 @@ pub fn sweep(conn: &mut Connection, retention: Retention, now_ns: i64) -> Result
             if used_bytes(conn)? <= max_bytes {
                 break;
             }
-            let Some(oldest) = oldest_ns(conn)? else { break };
+            let Some(oldest) = oldest_ns(conn)? else {
+                break;
+            };
             let tx = conn.transaction()?;
             add(delete_before(&tx, oldest.saturating_add(NS_PER_DAY))?);
             tx.commit()?;
@@ -68,7 +81,12 @@ pub fn sweep(conn: &mut Connection, retention: Retention, now_ns: i64) -> Result
     }
     if swept != Swept::default() {
         conn.execute_batch("PRAGMA incremental_vacuum")?;
-        tracing::info!(events = swept.events, points = swept.points, spans = swept.spans, "retention removed old records");
+        tracing::info!(
+            events = swept.events,
+            points = swept.points,
+            spans = swept.spans,
+            "retention removed old records"
+        );
     }
     Ok(swept)
 }

@@ -105,18 +105,30 @@ impl Writer {
             .spawn(move || run(conn, queue, feed, retention))
             .map_err(StoreError::Thread)?;
         Ok((
-            Writer { jobs, changes, path: path.to_path_buf() },
-            WriterThread { thread: Some(thread) },
+            Writer {
+                jobs,
+                changes,
+                path: path.to_path_buf(),
+            },
+            WriterThread {
+                thread: Some(thread),
+            },
         ))
     }
 
     /// Queues a batch and waits for its commit. Returns `Saturated` at once if the queue is full.
     pub async fn write(&self, batch: Batch, received_ns: i64) -> Result<Committed, WriteError> {
         let (reply, answer) = oneshot::channel();
-        self.jobs.try_send(Job { batch, received_ns, reply }).map_err(|e| match e {
-            TrySendError::Full(_) => WriteError::Saturated,
-            TrySendError::Disconnected(_) => WriteError::Closed,
-        })?;
+        self.jobs
+            .try_send(Job {
+                batch,
+                received_ns,
+                reply,
+            })
+            .map_err(|e| match e {
+                TrySendError::Full(_) => WriteError::Saturated,
+                TrySendError::Disconnected(_) => WriteError::Closed,
+            })?;
         Ok(answer.await.map_err(|_| WriteError::Closed)??)
     }
 
@@ -132,8 +144,10 @@ impl Writer {
 
 fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| StoreError::DataDir { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
     let conn = Connection::open(path)?;
     // auto_vacuum only takes effect before the first table is created.
@@ -289,7 +303,10 @@ fn resource_id(
     }
     let hash = resource.hash as i64;
     tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, attributes) VALUES (?1, ?2)")?
-        .execute(params![hash, serde_json::Value::Object(resource.attributes.clone()).to_string()])?;
+        .execute(params![
+            hash,
+            serde_json::Value::Object(resource.attributes.clone()).to_string()
+        ])?;
     let id: i64 = tx
         .prepare_cached("SELECT id FROM resources WHERE hash = ?1")?
         .query_row([hash], |r| r.get(0))?;
@@ -392,9 +409,11 @@ fn series_state(
             Ok(SeriesState {
                 id,
                 cumulative: match (start, time, value) {
-                    (Some(start_ns), Some(time_ns), Some(value)) => {
-                        Some(CumulativeState { start_ns, time_ns, value })
-                    }
+                    (Some(start_ns), Some(time_ns), Some(value)) => Some(CumulativeState {
+                        start_ns,
+                        time_ns,
+                        value,
+                    }),
                     _ => None,
                 },
             })
@@ -428,7 +447,10 @@ fn series_state(
                 json_text(&p.attributes),
                 resource_id,
             ])?;
-            SeriesState { id: tx.last_insert_rowid(), cumulative: None }
+            SeriesState {
+                id: tx.last_insert_rowid(),
+                cumulative: None,
+            }
         }
     };
     caches.series.insert(p.series_hash, state);
@@ -445,7 +467,9 @@ fn insert_point(
     let (value, new_state) = if p.temporality == Temporality::Cumulative && p.extra.is_none() {
         match cumulative_step(state.cumulative, p.start_ns, p.time_ns, p.value) {
             CumulativeStep::Stale => return Ok(false),
-            CumulativeStep::Delta { delta, state: next, .. } => (delta, Some(next)),
+            CumulativeStep::Delta {
+                delta, state: next, ..
+            } => (delta, Some(next)),
         }
     } else {
         (p.value, None)
@@ -469,7 +493,13 @@ fn insert_point(
             "UPDATE series SET cum_start_ns = ?2, cum_time_ns = ?3, cum_value = ?4 WHERE id = ?1",
         )?
         .execute(params![state.id, next.start_ns, next.time_ns, next.value])?;
-        caches.series.insert(p.series_hash, SeriesState { id: state.id, cumulative: Some(next) });
+        caches.series.insert(
+            p.series_hash,
+            SeriesState {
+                id: state.id,
+                cumulative: Some(next),
+            },
+        );
     }
     Ok(changed == 1)
 }

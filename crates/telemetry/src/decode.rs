@@ -99,7 +99,10 @@ pub fn decode_request(
 }
 
 fn decode_protobuf(signal: Signal, body: &[u8]) -> Result<ExportRequest, DecodeError> {
-    let err = |source| DecodeError::Protobuf { signal: signal.as_str(), source };
+    let err = |source| DecodeError::Protobuf {
+        signal: signal.as_str(),
+        source,
+    };
     Ok(match signal {
         Signal::Logs => ExportRequest::Logs(ExportLogsServiceRequest::decode(body).map_err(err)?),
         Signal::Metrics => {
@@ -112,7 +115,10 @@ fn decode_protobuf(signal: Signal, body: &[u8]) -> Result<ExportRequest, DecodeE
 }
 
 fn decode_json(signal: Signal, body: &[u8]) -> Result<ExportRequest, DecodeError> {
-    let err = |source| DecodeError::Json { signal: signal.as_str(), source };
+    let err = |source| DecodeError::Json {
+        signal: signal.as_str(),
+        source,
+    };
     let request = match signal {
         Signal::Logs => ExportRequest::Logs(serde_json::from_slice(body).map_err(err)?),
         Signal::Metrics => ExportRequest::Metrics(serde_json::from_slice(body).map_err(err)?),
@@ -133,8 +139,11 @@ fn check_top_level_keys(signal: Signal, body: &[u8]) -> Result<(), DecodeError> 
         Signal::Metrics => "resourceMetrics",
         Signal::Traces => "resourceSpans",
     };
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|source| DecodeError::Json { signal: signal.as_str(), source })?;
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|source| DecodeError::Json {
+            signal: signal.as_str(),
+            source,
+        })?;
     let Some(object) = value.as_object() else {
         return Ok(());
     };
@@ -147,7 +156,11 @@ fn check_top_level_keys(signal: Signal, body: &[u8]) -> Result<(), DecodeError> 
         .map(|k| format!("\"{}\"", k.chars().take(64).collect::<String>()))
         .collect::<Vec<_>>()
         .join(", ");
-    Err(DecodeError::JsonUnrecognised { signal: signal.as_str(), expected, found })
+    Err(DecodeError::JsonUnrecognised {
+        signal: signal.as_str(),
+        expected,
+        found,
+    })
 }
 
 impl ExportRequest {
@@ -188,7 +201,10 @@ mod tests {
             gunzip_capped(&gzip(&data), 9_999),
             Err(DecodeError::TooLarge { limit: 9_999 })
         ));
-        assert!(matches!(gunzip_capped(b"not gzip", 100), Err(DecodeError::Gzip(_))));
+        assert!(matches!(
+            gunzip_capped(b"not gzip", 100),
+            Err(DecodeError::Gzip(_))
+        ));
     }
 
     #[test]
@@ -205,8 +221,8 @@ mod tests {
         let err = decode_request(Signal::Metrics, Encoding::Protobuf, &[0xff, 0xff, 0xff])
             .expect_err("garbage");
         assert!(err.to_string().contains("OTLP metrics protobuf"), "{err}");
-        let err =
-            decode_request(Signal::Traces, Encoding::Json, b"{\"resourceSpans\": [").expect_err("cut");
+        let err = decode_request(Signal::Traces, Encoding::Json, b"{\"resourceSpans\": [")
+            .expect_err("cut");
         assert!(err.to_string().contains("OTLP/JSON for traces"), "{err}");
     }
 }

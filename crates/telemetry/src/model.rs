@@ -62,8 +62,12 @@ pub enum TokenType {
 }
 
 impl TokenType {
-    pub const ALL: [TokenType; 4] =
-        [TokenType::Input, TokenType::Output, TokenType::CacheRead, TokenType::CacheCreation];
+    pub const ALL: [TokenType; 4] = [
+        TokenType::Input,
+        TokenType::Output,
+        TokenType::CacheRead,
+        TokenType::CacheCreation,
+    ];
 
     /// The attribute value as Claude Code sends it.
     pub fn as_str(self) -> &'static str {
@@ -145,7 +149,10 @@ impl EventKind {
         (EventKind::SubagentCompleted, "subagent_completed"),
         (EventKind::FeedbackSurvey, "feedback_survey"),
         (EventKind::RetentionSweep, "retention_sweep"),
-        (EventKind::ManagedSettingsResolved, "managed_settings_resolved"),
+        (
+            EventKind::ManagedSettingsResolved,
+            "managed_settings_resolved",
+        ),
         (EventKind::SystemPrompt, "system_prompt"),
         (EventKind::Tool, "tool"),
         (EventKind::SafetyEvent, "safety_event"),
@@ -156,7 +163,10 @@ impl EventKind {
         if name.starts_with("host.") {
             return Some(EventKind::Host);
         }
-        EventKind::NAMED.iter().find(|(_, n)| *n == name).map(|(k, _)| *k)
+        EventKind::NAMED
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(k, _)| *k)
     }
 
     /// Every known short name (without `host.*`).
@@ -368,7 +378,10 @@ mod tests {
         for kind in MetricKind::ALL {
             assert_eq!(MetricKind::from_name(kind.name()), Some(kind));
         }
-        assert_eq!(EventKind::from_name("api_request"), Some(EventKind::ApiRequest));
+        assert_eq!(
+            EventKind::from_name("api_request"),
+            Some(EventKind::ApiRequest)
+        );
         assert_eq!(EventKind::from_name("host.opened"), Some(EventKind::Host));
         assert_eq!(EventKind::from_name("brand_new_event"), None);
         assert_eq!(EventKind::known_names().count(), 30);

@@ -48,7 +48,9 @@ pub fn normalize(request: &ExportRequest, received_ns: i64) -> Batch {
 }
 
 fn resource_of(resource: Option<&ProtoResource>) -> Arc<Resource> {
-    let attributes = resource.map(|r| key_values_to_json(&r.attributes)).unwrap_or_default();
+    let attributes = resource
+        .map(|r| key_values_to_json(&r.attributes))
+        .unwrap_or_default();
     let hash = attributes_hash(&attributes, &mut Xxh3::new());
     Arc::new(Resource { attributes, hash })
 }
@@ -119,7 +121,11 @@ fn event_of(
 ) -> Result<Event, String> {
     check_attribute_count(&record.attributes, "log record")?;
     let attributes = key_values_to_json(&record.attributes);
-    let body = record.body.as_ref().map(any_value_to_json).filter(|b| !b.is_null());
+    let body = record
+        .body
+        .as_ref()
+        .map(any_value_to_json)
+        .filter(|b| !b.is_null());
     let name = event_name(record, &attributes, body.as_ref());
     let observed_ns = nanos(record.observed_time_unix_nano, "observedTimeUnixNano")?;
     let time_ns = match nanos(record.time_unix_nano, "timeUnixNano")? {
@@ -139,14 +145,25 @@ fn event_of(
     } else {
         None
     };
-    let dedup_key = event_dedup_key(&identity, sequence, &name, time_ns, &attributes, body.as_ref());
+    let dedup_key = event_dedup_key(
+        &identity,
+        sequence,
+        &name,
+        time_ns,
+        &attributes,
+        body.as_ref(),
+    );
     Ok(Event {
         prompt_id: attr_string(&attributes, "prompt.id"),
         trace_id: (!record.trace_id.is_empty()).then(|| hex(&record.trace_id)),
         span_id: (!record.span_id.is_empty()).then(|| hex(&record.span_id)),
         scope: scope.cloned(),
         resource: Arc::clone(resource),
-        observed_ns: if observed_ns == 0 { time_ns } else { observed_ns },
+        observed_ns: if observed_ns == 0 {
+            time_ns
+        } else {
+            observed_ns
+        },
         name,
         kind,
         time_ns,
@@ -168,9 +185,14 @@ fn event_name(record: &LogRecord, attributes: &Attributes, body: Option<&Value>)
     }
     if !record.event_name.is_empty() {
         let name = record.event_name.as_str();
-        return name.strip_prefix(EVENT_BODY_PREFIX).unwrap_or(name).to_owned();
+        return name
+            .strip_prefix(EVENT_BODY_PREFIX)
+            .unwrap_or(name)
+            .to_owned();
     }
-    if let Some(name) = body.and_then(Value::as_str).and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX))
+    if let Some(name) = body
+        .and_then(Value::as_str)
+        .and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX))
     {
         return name.to_owned();
     }
@@ -325,7 +347,12 @@ fn temporality_of(value: i32) -> Temporality {
 
 fn points_of(metric: &Metric, resource: &Arc<Resource>, batch: &mut Batch) {
     let kind = MetricKind::from_name(&metric.name);
-    let shape = |temporality| MetricShape { metric, kind, temporality, resource };
+    let shape = |temporality| MetricShape {
+        metric,
+        kind,
+        temporality,
+        resource,
+    };
     let rejected = &mut batch.rejected;
     let points = &mut batch.points;
     match &metric.data {
@@ -338,14 +365,32 @@ fn points_of(metric: &Metric, resource: &Arc<Resource>, batch: &mut Batch) {
             });
             for p in &sum.data_points {
                 let value = number_value(p.value.as_ref());
-                push_point(&shape, &p.attributes, p.start_time_unix_nano, p.time_unix_nano, value, None, points, rejected);
+                push_point(
+                    &shape,
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    value,
+                    None,
+                    points,
+                    rejected,
+                );
             }
         }
         Some(Data::Gauge(gauge)) => {
             let shape = shape(Temporality::Gauge);
             for p in &gauge.data_points {
                 let value = number_value(p.value.as_ref());
-                push_point(&shape, &p.attributes, p.start_time_unix_nano, p.time_unix_nano, value, None, points, rejected);
+                push_point(
+                    &shape,
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    value,
+                    None,
+                    points,
+                    rejected,
+                );
             }
         }
         Some(Data::Histogram(h)) => {
@@ -355,7 +400,16 @@ fn points_of(metric: &Metric, resource: &Arc<Resource>, batch: &mut Batch) {
                     "count": p.count, "sum": p.sum, "min": p.min, "max": p.max,
                     "bucket_counts": p.bucket_counts, "explicit_bounds": p.explicit_bounds,
                 });
-                push_point(&shape, &p.attributes, p.start_time_unix_nano, p.time_unix_nano, Some(p.sum.unwrap_or(0.0)), Some(extra), points, rejected);
+                push_point(
+                    &shape,
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    Some(p.sum.unwrap_or(0.0)),
+                    Some(extra),
+                    points,
+                    rejected,
+                );
             }
         }
         Some(Data::ExponentialHistogram(h)) => {
@@ -368,7 +422,16 @@ fn points_of(metric: &Metric, resource: &Arc<Resource>, batch: &mut Batch) {
                     "count": p.count, "sum": p.sum, "min": p.min, "max": p.max, "scale": p.scale,
                     "zero_count": p.zero_count, "positive": bucket(&p.positive), "negative": bucket(&p.negative),
                 });
-                push_point(&shape, &p.attributes, p.start_time_unix_nano, p.time_unix_nano, Some(p.sum.unwrap_or(0.0)), Some(extra), points, rejected);
+                push_point(
+                    &shape,
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    Some(p.sum.unwrap_or(0.0)),
+                    Some(extra),
+                    points,
+                    rejected,
+                );
             }
         }
         Some(Data::Summary(s)) => {
@@ -380,7 +443,16 @@ fn points_of(metric: &Metric, resource: &Arc<Resource>, batch: &mut Batch) {
                     .map(|q| json!({"quantile": q.quantile, "value": q.value}))
                     .collect();
                 let extra = json!({"count": p.count, "sum": p.sum, "quantiles": quantiles});
-                push_point(&shape, &p.attributes, p.start_time_unix_nano, p.time_unix_nano, Some(p.sum), Some(extra), points, rejected);
+                push_point(
+                    &shape,
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    Some(p.sum),
+                    Some(extra),
+                    points,
+                    rejected,
+                );
             }
         }
     }
@@ -420,13 +492,20 @@ fn point_of(
 ) -> Result<MetricPoint, String> {
     let metric = &shape.metric.name;
     check_attribute_count(attrs, "metric data point")?;
-    let value = value.ok_or_else(|| format!("data point of {:?} has no value", truncate(metric)))?;
+    let value =
+        value.ok_or_else(|| format!("data point of {:?} has no value", truncate(metric)))?;
     if !value.is_finite() {
-        return Err(format!("data point of {:?} has a non-finite value", truncate(metric)));
+        return Err(format!(
+            "data point of {:?} has a non-finite value",
+            truncate(metric)
+        ));
     }
     let time_ns = nanos(time, "timeUnixNano")?;
     if time_ns == 0 {
-        return Err(format!("data point of {:?} has no timeUnixNano", truncate(metric)));
+        return Err(format!(
+            "data point of {:?} has no timeUnixNano",
+            truncate(metric)
+        ));
     }
     let start_ns = nanos(start, "startTimeUnixNano")?;
     let attributes = key_values_to_json(attrs);
@@ -481,7 +560,10 @@ pub fn normalize_traces(request: &ExportTraceServiceRequest) -> Batch {
                 let result = (|| -> Result<SpanRecord, String> {
                     check_attribute_count(&span.attributes, "span")?;
                     if span.trace_id.is_empty() || span.span_id.is_empty() {
-                        return Err(format!("span {:?} has no trace or span id", truncate(&span.name)));
+                        return Err(format!(
+                            "span {:?} has no trace or span id",
+                            truncate(&span.name)
+                        ));
                     }
                     let attributes = key_values_to_json(&span.attributes);
                     let events: Vec<Value> = span
@@ -511,9 +593,7 @@ pub fn normalize_traces(request: &ExportTraceServiceRequest) -> Batch {
                         start_ns: nanos(span.start_time_unix_nano, "startTimeUnixNano")?,
                         end_ns: nanos(span.end_time_unix_nano, "endTimeUnixNano")?,
                         status_code: status.map(|s| s.code).unwrap_or(0),
-                        status_message: status
-                            .map(|s| s.message.clone())
-                            .filter(|m| !m.is_empty()),
+                        status_message: status.map(|s| s.message.clone()).filter(|m| !m.is_empty()),
                         identity: identity_of(&attributes),
                         attributes,
                         events: Value::Array(events),

@@ -26,7 +26,9 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
         Some(any_value::Value::ArrayValue(array)) => {
             Value::Array(array.values.iter().map(any_value_to_json).collect())
         }
-        Some(any_value::Value::KvlistValue(list)) => Value::Object(key_values_to_json(&list.values)),
+        Some(any_value::Value::KvlistValue(list)) => {
+            Value::Object(key_values_to_json(&list.values))
+        }
         Some(any_value::Value::BytesValue(bytes)) => Value::String(hex(bytes)),
         // An index into a profile's string table: meaningless without the table, kept as is.
         Some(any_value::Value::StringValueStrindex(index)) => {
@@ -39,7 +41,11 @@ pub fn any_value_to_json(value: &AnyValue) -> Value {
 pub fn key_values_to_json(values: &[KeyValue]) -> Attributes {
     let mut map = Map::with_capacity(values.len());
     for kv in values {
-        let json = kv.value.as_ref().map(any_value_to_json).unwrap_or(Value::Null);
+        let json = kv
+            .value
+            .as_ref()
+            .map(any_value_to_json)
+            .unwrap_or(Value::Null);
         map.insert(kv.key.clone(), json);
     }
     map
@@ -85,7 +91,9 @@ pub fn attr_i64(attrs: &Attributes, key: &str) -> Option<i64> {
         Value::Number(n) => n.as_i64().or_else(|| integral(n.as_f64()?)),
         Value::String(s) => {
             let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| integral(s.parse::<f64>().ok()?))
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| integral(s.parse::<f64>().ok()?))
         }
         _ => None,
     }
@@ -162,7 +170,9 @@ mod tests {
             kv(
                 "a",
                 any_value::Value::ArrayValue(ArrayValue {
-                    values: vec![AnyValue { value: Some(any_value::Value::BoolValue(true)) }],
+                    values: vec![AnyValue {
+                        value: Some(any_value::Value::BoolValue(true)),
+                    }],
                 }),
             ),
             kv(
@@ -171,7 +181,11 @@ mod tests {
                     values: vec![kv("n", any_value::Value::IntValue(1))],
                 }),
             ),
-            KeyValue { key: "empty".into(), value: None, key_strindex: 0 },
+            KeyValue {
+                key: "empty".into(),
+                value: None,
+                key_strindex: 0,
+            },
         ];
         let json = Value::Object(key_values_to_json(&list));
         assert_eq!(

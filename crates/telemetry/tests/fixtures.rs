@@ -19,7 +19,9 @@ fn payloads(ext: &str) -> Vec<PathBuf> {
             let path = entry.expect("entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else if path.to_string_lossy().ends_with(ext) && !path.to_string_lossy().ends_with(".meta.json") {
+            } else if path.to_string_lossy().ends_with(ext)
+                && !path.to_string_lossy().ends_with(".meta.json")
+            {
                 out.push(path);
             }
         }
@@ -30,7 +32,11 @@ fn payloads(ext: &str) -> Vec<PathBuf> {
 }
 
 fn signal_of(path: &Path) -> Signal {
-    let name = path.file_name().expect("name").to_string_lossy().into_owned();
+    let name = path
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
     if name.contains("-logs") {
         Signal::Logs
     } else if name.contains("-metrics") {
@@ -44,12 +50,19 @@ fn signal_of(path: &Path) -> Signal {
 fn protobuf_and_json_renderings_normalise_identically() {
     for pb in payloads(".pb") {
         let signal = signal_of(&pb);
-        let from_pb = decode_request(signal, Encoding::Protobuf, &std::fs::read(&pb).expect("read"))
-            .expect("protobuf fixture decodes");
+        let from_pb = decode_request(
+            signal,
+            Encoding::Protobuf,
+            &std::fs::read(&pb).expect("read"),
+        )
+        .expect("protobuf fixture decodes");
         let json_path = pb.with_extension("decoded.json");
-        let from_json =
-            decode_request(signal, Encoding::Json, &std::fs::read(&json_path).expect("read json"))
-                .expect("json rendering decodes");
+        let from_json = decode_request(
+            signal,
+            Encoding::Json,
+            &std::fs::read(&json_path).expect("read json"),
+        )
+        .expect("json rendering decodes");
         let a = normalize(&from_pb, 1);
         let b = normalize(&from_json, 1);
         assert!(!a.is_empty(), "{} normalised to nothing", pb.display());
@@ -71,9 +84,16 @@ fn gzip_bodies_match_their_plain_protobuf() {
 fn http_json_payloads_are_typed() {
     let mut kinds = std::collections::BTreeSet::new();
     let mut metrics = std::collections::BTreeSet::new();
-    for path in payloads(".json").into_iter().filter(|p| !p.to_string_lossy().ends_with(".decoded.json")) {
-        let request = decode_request(signal_of(&path), Encoding::Json, &std::fs::read(&path).expect("read"))
-            .expect("json fixture decodes");
+    for path in payloads(".json")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".decoded.json"))
+    {
+        let request = decode_request(
+            signal_of(&path),
+            Encoding::Json,
+            &std::fs::read(&path).expect("read"),
+        )
+        .expect("json fixture decodes");
         let batch = normalize(&request, 1);
         assert!(!batch.is_empty(), "{}", path.display());
         for event in &batch.events {
@@ -95,8 +115,17 @@ fn http_json_payloads_are_typed() {
             metrics.insert(point.kind.expect("kind").name());
         }
     }
-    for expected in ["user_prompt", "api_request", "tool_decision", "tool_result", "api_error"] {
-        assert!(kinds.contains(expected), "no {expected} in fixtures: {kinds:?}");
+    for expected in [
+        "user_prompt",
+        "api_request",
+        "tool_decision",
+        "tool_result",
+        "api_error",
+    ] {
+        assert!(
+            kinds.contains(expected),
+            "no {expected} in fixtures: {kinds:?}"
+        );
     }
     assert!(metrics.contains(MetricKind::CostUsage.name()));
     assert!(metrics.contains(MetricKind::TokenUsage.name()));
@@ -106,14 +135,24 @@ fn http_json_payloads_are_typed() {
 fn prompt_text_is_kept_only_when_sent() {
     let mut redacted = 0;
     let mut sent = 0;
-    for path in payloads("-logs.json").into_iter().filter(|p| !p.to_string_lossy().ends_with(".decoded.json")) {
-        let request = decode_request(Signal::Logs, Encoding::Json, &std::fs::read(&path).expect("read"))
-            .expect("decodes");
+    for path in payloads("-logs.json")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".decoded.json"))
+    {
+        let request = decode_request(
+            Signal::Logs,
+            Encoding::Json,
+            &std::fs::read(&path).expect("read"),
+        )
+        .expect("decodes");
         for event in normalize(&request, 1).events {
             if event.kind == Some(EventKind::UserPrompt) {
                 match &event.facts.prompt_text {
                     Some(text) => {
-                        assert!(path.to_string_lossy().contains("log-user-prompts"), "{text}");
+                        assert!(
+                            path.to_string_lossy().contains("log-user-prompts"),
+                            "{text}"
+                        );
                         sent += 1;
                     }
                     None => redacted += 1,

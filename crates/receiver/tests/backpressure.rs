@@ -1,0 +1,126 @@
+//! Under overload the receiver refuses at once with "retry later" (HTTP 503 + Retry-After,
+//! gRPC UNAVAILABLE) instead of queueing without bound, and recovers when the load passes.
+//! The sink here holds every batch until released, standing in for a store that is busy.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ccscope_receiver::{ExportSink, Limits, ReceiverConfig, SinkError};
+use ccscope_telemetry::Batch;
+use tokio::sync::Semaphore;
+
+/// Lets a batch through only when the test adds a permit; counts what it took.
+#[derive(Clone)]
+struct GatedSink {
+    gate: Arc<Semaphore>,
+    accepted: Arc<AtomicUsize>,
+    saturated: Arc<std::sync::atomic::AtomicBool>,
+    entered: Arc<tokio::sync::Notify>,
+}
+
+impl ExportSink for GatedSink {
+    async fn accept(&self, batch: Batch, _received_ns: i64) -> Result<(), SinkError> {
+        if self.saturated.load(Ordering::SeqCst) {
+            return Err(SinkError::Saturated);
+        }
+        self.entered.notify_one();
+        let permit = self
+            .gate
+            .acquire()
+            .await
+            .map_err(|_| SinkError::Unavailable("closed".into()))?;
+        permit.forget();
+        self.accepted.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn body() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/claude-code-2.1.197/http-protobuf/tools/00001-logs.pb"
+    ))
+    .expect("fixture")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_budget_answers_503_with_retry_after_and_recovers() {
+    let sink = GatedSink {
+        gate: Arc::new(Semaphore::new(0)),
+        accepted: Arc::new(AtomicUsize::new(0)),
+        saturated: Arc::new(false.into()),
+        entered: Arc::new(tokio::sync::Notify::new()),
+    };
+    let body = body();
+    // Room for exactly one export in flight.
+    let limits = Limits {
+        max_inflight_bytes: body.len() * 4,
+        ..Limits::default()
+    };
+    let config = ReceiverConfig {
+        grpc: Some("127.0.0.1:0".parse().expect("addr")),
+        http: Some("127.0.0.1:0".parse().expect("addr")),
+        token: None,
+        limits,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = ccscope_receiver::start(config, sink.clone(), async move {
+        let _ = stopped.await;
+    })
+    .await
+    .expect("start");
+    let url = format!("http://{}/v1/logs", running.http_addr.expect("http"));
+    let client = reqwest::Client::new();
+    let post = |client: reqwest::Client, url: String, body: Vec<u8>| async move {
+        client
+            .post(url)
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .expect("send")
+    };
+    // The first export takes the whole budget and waits in the sink.
+    let first = tokio::spawn(post(client.clone(), url.clone(), body.clone()));
+    // Wait until it is inside the sink, holding its share of the budget.
+    sink.entered.notified().await;
+    // The second is refused at once.
+    let second = post(client.clone(), url.clone(), body.clone()).await;
+    assert_eq!(second.status().as_u16(), 503);
+    assert_eq!(second.headers()["retry-after"], "2");
+    // gRPC says UNAVAILABLE, which OTLP senders retry.
+    let channel = tonic::transport::Endpoint::from_shared(format!(
+        "http://{}",
+        running.grpc_addr.expect("grpc")
+    ))
+    .expect("endpoint")
+    .connect()
+    .await
+    .expect("connect");
+    let request: ccscope_telemetry::otlp::tonic::collector::logs::v1::ExportLogsServiceRequest =
+        prost::Message::decode(&body[..]).expect("decode");
+    let status = ccscope_telemetry::otlp::tonic::collector::logs::v1::logs_service_client::LogsServiceClient::new(channel.clone())
+        .export(request.clone()).await.expect_err("saturated");
+    assert_eq!(status.code(), tonic::Code::Unavailable);
+    // Released, the first completes and new exports are accepted again.
+    sink.gate.add_permits(10);
+    assert_eq!(first.await.expect("first").status().as_u16(), 200);
+    assert_eq!(
+        post(client.clone(), url.clone(), body.clone())
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    // A store that reports saturation maps to the same answers.
+    sink.saturated.store(true, Ordering::SeqCst);
+    let refused = post(client.clone(), url.clone(), body.clone()).await;
+    assert_eq!(refused.status().as_u16(), 503);
+    assert!(refused.text().await.expect("text").contains("saturated"));
+    let stats = running.stats.snapshot();
+    assert_eq!(stats.exports_accepted, 2);
+    assert_eq!(stats.exports_refused, 3);
+    assert_eq!(stats.recent_refusals.len(), 3);
+    let _ = stop.send(());
+    running.stopped().await;
+}

@@ -1,0 +1,193 @@
+//! The store on a real SQLite file: migrations and version checks, retention by age and size,
+//! and the feed of commits.
+
+use ccscope_store::{Filter, Reader, Retention, StoreError, Writer, retention, schema};
+use ccscope_telemetry::{Encoding, Signal, decode_request, normalize};
+use serde_json::json;
+
+const DAY_NS: i64 = 86_400 * 1_000_000_000;
+
+fn events_at(session: &str, times_ns: &[i64], padding: usize) -> ccscope_telemetry::Batch {
+    let records: Vec<serde_json::Value> = times_ns
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            json!({
+            "timeUnixNano": t.to_string(),
+            "body": {"stringValue": "claude_code.tool_result"},
+            "attributes": [
+                {"key": "session.id", "value": {"stringValue": session}},
+                {"key": "event.name", "value": {"stringValue": "tool_result"}},
+                {"key": "event.sequence", "value": {"intValue": i}},
+                {"key": "padding", "value": {"stringValue": "p".repeat(padding)}}
+            ]})
+        })
+        .collect();
+    let body = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).to_string();
+    normalize(
+        &decode_request(Signal::Logs, Encoding::Json, body.as_bytes()).expect("decode"),
+        1,
+    )
+}
+
+fn count_events(path: &std::path::Path) -> u64 {
+    let reader = Reader::open(path).expect("reader");
+    let filter = Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Filter::default()
+    };
+    reader
+        .report(&filter)
+        .expect("report")
+        .events
+        .values()
+        .sum()
+}
+
+#[tokio::test]
+async fn commits_are_announced_and_duplicates_counted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let (writer, thread) = Writer::start(
+        &path,
+        Retention {
+            max_age_days: None,
+            max_bytes: None,
+        },
+    )
+    .expect("start");
+    let mut feed = writer.subscribe();
+    let now = ccscope_store::now_ns();
+    let first = writer
+        .write(events_at("s", &[now, now + 1], 0), now)
+        .await
+        .expect("write");
+    assert_eq!((first.events, first.duplicates), (2, 0));
+    assert_eq!(feed.recv().await.expect("feed").events, 2);
+    let again = writer
+        .write(events_at("s", &[now, now + 1], 0), now)
+        .await
+        .expect("write");
+    assert_eq!((again.events, again.duplicates), (0, 2));
+    drop(writer);
+    thread.join();
+    assert_eq!(count_events(&path), 2);
+}
+
+#[tokio::test]
+async fn old_records_are_removed_by_age_on_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let now = ccscope_store::now_ns();
+    {
+        let (writer, thread) = Writer::start(
+            &path,
+            Retention {
+                max_age_days: None,
+                max_bytes: None,
+            },
+        )
+        .expect("start");
+        writer
+            .write(
+                events_at("old", &[now - 100 * DAY_NS, now - 95 * DAY_NS], 0),
+                now,
+            )
+            .await
+            .expect("old");
+        writer
+            .write(events_at("new", &[now - DAY_NS, now], 0), now)
+            .await
+            .expect("new");
+        drop(writer);
+        thread.join();
+    }
+    assert_eq!(count_events(&path), 4);
+    // Restarted with the default 90 days: the sweep at start removes the two old events.
+    let (writer, thread) = Writer::start(
+        &path,
+        Retention {
+            max_age_days: Some(90),
+            max_bytes: None,
+        },
+    )
+    .expect("start");
+    drop(writer);
+    thread.join();
+    assert_eq!(count_events(&path), 2);
+}
+
+#[tokio::test]
+async fn the_oldest_days_go_while_the_database_is_over_its_size_cap() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let now = ccscope_store::now_ns();
+    {
+        let (writer, thread) = Writer::start(
+            &path,
+            Retention {
+                max_age_days: None,
+                max_bytes: None,
+            },
+        )
+        .expect("start");
+        for day in 0..10 {
+            let t = now - (10 - day) * DAY_NS;
+            let times: Vec<i64> = (0..50).map(|i| t + i).collect();
+            writer
+                .write(events_at(&format!("day{day}"), &times, 2000), now)
+                .await
+                .expect("write");
+        }
+        drop(writer);
+        thread.join();
+    }
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    let used = retention::used_bytes(&conn).expect("size");
+    assert!(used > 1_000_000, "{used}");
+    let cap = used / 2;
+    let swept = retention::sweep(
+        &mut conn,
+        Retention {
+            max_age_days: None,
+            max_bytes: Some(cap),
+        },
+        now,
+    )
+    .expect("sweep");
+    assert!(swept.events >= 250 && swept.events < 500, "{swept:?}");
+    assert!(retention::used_bytes(&conn).expect("size") <= cap);
+    // The newest day is still there; the oldest is gone.
+    let sessions: Vec<String> = conn
+        .prepare("SELECT DISTINCT session_id FROM events ORDER BY session_id")
+        .expect("prep")
+        .query_map([], |r| r.get(0))
+        .expect("q")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert!(
+        sessions.contains(&"day9".to_owned()) && !sessions.contains(&"day0".to_owned()),
+        "{sessions:?}"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_ccscope_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.pragma_update(None, "user_version", schema::SCHEMA_VERSION + 1)
+            .expect("bump");
+    }
+    match Writer::start(&path, Retention::default()) {
+        Err(StoreError::SchemaTooNew { found, .. }) => {
+            assert_eq!(found, schema::SCHEMA_VERSION + 1)
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("a newer schema was opened for writing"),
+    }
+    let err = Reader::open(&path).err().expect("reader refuses too");
+    assert!(err.to_string().contains("newer ccscope"), "{err}");
+}

@@ -13,6 +13,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// mimalloc: the receiver allocates and frees many small strings per record; glibc's malloc
+/// spent a fifth of the ingest CPU on that (see docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit codes, documented in `--help` and the README.
 pub mod exit {
     pub const OK: u8 = 0;

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+mod prepare;
 pub mod reader;
 pub mod retention;
 pub mod schema;

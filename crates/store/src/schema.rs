@@ -17,7 +17,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE TABLE events (
         id                    INTEGER PRIMARY KEY,
-        dedup_key             INTEGER NOT NULL UNIQUE,
+        dedup_key             INTEGER NOT NULL,
         time_ns               INTEGER NOT NULL,
         observed_ns           INTEGER NOT NULL,
         received_ns           INTEGER NOT NULL,
@@ -57,7 +57,10 @@ const MIGRATIONS: &[&str] = &[
         attributes            TEXT NOT NULL,
         resource_id           INTEGER NOT NULL REFERENCES resources(id)
     );
-    CREATE INDEX events_by_time ON events(time_ns);
+    -- Re-sent events are refused by this index. Time comes first so that inserts append to
+    -- its right edge (a hash-first key would dirty a random page per event) and so that it
+    -- also serves every time-range scan.
+    CREATE UNIQUE INDEX events_by_time ON events(time_ns, dedup_key);
     CREATE INDEX events_by_session ON events(session_id, time_ns);
     CREATE INDEX events_by_name ON events(name, time_ns);
 
@@ -86,14 +89,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX series_by_session ON series(session_id);
 
     CREATE TABLE points (
+        id        INTEGER PRIMARY KEY,
         series_id INTEGER NOT NULL,
         start_ns  INTEGER NOT NULL,
         time_ns   INTEGER NOT NULL,
         value     REAL NOT NULL,
-        extra     TEXT,
-        PRIMARY KEY (series_id, start_ns, time_ns)
-    ) WITHOUT ROWID;
-    CREATE INDEX points_by_time ON points(time_ns, series_id);
+        extra     TEXT
+    );
+    -- Re-sent points are refused by this index; time first, as for events.
+    CREATE UNIQUE INDEX points_by_time ON points(time_ns, series_id, start_ns);
 
     CREATE TABLE spans (
         id              INTEGER PRIMARY KEY,

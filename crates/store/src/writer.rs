@@ -13,13 +13,13 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use ccscope_telemetry::{
-    Batch, Event, MetricPoint, Resource, SpanRecord, Temporality,
+    Batch, Resource, Temporality,
     cumulative::{CumulativeState, CumulativeStep, cumulative_step},
-    plain_model_name,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::prepare::{Prepared, PreparedEvent, PreparedPoint, PreparedSpan, json_text};
 use crate::{Retention, StoreError, retention, schema};
 
 /// Batches waiting for the writer. When full, new exports are refused with "try later".
@@ -30,6 +30,11 @@ pub const MAX_BATCHES_PER_COMMIT: usize = 128;
 pub const CHANGE_FEED_CAPACITY: usize = 1024;
 /// How often retention runs while the writer is up.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
+/// How often the checkpointer copies committed WAL frames into the database.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+/// When the WAL file grows past this, the writer restarts it (the checkpointer has already
+/// copied nearly all of it, so the pause is short).
+pub const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
 const SERIES_CACHE_LIMIT: usize = 200_000;
 
@@ -63,7 +68,7 @@ pub enum WriteError {
 }
 
 struct Job {
-    batch: Batch,
+    batch: Prepared,
     received_ns: i64,
     reply: oneshot::Sender<Result<Committed, StoreError>>,
 }
@@ -121,7 +126,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .try_send(Job {
-                batch,
+                batch: Prepared::from(batch),
                 received_ns,
                 reply,
             })
@@ -161,6 +166,9 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
+    // No checkpoints on the writer's own commits: the checkpointer thread copies the WAL back
+    // in the background, and the writer only restarts the WAL once it is large.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.busy_timeout(Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -186,6 +194,8 @@ fn run(
 ) {
     let mut caches = Caches::default();
     let mut next_sweep = Instant::now();
+    let wal_path = wal_path(&conn);
+    let checkpointer = start_checkpointer(&conn);
     loop {
         if Instant::now() >= next_sweep {
             if let Err(error) = retention::sweep(&mut conn, retention, now_ns()) {
@@ -210,11 +220,53 @@ fn run(
             // No receivers is fine: nobody is watching live.
             let _ = changes.send(total);
         }
+        if let Some(path) = &wal_path
+            && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > WAL_RESTART_BYTES
+            && let Err(error) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+        {
+            tracing::warn!(%error, "WAL restart failed");
+        }
+    }
+    if let Some((stop, thread)) = checkpointer {
+        drop(stop);
+        let _ = thread.join();
     }
     if let Err(error) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
         tracing::warn!(%error, "final checkpoint failed");
     }
     tracing::debug!("store writer stopped");
+}
+
+fn wal_path(conn: &Connection) -> Option<PathBuf> {
+    conn.path()
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(format!("{p}-wal")))
+}
+
+/// Starts the background checkpointer on a connection of its own. Dropping the returned sender
+/// stops it.
+fn start_checkpointer(conn: &Connection) -> Option<(mpsc::Sender<()>, JoinHandle<()>)> {
+    let path = conn.path().filter(|p| !p.is_empty())?.to_owned();
+    let (stop, stopped) = mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ccscope-store-checkpointer".into())
+        .spawn(move || {
+            let conn = match Connection::open(&path) {
+                Ok(conn) => conn,
+                Err(error) => {
+                    tracing::warn!(%error, "checkpointer cannot open the database; the writer checkpoints alone");
+                    return;
+                }
+            };
+            let _ = conn.busy_timeout(Duration::from_secs(1));
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+                if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::debug!(%error, "background checkpoint skipped");
+                }
+            }
+        })
+        .ok()?;
+    Some((stop, thread))
 }
 
 /// Commits every job in one transaction; if that fails, each job in its own, so only the
@@ -265,7 +317,7 @@ impl Caches {
 fn apply(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    batch: &Batch,
+    batch: &Prepared,
     received_ns: i64,
 ) -> Result<Committed, StoreError> {
     let mut committed = Committed::default();
@@ -303,10 +355,7 @@ fn resource_id(
     }
     let hash = resource.hash as i64;
     tx.prepare_cached("INSERT OR IGNORE INTO resources (hash, attributes) VALUES (?1, ?2)")?
-        .execute(params![
-            hash,
-            serde_json::Value::Object(resource.attributes.clone()).to_string()
-        ])?;
+        .execute(params![hash, json_text(&resource.attributes)])?;
     let id: i64 = tx
         .prepare_cached("SELECT id FROM resources WHERE hash = ?1")?
         .query_row([hash], |r| r.get(0))?;
@@ -314,17 +363,13 @@ fn resource_id(
     Ok(id)
 }
 
-fn json_text(attributes: &ccscope_telemetry::value::Attributes) -> String {
-    // Serialising a map cannot fail: keys are strings and values are JSON.
-    serde_json::to_string(attributes).unwrap_or_else(|_| "{}".to_owned())
-}
-
 fn insert_event(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    e: &Event,
+    prepared: &PreparedEvent,
     received_ns: i64,
 ) -> Result<bool, StoreError> {
+    let e = &prepared.event;
     let resource_id = resource_id(tx, caches, &e.resource)?;
     let f = &e.facts;
     let id = &e.identity;
@@ -356,7 +401,7 @@ fn insert_event(
             id.terminal_type,
             id.app_version,
             f.model,
-            f.model.as_deref().map(plain_model_name),
+            prepared.model_base,
             f.cost_usd,
             f.input_tokens,
             f.output_tokens,
@@ -375,11 +420,11 @@ fn insert_event(
             f.error,
             f.prompt_text,
             e.severity,
-            e.body.as_ref().map(|b| b.to_string()),
+            prepared.body,
             e.trace_id,
             e.span_id,
             e.scope,
-            json_text(&e.attributes),
+            prepared.attributes,
             resource_id,
         ])?;
     Ok(changed == 1)
@@ -388,8 +433,9 @@ fn insert_event(
 fn series_state(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    p: &MetricPoint,
+    prepared: &PreparedPoint,
 ) -> Result<SeriesState, StoreError> {
+    let p = &prepared.point;
     if let Some(state) = caches.series.get(&p.series_hash) {
         return Ok(*state);
     }
@@ -442,9 +488,9 @@ fn series_state(
                 id.terminal_type,
                 id.app_version,
                 p.model,
-                p.model.as_deref().map(plain_model_name),
+                prepared.model_base,
                 p.point_type,
-                json_text(&p.attributes),
+                prepared.attributes,
                 resource_id,
             ])?;
             SeriesState {
@@ -460,11 +506,13 @@ fn series_state(
 fn insert_point(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    p: &MetricPoint,
+    prepared: &PreparedPoint,
 ) -> Result<bool, StoreError> {
-    let state = series_state(tx, caches, p)?;
+    let p = &prepared.point;
+    let state = series_state(tx, caches, prepared)?;
     // Histograms and summaries keep their own cumulative shape in `extra`.
-    let (value, new_state) = if p.temporality == Temporality::Cumulative && p.extra.is_none() {
+    let (value, new_state) = if p.temporality == Temporality::Cumulative && prepared.extra.is_none()
+    {
         match cumulative_step(state.cumulative, p.start_ns, p.time_ns, p.value) {
             CumulativeStep::Stale => return Ok(false),
             CumulativeStep::Delta {
@@ -484,7 +532,7 @@ fn insert_point(
             p.start_ns,
             p.time_ns,
             value,
-            p.extra.as_ref().map(|x| x.to_string())
+            prepared.extra
         ])?;
     if changed == 1
         && let Some(next) = new_state
@@ -507,8 +555,9 @@ fn insert_point(
 fn insert_span(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    s: &SpanRecord,
+    prepared: &PreparedSpan,
 ) -> Result<bool, StoreError> {
+    let s = &prepared.span;
     let resource_id = resource_id(tx, caches, &s.resource)?;
     let changed = tx
         .prepare_cached(
@@ -529,9 +578,9 @@ fn insert_span(
             s.status_message,
             s.identity.session_id.as_deref().unwrap_or(""),
             s.identity.user_id,
-            json_text(&s.attributes),
-            s.events.to_string(),
-            s.links.to_string(),
+            prepared.attributes,
+            prepared.events,
+            prepared.links,
             s.scope,
             resource_id,
         ])?;

@@ -137,7 +137,9 @@ fn event_of(
     let facts = facts_of(kind, &attributes);
     let identity = identity_of(&attributes);
     let sequence = attr_i64(&attributes, "event.sequence");
-    let body = body.filter(|b| b.as_str() != Some(&format!("{EVENT_BODY_PREFIX}{name}")));
+    let body = body.filter(|b| {
+        b.as_str().and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX)) != Some(name.as_str())
+    });
     let severity = if !record.severity_text.is_empty() {
         Some(record.severity_text.clone())
     } else if record.severity_number != 0 {

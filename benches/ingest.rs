@@ -61,9 +61,13 @@ fn resource() -> Option<Resource> {
 
 /// One export of `BATCH` api_request events, unique by (session, sequence).
 fn logs_request(run: &str, n: usize) -> ExportLogsServiceRequest {
+    logs_request_sized(run, n, BATCH)
+}
+
+fn logs_request_sized(run: &str, n: usize, batch: usize) -> ExportLogsServiceRequest {
     let session = format!("{run}-{n:08}");
     let base = 1_795_000_000_000_000_000u64 + (n as u64) * 1_000_000_000;
-    let records = (0..BATCH)
+    let records = (0..batch)
         .map(|k| LogRecord {
             time_unix_nano: base + k as u64 * 1000,
             observed_time_unix_nano: base + k as u64 * 1000,
@@ -427,13 +431,17 @@ fn main() {
             "latency gRPC logs at {:.0} exports/s ({:.0} records/s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} exports)",
             rate, rate * BATCH as f64, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0), lat.len()
         );
-        // Overload: 64 HTTP senders with large bodies, no pause between retries.
+        // Overload: 64 HTTP senders with 5,000-record JSON bodies (about 3.5 MB each) at once,
+        // far more than the in-flight budget: the excess is refused with 503 and retried.
+        const OVERLOAD_BATCH: usize = 5_000;
         let sender = Sender::new(&serve, channel.clone(), Transport::HttpJson, false);
-        let bodies: Vec<Vec<u8>> = (0..(requests / 2).max(10)).map(|n| sender.body("overload", n)).collect();
+        let exports = ((128.0 * scale) as usize).max(64);
+        let body_bytes: Vec<Vec<u8>> =
+            (0..exports).map(|n| serde_json::to_vec(&logs_request_sized("overload", n, OVERLOAD_BATCH)).expect("json")).collect();
         let started = Instant::now();
-        let mut tasks = Vec::new();
         let refused = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        for chunk in bodies.chunks(bodies.len().div_ceil(64)) {
+        let mut tasks = Vec::new();
+        for chunk in body_bytes.chunks(exports.div_ceil(64)) {
             let chunk = chunk.to_vec();
             let sender = sender.clone();
             let refused = Arc::clone(&refused);
@@ -441,6 +449,7 @@ fn main() {
                 for body in chunk {
                     while !sender.send(body.clone()).await {
                         refused.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
                     }
                 }
             }));
@@ -449,9 +458,11 @@ fn main() {
             t.await.expect("overload sender");
         }
         println!(
-            "overload: 64 senders, {} refusals answered 503 in {:.1} s; peak RSS of ccscope serve {} MiB",
-            refused.load(std::sync::atomic::Ordering::Relaxed),
+            "overload: 64 senders x {OVERLOAD_BATCH}-record JSON exports ({} MiB each): {} exports stored in {:.1} s, {} answered 503 and retried; peak RSS of ccscope serve {} MiB",
+            body_bytes[0].len() >> 20,
+            exports,
             started.elapsed().as_secs_f64(),
+            refused.load(std::sync::atomic::Ordering::Relaxed),
             rss_kib(pid, "VmHWM:") / 1024
         );
     });

@@ -146,9 +146,21 @@ impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
         }
         let body = request.into_inner();
         // tonic has already inflated a gzip-compressed message (within the message size cap).
+        // tonic has read the message already (within its size cap); account for it now.
+        let reservation = match self.ingest.reserve(body.len()) {
+            Ok(reservation) => reservation,
+            Err(error) => return Err(refuse(Status::unavailable(error.to_string()))),
+        };
         match self
             .ingest
-            .export("grpc", signal, Encoding::Protobuf, false, &body)
+            .export(
+                reservation,
+                "grpc",
+                signal,
+                Encoding::Protobuf,
+                false,
+                &body,
+            )
             .await
         {
             Ok(rejected) => {

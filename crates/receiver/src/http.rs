@@ -18,7 +18,10 @@ use http_body_util::{BodyExt, Limited};
 use prost::Message;
 
 use crate::auth::BearerToken;
-use crate::ingest::{ExportResponse, ExportSink, Ingest, IngestError, Refusal, json_bytes, now_ns};
+use crate::ingest::{
+    ExportResponse, ExportSink, Ingest, IngestError, Refusal, UNDECLARED_BODY_ESTIMATE, json_bytes,
+    now_ns,
+};
 
 /// Seconds a saturated receiver asks senders to wait.
 pub const RETRY_AFTER_SECONDS: u32 = 2;
@@ -177,6 +180,27 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
         }
     };
     let limit = state.ingest.limits().max_body_bytes;
+    // Reserve memory before reading: what the sender declares, or an estimate for chunked
+    // bodies (topped up once read). A full budget is refused before the body is buffered.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if let Some(size) = declared.filter(|size| *size > limit) {
+        let message = format!("request body of {size} bytes exceeds the limit of {limit} bytes");
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tonic::Code::ResourceExhausted,
+            message,
+            encoding,
+        );
+    }
+    let reservation = match state
+        .ingest
+        .reserve(declared.unwrap_or(UNDECLARED_BODY_ESTIMATE))
+    {
+        Ok(reservation) => reservation,
+        Err(error) => return error_response(&refuse, error, encoding),
+    };
     let body: Bytes = match Limited::new(request.into_body(), limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
@@ -204,31 +228,37 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
     };
     match state
         .ingest
-        .export("http", signal, encoding, gzip, &body)
+        .export(reservation, "http", signal, encoding, gzip, &body)
         .await
     {
         Ok(rejected) => success(signal, encoding, &rejected),
-        Err(error) => {
-            let (status, code) = match &error {
-                IngestError::Decode(DecodeError::TooLarge { .. })
-                | IngestError::TooLarge { .. } => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    tonic::Code::ResourceExhausted,
-                ),
-                IngestError::Decode(_) => (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument),
-                IngestError::Busy(_) | IngestError::Sink(_) => {
-                    (StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable)
-                }
-            };
-            let mut response = refuse(status, code, error.to_string(), encoding);
-            if status == StatusCode::SERVICE_UNAVAILABLE {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-            }
-            response
-        }
+        Err(error) => error_response(&refuse, error, encoding),
     }
+}
+
+/// The OTLP/HTTP answer to a refused export; "retry later" ones carry `Retry-After`.
+fn error_response(
+    refuse: &impl Fn(StatusCode, tonic::Code, String, Encoding) -> Response,
+    error: IngestError,
+    encoding: Encoding,
+) -> Response {
+    let (status, code) = match &error {
+        IngestError::Decode(DecodeError::TooLarge { .. }) | IngestError::TooLarge { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            tonic::Code::ResourceExhausted,
+        ),
+        IngestError::Decode(_) => (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument),
+        IngestError::Busy(_) | IngestError::Sink(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable)
+        }
+    };
+    let mut response = refuse(status, code, error.to_string(), encoding);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    }
+    response
 }
 
 fn method_not_allowed(method: &Method) -> Response {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what ccscope needs on Debian/Ubuntu, then builds and installs the `ccscope` binary.
+#   scripts/setup.sh            build dependencies + `cargo install` of ccscope into ~/.cargo/bin
+#   scripts/setup.sh --test     build and test dependencies only (used by scripts/test.sh)
+# Idempotent: installs only what is missing. Runs apt through sudo unless already root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-install}
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+apt_packages=(build-essential pkg-config curl ca-certificates git)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  if [ -x "$HOME/.cargo/bin/cargo" ]; then
+    export PATH="$HOME/.cargo/bin:$PATH"
+  else
+    echo "setup: installing the Rust toolchain (rustup)"
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+    export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+fi
+
+case "$mode" in
+  --test)
+    rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt || true
+    ;;
+  install)
+    cargo install --locked --path . --root "$HOME/.cargo"
+    echo "setup: installed $(command -v ccscope || echo "$HOME/.cargo/bin/ccscope")"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh [--test]" >&2
+    exit 2
+    ;;
+esac

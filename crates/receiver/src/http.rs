@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use axum::{
     Router,
-    body::Bytes,
+    body::{Body, Bytes},
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
     routing::any,
 };
 use ccscope_telemetry::{DecodeError, Encoding, Rejections, Signal};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use prost::Message;
 
 use crate::auth::BearerToken;
@@ -106,6 +106,142 @@ fn media_type(headers: &HeaderMap) -> Option<String> {
     )
 }
 
+/// A refusal decided before the body is read.
+struct Refused {
+    status: StatusCode,
+    code: tonic::Code,
+    message: String,
+    encoding: Encoding,
+    extra_header: Option<(header::HeaderName, HeaderValue)>,
+}
+
+impl Refused {
+    fn new(status: StatusCode, code: tonic::Code, message: String, encoding: Encoding) -> Refused {
+        Refused {
+            status,
+            code,
+            message,
+            encoding,
+            extra_header: None,
+        }
+    }
+}
+
+/// Checks method, content type, token and encoding. Returns the body's encoding and whether
+/// it is gzip-compressed.
+fn check_headers<S>(
+    state: &HttpState<S>,
+    parts: &http::request::Parts,
+) -> Result<(Encoding, bool), Refused> {
+    let media = media_type(&parts.headers);
+    let encoding = match media.as_deref() {
+        Some("application/x-protobuf") | Some("application/protobuf") => Encoding::Protobuf,
+        Some("application/json") => Encoding::Json,
+        _ if parts.method != Method::POST => return Err(method_not_allowed(&parts.method)),
+        None => {
+            let message =
+                "missing Content-Type; OTLP/HTTP takes application/x-protobuf or application/json";
+            return Err(Refused::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                message.into(),
+                Encoding::Json,
+            ));
+        }
+        Some(other) => {
+            let message = format!(
+                "unsupported Content-Type {other:?}; OTLP/HTTP takes application/x-protobuf or application/json"
+            );
+            return Err(Refused::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                message,
+                Encoding::Json,
+            ));
+        }
+    };
+    if parts.method != Method::POST {
+        return Err(method_not_allowed(&parts.method));
+    }
+    if let Some(token) = &state.token
+        && !token.matches(parts.headers.get(header::AUTHORIZATION))
+    {
+        let message = "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>";
+        let mut refused = Refused::new(
+            StatusCode::UNAUTHORIZED,
+            tonic::Code::Unauthenticated,
+            message.into(),
+            encoding,
+        );
+        refused.extra_header = Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        return Err(refused);
+    }
+    let content_encoding = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().map(|s| s.trim().to_ascii_lowercase()));
+    let gzip = match content_encoding {
+        None => false,
+        Some(Ok(e)) if e == "gzip" || e == "x-gzip" => true,
+        Some(Ok(e)) if e == "identity" || e.is_empty() => false,
+        Some(other) => {
+            let message = format!(
+                "unsupported Content-Encoding {:?}; ccscope accepts gzip or none",
+                other.unwrap_or_default()
+            );
+            return Err(Refused::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                tonic::Code::InvalidArgument,
+                message,
+                encoding,
+            ));
+        }
+    };
+    Ok((encoding, gzip))
+}
+
+/// Bytes of an unwanted body read and discarded before answering, so the sender reads the
+/// answer instead of a reset connection; past this the connection is simply closed.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+/// Reads a body up to `limit` bytes. Over the limit, the rest is drained (up to
+/// `DRAIN_LIMIT`) and `TooLarge` returned.
+async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut buffer = bytes::BytesMut::new();
+    let mut too_large = false;
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if too_large || seen > limit {
+            too_large = true;
+            buffer.clear();
+            if seen > DRAIN_LIMIT {
+                break;
+            }
+            continue;
+        }
+        buffer.extend_from_slice(&data);
+    }
+    if too_large {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(buffer.freeze())
+    }
+}
+
+async fn drain(body: Body) {
+    let _ = read_body(body, 0).await;
+}
+
 async fn export<S: ExportSink, const SIGNAL: u8>(
     State(state): State<Arc<HttpState<S>>>,
     request: Request,
@@ -121,109 +257,77 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
         });
         status_response(status, code, message, encoding)
     };
-    let headers = request.headers();
-    let encoding = match media_type(headers).as_deref() {
-        Some("application/x-protobuf") | Some("application/protobuf") => Encoding::Protobuf,
-        Some("application/json") => Encoding::Json,
-        other => {
-            if request.method() != Method::POST {
-                return method_not_allowed(request.method());
-            }
-            let message = match other {
-                None => "missing Content-Type; OTLP/HTTP takes application/x-protobuf or application/json".to_owned(),
-                Some(t) => format!("unsupported Content-Type {t:?}; OTLP/HTTP takes application/x-protobuf or application/json"),
-            };
-            return refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                tonic::Code::InvalidArgument,
-                message,
-                Encoding::Json,
-            );
-        }
-    };
-    if request.method() != Method::POST {
-        return method_not_allowed(request.method());
-    }
-    if let Some(token) = &state.token
-        && !token.matches(headers.get(header::AUTHORIZATION))
-    {
-        let message = "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>".to_owned();
-        let mut response = refuse(
-            StatusCode::UNAUTHORIZED,
-            tonic::Code::Unauthenticated,
-            message,
-            encoding,
-        );
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
-    }
-    let gzip = match headers
-        .get(header::CONTENT_ENCODING)
-        .map(|v| v.to_str().map(|s| s.trim().to_ascii_lowercase()))
-    {
-        None => false,
-        Some(Ok(e)) if e == "gzip" || e == "x-gzip" => true,
-        Some(Ok(e)) if e == "identity" || e.is_empty() => false,
-        Some(other) => {
-            let message = format!(
-                "unsupported Content-Encoding {:?}; ccscope accepts gzip or none",
-                other.unwrap_or_default()
-            );
-            return refuse(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                tonic::Code::InvalidArgument,
-                message,
-                encoding,
-            );
-        }
-    };
+    let (parts, body) = request.into_parts();
     let limit = state.ingest.limits().max_body_bytes;
-    // Reserve memory before reading: what the sender declares, or an estimate for chunked
-    // bodies (topped up once read). A full budget is refused before the body is buffered.
-    let declared = headers
+    let declared = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    if let Some(size) = declared.filter(|size| *size > limit) {
-        let message = format!("request body of {size} bytes exceeds the limit of {limit} bytes");
-        return refuse(
+    let checked = check_headers(&state, &parts).and_then(|(encoding, gzip)| match declared {
+        Some(size) if size > limit => Err(Refused::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             tonic::Code::ResourceExhausted,
-            message,
+            format!("request body of {size} bytes exceeds the limit of {limit} bytes"),
             encoding,
-        );
-    }
+        )),
+        _ => Ok((encoding, gzip)),
+    });
+    let (encoding, gzip) = match checked {
+        Ok(ok) => ok,
+        Err(refused) => {
+            drain(body).await;
+            let mut response = if refused.status == StatusCode::METHOD_NOT_ALLOWED {
+                status_response(
+                    refused.status,
+                    refused.code,
+                    refused.message,
+                    refused.encoding,
+                )
+            } else {
+                refuse(
+                    refused.status,
+                    refused.code,
+                    refused.message,
+                    refused.encoding,
+                )
+            };
+            if let Some((name, value)) = refused.extra_header {
+                response.headers_mut().insert(name, value);
+            }
+            return response;
+        }
+    };
+    // Reserve memory before reading: what the sender declares, or an estimate for chunked
+    // bodies (topped up once read). A full budget is refused before the body is buffered.
     let reservation = match state
         .ingest
         .reserve(declared.unwrap_or(UNDECLARED_BODY_ESTIMATE))
     {
         Ok(reservation) => reservation,
-        Err(error) => return error_response(&refuse, error, encoding),
-    };
-    let body: Bytes = match Limited::new(request.into_body(), limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            return if error
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                let message = format!("request body exceeds the limit of {limit} bytes");
-                refuse(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    tonic::Code::ResourceExhausted,
-                    message,
-                    encoding,
-                )
-            } else {
-                let message = format!("could not read the request body: {error}");
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    tonic::Code::InvalidArgument,
-                    message,
-                    encoding,
-                )
-            };
+            drain(body).await;
+            return error_response(&refuse, error, encoding);
+        }
+    };
+    let body = match read_body(body, limit).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            let message = format!("request body exceeds the limit of {limit} bytes");
+            return refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                tonic::Code::ResourceExhausted,
+                message,
+                encoding,
+            );
+        }
+        Err(BodyError::Read(error)) => {
+            let message = format!("could not read the request body: {error}");
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                tonic::Code::InvalidArgument,
+                message,
+                encoding,
+            );
         }
     };
     match state
@@ -261,18 +365,16 @@ fn error_response(
     response
 }
 
-fn method_not_allowed(method: &Method) -> Response {
+fn method_not_allowed(method: &Method) -> Refused {
     let message = format!("method {method} not allowed; OTLP/HTTP exports use POST");
-    let mut response = status_response(
+    let mut refused = Refused::new(
         StatusCode::METHOD_NOT_ALLOWED,
         tonic::Code::Unimplemented,
         message,
         Encoding::Json,
     );
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("POST"));
-    response
+    refused.extra_header = Some((header::ALLOW, HeaderValue::from_static("POST")));
+    refused
 }
 
 fn success(signal: Signal, encoding: Encoding, rejected: &Rejections) -> Response {

@@ -17,6 +17,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
+
+step "fuzz (short pass; scripts/fuzz.sh 600 for a long one)"
+scripts/fuzz.sh 15
+
+step "summary"
 grep -E "^test result: " target/test-output.txt | awk '
   { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
-  END { printf "\ncargo test: %d passed, %d failed\n", p, f }'
+  END { printf "tests: %d passed, %d failed\n", p, f }'

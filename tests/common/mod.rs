@@ -573,3 +573,71 @@ pub fn tempdir() -> tempfile::TempDir {
         .tempdir()
         .expect("tempdir")
 }
+
+/// An OTLP/JSON `AnyValue` as plain JSON, the way ccscope lists attributes.
+pub fn plain_value(v: &Value) -> Value {
+    if let Some(s) = v.get("stringValue") {
+        return s.clone();
+    }
+    if let Some(b) = v.get("boolValue") {
+        return b.clone();
+    }
+    if let Some(i) = v.get("intValue") {
+        return i
+            .as_i64()
+            .or_else(|| i.as_str().and_then(|s| s.parse().ok()))
+            .map(Value::from)
+            .expect("int");
+    }
+    if let Some(d) = v.get("doubleValue") {
+        return d.clone();
+    }
+    if let Some(a) = v.get("arrayValue") {
+        return Value::Array(
+            a["values"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(plain_value)
+                .collect(),
+        );
+    }
+    if let Some(kv) = v.get("kvlistValue") {
+        return plain_attributes(&kv["values"]);
+    }
+    Value::Null
+}
+
+/// An OTLP/JSON attribute list as a plain JSON object.
+pub fn plain_attributes(list: &Value) -> Value {
+    Value::Object(
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .map(|kv| {
+                (
+                    kv["key"].as_str().expect("key").to_owned(),
+                    plain_value(&kv["value"]),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Every log record of a payload as (session, sequence) -> plain attributes.
+pub fn record_attributes(payload: &Value) -> Vec<((String, i64), Value)> {
+    let mut out = Vec::new();
+    for rl in payload["resourceLogs"].as_array().into_iter().flatten() {
+        for sl in rl["scopeLogs"].as_array().into_iter().flatten() {
+            for rec in sl["logRecords"].as_array().into_iter().flatten() {
+                let attrs = plain_attributes(&rec["attributes"]);
+                let key = (
+                    attrs["session.id"].as_str().expect("session").to_owned(),
+                    attrs["event.sequence"].as_i64().expect("sequence"),
+                );
+                out.push((key, attrs));
+            }
+        }
+    }
+    out
+}

@@ -13,6 +13,7 @@ use ccscope_telemetry::{MetricKind, TokenType};
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value as SqlValue};
 use serde::Serialize;
 
+use crate::prepare::{EVENT_COLUMN_KEYS, EventColumns, restore_event_columns};
 use crate::{StoreError, retention, schema};
 
 /// Which records a query looks at. Times are Unix nanoseconds, `[from_ns, to_ns)`.
@@ -64,6 +65,27 @@ impl Filter {
                 )));
             }
             let path = format!("$.\"{key}\"");
+            // Events keep some attributes in columns only (see `prepare::EVENT_COLUMN_KEYS`).
+            let column = EVENT_COLUMN_KEYS
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, c)| c);
+            if alias == "e"
+                && let Some(column) = column
+            {
+                sql.push_str(&format!(
+                    " AND (CAST(COALESCE(json_extract(e.attributes, ?), e.{column}) AS TEXT) = ?
+                           OR CAST(json_extract((SELECT r.attributes FROM resources r
+                                                 WHERE r.id = e.resource_id), ?) AS TEXT) = ?)"
+                ));
+                args.extend([
+                    SqlValue::Text(path.clone()),
+                    SqlValue::Text(value.clone()),
+                    SqlValue::Text(path),
+                    SqlValue::Text(value.clone()),
+                ]);
+                continue;
+            }
             sql.push_str(&format!(
                 " AND (CAST(json_extract({alias}.attributes, ?) AS TEXT) = ?
                        OR CAST(json_extract((SELECT r.attributes FROM resources r
@@ -545,7 +567,12 @@ impl Reader {
             args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));
         }
         if let Some(search) = &query.search {
-            cond.push_str(" AND instr(lower(e.attributes), lower(?)) > 0");
+            // The identity columns are searched too: they are not repeated in the JSON text.
+            cond.push_str(
+                " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
+                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')),
+                            lower(?)) > 0",
+            );
             args.push(SqlValue::Text(search.clone()));
         }
         let order = if query.newest_first { "DESC" } else { "ASC" };
@@ -556,7 +583,8 @@ impl Reader {
         let sql = format!(
             "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
                     e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
-                    e.attributes, r.attributes
+                    e.attributes, r.attributes, e.user_email, e.organization_id,
+                    e.terminal_type, e.app_version
              FROM events e JOIN resources r ON r.id = e.resource_id
              WHERE {cond} ORDER BY e.time_ns {order}, e.seq {order}, e.id {order}{limit}"
         );
@@ -565,20 +593,40 @@ impl Reader {
         while let Some(r) = rows.next()? {
             let attributes: String = r.get(12)?;
             let resource: String = r.get(13)?;
+            let mut attributes: serde_json::Value = serde_json::from_str(&attributes)?;
+            let session_id: String = r.get(2)?;
+            let sequence: Option<i64> = r.get(3)?;
+            let prompt_id: Option<String> = r.get(4)?;
+            let user_id: Option<String> = r.get(5)?;
+            restore_event_columns(
+                &mut attributes,
+                EventColumns {
+                    text: [
+                        Some(session_id.clone()),
+                        user_id.clone(),
+                        r.get(14)?,
+                        r.get(15)?,
+                        r.get(16)?,
+                        r.get(17)?,
+                        prompt_id.clone(),
+                    ],
+                    seq: sequence,
+                },
+            );
             each(EventRow {
                 time_ns: r.get(0)?,
                 name: r.get(1)?,
-                session_id: r.get(2)?,
-                sequence: r.get(3)?,
-                prompt_id: r.get(4)?,
-                user_id: r.get(5)?,
+                session_id,
+                sequence,
+                prompt_id,
+                user_id,
                 model: r.get(6)?,
                 tool_name: r.get(7)?,
                 cost_usd: r.get(8)?,
                 duration_ms: r.get(9)?,
                 success: r.get(10)?,
                 status_code: r.get(11)?,
-                attributes: serde_json::from_str(&attributes)?,
+                attributes,
                 resource: serde_json::from_str(&resource)?,
             })?;
         }

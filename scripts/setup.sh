@@ -34,6 +34,16 @@ fi
 case "$mode" in
   --test)
     rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt || true
+    # The real Claude Code CLI the end-to-end tests run (a native binary shipped in an npm package).
+    if ! command -v npm >/dev/null 2>&1; then
+      echo "setup: installing nodejs and npm"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+    fi
+    if ! ls tests/claude-code/node_modules/@anthropic-ai/claude-code-*/claude >/dev/null 2>&1; then
+      echo "setup: installing the Claude Code CLI for the tests (tests/claude-code)"
+      npm install --prefix tests/claude-code --no-audit --no-fund --loglevel=error
+    fi
     ;;
   install)
     cargo install --locked --path . --root "$HOME/.cargo"

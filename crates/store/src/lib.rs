@@ -11,6 +11,7 @@ use std::path::PathBuf;
 mod prepare;
 pub mod reader;
 pub mod retention;
+pub mod series;
 pub mod schema;
 pub mod writer;
 
@@ -18,6 +19,7 @@ pub use reader::{
     EventQuery, EventRow, Filter, Health, ModelUsage, PointRow, Reader, Report, SessionSummary,
     Tokens,
 };
+pub use series::{Breakdown, Dimension, LatencySeries, TimeSeries};
 pub use writer::{Committed, WriteError, Writer, WriterThread, now_ns};
 
 /// The database file name inside the data directory.

@@ -34,7 +34,7 @@ impl Filter {
     /// Builds the SQL condition for a table aliased `alias` with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
-    fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+    pub(crate) fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
         let mut sql = format!("{time} >= ? AND {time} < ?");
         let mut args = vec![
             SqlValue::Integer(self.from_ns),
@@ -260,6 +260,10 @@ struct MetricUsage {
 }
 
 impl Reader {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Opens the database read-only. Fails clearly when it does not exist yet.
     pub fn open(path: &Path) -> Result<Reader, StoreError> {
         if !path.exists() {

@@ -1,0 +1,384 @@
+//! Time series and breakdowns for the dashboard, aggregated in SQL so a chart never receives raw
+//! points: values are summed per time bucket (at most `MAX_BUCKETS` of them) and per group.
+//! Latency percentiles come from a log-scale histogram per bucket, not from raw durations.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use ccscope_telemetry::MetricKind;
+use rusqlite::{params_from_iter, types::Value as SqlValue};
+use serde::Serialize;
+
+use crate::reader::{Filter, Reader};
+use crate::StoreError;
+
+/// Charts get at most this many buckets across their range.
+pub const MAX_BUCKETS: i64 = 120;
+const MINUTE_NS: i64 = 60_000_000_000;
+/// Bucket widths a range is cut into: the smallest giving at most `MAX_BUCKETS` buckets.
+const BUCKET_WIDTHS_NS: [i64; 10] = [
+    MINUTE_NS,
+    5 * MINUTE_NS,
+    15 * MINUTE_NS,
+    60 * MINUTE_NS,
+    3 * 60 * MINUTE_NS,
+    6 * 60 * MINUTE_NS,
+    12 * 60 * MINUTE_NS,
+    24 * 60 * MINUTE_NS,
+    7 * 24 * 60 * MINUTE_NS,
+    30 * 24 * 60 * MINUTE_NS,
+];
+/// Histogram bins per doubling of latency: percentiles are exact to within ±9 %.
+const LATENCY_BINS_PER_OCTAVE: f64 = 4.0;
+
+/// The bucket width for a range.
+pub fn bucket_width(from_ns: i64, to_ns: i64) -> i64 {
+    let span = (to_ns - from_ns).max(1);
+    BUCKET_WIDTHS_NS
+        .into_iter()
+        .find(|w| span / w < MAX_BUCKETS)
+        .unwrap_or(BUCKET_WIDTHS_NS[BUCKET_WIDTHS_NS.len() - 1])
+}
+
+/// What a chart is split by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dimension {
+    /// One group holding everything.
+    None,
+    Model,
+    /// The `type` attribute (token type, lines added/removed, active time user/cli).
+    Type,
+    Session,
+    User,
+    TerminalType,
+    Version,
+    /// Any record or resource attribute, e.g. `department`.
+    Attribute(String),
+}
+
+impl Dimension {
+    /// Parses `model`, `type`, `session`, `user`, `terminal`, `version`, `none` or
+    /// `attr:<key>`.
+    pub fn parse(text: &str) -> Result<Dimension, StoreError> {
+        Ok(match text {
+            "" | "none" => Dimension::None,
+            "model" => Dimension::Model,
+            "type" => Dimension::Type,
+            "session" => Dimension::Session,
+            "user" => Dimension::User,
+            "terminal" => Dimension::TerminalType,
+            "version" => Dimension::Version,
+            other => match other.strip_prefix("attr:") {
+                Some(key) if !key.is_empty() && !key.contains('"') && !key.contains('\\') => {
+                    Dimension::Attribute(key.to_owned())
+                }
+                _ => {
+                    return Err(StoreError::BadFilter(format!(
+                        "unknown group {other:?}: use model, type, session, user, terminal, version or attr:<key>"
+                    )));
+                }
+            },
+        })
+    }
+
+    /// The SQL expression of the group for a table aliased `alias` (`s` series, `e` events).
+    fn sql(&self, alias: &str) -> String {
+        let type_expr = if alias == "s" { "s.point_type" } else { "NULL" };
+        match self {
+            Dimension::None => "''".into(),
+            Dimension::Model => format!("COALESCE({alias}.model, '')"),
+            Dimension::Type => format!("COALESCE({type_expr}, '')"),
+            Dimension::Session => format!("{alias}.session_id"),
+            Dimension::User => format!("COALESCE({alias}.user_email, {alias}.user_id, '')"),
+            Dimension::TerminalType => format!("COALESCE({alias}.terminal_type, '')"),
+            Dimension::Version => format!(
+                "COALESCE({alias}.app_version, (SELECT json_extract(r.attributes, '$.\"service.version\"') FROM resources r WHERE r.id = {alias}.resource_id), '')"
+            ),
+            Dimension::Attribute(key) => format!(
+                "COALESCE(CAST(json_extract({alias}.attributes, '$.\"{key}\"') AS TEXT), (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) FROM resources r WHERE r.id = {alias}.resource_id), '')"
+            ),
+        }
+    }
+}
+
+/// Values per bucket and group.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TimeSeries {
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub bucket_ns: i64,
+    /// Group name -> (bucket start -> value). Groups sorted by name.
+    pub groups: BTreeMap<String, BTreeMap<i64, f64>>,
+}
+
+impl TimeSeries {
+    fn new(filter: &Filter) -> TimeSeries {
+        let bucket_ns = bucket_width(filter.from_ns, filter.to_ns);
+        TimeSeries { from_ns: filter.from_ns, to_ns: filter.to_ns, bucket_ns, groups: BTreeMap::new() }
+    }
+
+    fn add(&mut self, group: String, bucket: i64, value: f64) {
+        *self.groups.entry(group).or_default().entry(bucket).or_default() += value;
+    }
+
+    /// Each group's total over the range.
+    pub fn totals(&self) -> BTreeMap<String, f64> {
+        self.groups.iter().map(|(g, b)| (g.clone(), b.values().sum())).collect()
+    }
+
+    /// The start of every bucket in the range.
+    pub fn buckets(&self) -> Vec<i64> {
+        let first = self.from_ns - self.from_ns.rem_euclid(self.bucket_ns);
+        (0..).map(|i| first + i * self.bucket_ns).take_while(|b| *b < self.to_ns).collect()
+    }
+}
+
+/// Latency percentiles per bucket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencySeries {
+    pub bucket_ns: i64,
+    /// Bucket start -> (p50 ms, p95 ms, requests).
+    pub buckets: BTreeMap<i64, (f64, f64, u64)>,
+}
+
+/// One row of a per-category breakdown (tools, edit decisions).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Breakdown {
+    pub key: String,
+    pub count: u64,
+    pub success: u64,
+    pub failure: u64,
+    pub mean_ms: Option<f64>,
+}
+
+fn bucket_expr(time: &str, width: i64) -> String {
+    format!("({time} - ({time} % {width}))")
+}
+
+impl Reader {
+    /// Sum of a metric per bucket and group (metrics only).
+    pub fn metric_series(&self, metric: MetricKind, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
+        let mut series = TimeSeries::new(filter);
+        let (cond, mut args) = filter.sql("s", "p.time_ns")?;
+        let sql = format!(
+            "SELECT {}, {} AS g, SUM(p.value) FROM points p JOIN series s ON s.id = p.series_id
+             WHERE s.metric = ? AND s.temporality != 'gauge' AND {cond} GROUP BY 1, 2",
+            bucket_expr("p.time_ns", series.bucket_ns),
+            group.sql("s"),
+        );
+        args.insert(0, SqlValue::Text(metric.name().to_owned()));
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
+        for row in rows {
+            let (bucket, g, value) = row?;
+            series.add(g, bucket, value);
+        }
+        Ok(series)
+    }
+
+    /// Cost (or total tokens) per bucket and group, from the metrics for sessions that sent cost
+    /// or token metrics in the range and from `api_request` events for the others.
+    pub fn usage_series(&self, tokens: bool, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
+        let metric = if tokens { MetricKind::TokenUsage } else { MetricKind::CostUsage };
+        let mut series = TimeSeries::new(filter);
+        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        // Sessions whose usage comes from metrics.
+        let sql = format!(
+            "SELECT DISTINCT s.session_id FROM points p JOIN series s ON s.id = p.series_id
+             WHERE s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage') AND {cond}"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let metered: HashSet<String> = stmt.query_map(params_from_iter(args.clone()), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let metric_part = self.metric_series(metric, group, filter)?;
+        for (g, buckets) in metric_part.groups {
+            for (b, v) in buckets {
+                series.add(g.clone(), b, v);
+            }
+        }
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let value = if tokens {
+            "TOTAL(e.input_tokens) + TOTAL(e.output_tokens) + TOTAL(e.cache_read_tokens) + TOTAL(e.cache_creation_tokens)"
+        } else {
+            "TOTAL(e.cost_usd)"
+        };
+        let sql = format!(
+            "SELECT {}, {} AS g, e.session_id, {value} FROM events e
+             WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2, 3",
+            bucket_expr("e.time_ns", series.bucket_ns),
+            group.sql("e"),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
+        })?;
+        for row in rows {
+            let (bucket, g, session, value) = row?;
+            if !metered.contains(&session) {
+                series.add(g, bucket, value);
+            }
+        }
+        Ok(series)
+    }
+
+    /// Count of events of `names` per bucket and group; `distinct_sessions` counts sessions
+    /// instead of events.
+    pub fn event_series(&self, names: &[&str], group: &Dimension, distinct_sessions: bool, filter: &Filter) -> Result<TimeSeries, StoreError> {
+        let mut series = TimeSeries::new(filter);
+        let (mut cond, mut args) = filter.sql("e", "e.time_ns")?;
+        if !names.is_empty() {
+            cond.push_str(&format!(" AND e.name IN ({})", vec!["?"; names.len()].join(", ")));
+            args.extend(names.iter().map(|n| SqlValue::Text((*n).to_owned())));
+        }
+        let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(e.session_id, ''))" } else { "COUNT(*)" };
+        let sql = format!(
+            "SELECT {}, {} AS g, {count} FROM events e WHERE {cond} GROUP BY 1, 2",
+            bucket_expr("e.time_ns", series.bucket_ns),
+            group.sql("e"),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        for row in rows {
+            let (bucket, g, n) = row?;
+            series.add(g, bucket, n as f64);
+        }
+        Ok(series)
+    }
+
+    /// Sessions active per bucket: distinct session ids seen in events or metrics.
+    pub fn session_series(&self, filter: &Filter) -> Result<TimeSeries, StoreError> {
+        let mut series = TimeSeries::new(filter);
+        let width = series.bucket_ns;
+        let (econd, mut args) = filter.sql("e", "e.time_ns")?;
+        let (scond, sargs) = filter.sql("s", "p.time_ns")?;
+        args.extend(sargs);
+        let sql = format!(
+            "SELECT b, COUNT(DISTINCT sid) FROM (
+                SELECT {} AS b, e.session_id AS sid FROM events e WHERE {econd} AND e.session_id != ''
+                UNION
+                SELECT {} AS b, s.session_id AS sid FROM points p JOIN series s ON s.id = p.series_id
+                 WHERE {scond} AND s.session_id != '')
+             GROUP BY b",
+            bucket_expr("e.time_ns", width),
+            bucket_expr("p.time_ns", width),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (bucket, n) = row?;
+            series.add("sessions".into(), bucket, n as f64);
+        }
+        Ok(series)
+    }
+
+    /// p50 and p95 of `api_request` durations per bucket, from a log-scale histogram.
+    pub fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, StoreError> {
+        let width = bucket_width(filter.from_ns, filter.to_ns);
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let sql = format!(
+            "SELECT {}, CAST(ROUND(log2(MAX(e.duration_ms, 1.0)) * {LATENCY_BINS_PER_OCTAVE}) AS INTEGER), COUNT(*)
+             FROM events e WHERE e.name = 'api_request' AND e.duration_ms IS NOT NULL AND {cond}
+             GROUP BY 1, 2",
+            bucket_expr("e.time_ns", width),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut histograms: BTreeMap<i64, Vec<(i64, u64)>> = BTreeMap::new();
+        for row in rows {
+            let (bucket, bin, n) = row?;
+            histograms.entry(bucket).or_default().push((bin, n as u64));
+        }
+        let mut out = LatencySeries { bucket_ns: width, buckets: BTreeMap::new() };
+        for (bucket, mut bins) in histograms {
+            bins.sort_unstable();
+            let total: u64 = bins.iter().map(|(_, n)| n).sum();
+            let percentile = |p: f64| {
+                let rank = (p * total as f64).ceil().max(1.0) as u64;
+                let mut seen = 0;
+                for (bin, n) in &bins {
+                    seen += n;
+                    if seen >= rank {
+                        return 2f64.powf(*bin as f64 / LATENCY_BINS_PER_OCTAVE);
+                    }
+                }
+                0.0
+            };
+            out.buckets.insert(bucket, (percentile(0.5), percentile(0.95), total));
+        }
+        Ok(out)
+    }
+
+    /// Per tool: results, successes, failures and mean duration (from `tool_result`).
+    pub fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, StoreError> {
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let sql = format!(
+            "SELECT COALESCE(e.tool_name, '?'), COUNT(*), SUM(e.success = 1), SUM(e.success = 0), AVG(e.duration_ms)
+             FROM events e WHERE e.name = 'tool_result' AND {cond} GROUP BY 1 ORDER BY 2 DESC, 1"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok(Breakdown {
+                key: r.get(0)?,
+                count: r.get::<_, i64>(1)? as u64,
+                success: r.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+                failure: r.get::<_, Option<i64>>(3)?.unwrap_or(0) as u64,
+                mean_ms: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Edit decisions (from the `code_edit_tool.decision` metric) by `tool_name` or `language`:
+    /// key -> (accepted, rejected).
+    pub fn decision_breakdown(&self, by_language: bool, filter: &Filter) -> Result<Vec<(String, f64, f64)>, StoreError> {
+        let (cond, mut args) = filter.sql("s", "p.time_ns")?;
+        let key = if by_language { "language" } else { "tool_name" };
+        let sql = format!(
+            "SELECT COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision'), SUM(p.value)
+             FROM points p JOIN series s ON s.id = p.series_id
+             WHERE s.metric = ? AND {cond} GROUP BY 1, 2"
+        );
+        args.insert(0, SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()));
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, f64>(2)?))
+        })?;
+        let mut by_key: HashMap<String, (f64, f64)> = HashMap::new();
+        for row in rows {
+            let (k, decision, v) = row?;
+            let e = by_key.entry(k).or_default();
+            match decision.as_deref() {
+                Some("accept") => e.0 += v,
+                Some("reject") => e.1 += v,
+                _ => {}
+            }
+        }
+        let mut out: Vec<(String, f64, f64)> = by_key.into_iter().map(|(k, (a, r))| (k, a, r)).collect();
+        out.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_widths_keep_charts_under_the_cap() {
+        let hour = 60 * MINUTE_NS;
+        assert_eq!(bucket_width(0, hour), MINUTE_NS);
+        assert_eq!(bucket_width(0, 24 * hour), 15 * MINUTE_NS);
+        assert_eq!(bucket_width(0, 7 * 24 * hour), 3 * hour);
+        assert_eq!(bucket_width(0, 30 * 24 * hour), 12 * hour);
+        for span in [1, hour, 24 * hour, 90 * 24 * hour, 3650 * 24 * hour] {
+            assert!(span / bucket_width(0, span) <= MAX_BUCKETS || bucket_width(0, span) == BUCKET_WIDTHS_NS[9]);
+        }
+    }
+
+    #[test]
+    fn dimensions_parse_and_refuse_unknowns() {
+        assert_eq!(Dimension::parse("model").expect("model"), Dimension::Model);
+        assert_eq!(Dimension::parse("attr:department").expect("attr"), Dimension::Attribute("department".into()));
+        assert!(Dimension::parse("attr:").is_err());
+        assert!(Dimension::parse("attr:a\"b").is_err());
+        assert!(Dimension::parse("colour").is_err());
+    }
+}

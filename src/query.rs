@@ -4,12 +4,14 @@
 use std::io::Write;
 
 use anyhow::Context;
-use ccscope_store::{EventQuery, EventRow, PointRow, Reader, Report, SessionSummary, StoreError};
+use ccscope_store::{EventQuery, EventRow, PointRow, Reader, StoreError};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::output::{count, duration, money, table};
-use crate::range::{FilterArgs, local_time, rfc3339};
+use ccscope_server::dto::{event_json, report_json, rfc3339, session_json};
+
+use crate::range::{FilterArgs, local_time};
 use crate::{DataDirArg, ExportFormat, exit};
 
 #[derive(Args, Debug)]
@@ -83,46 +85,6 @@ pub struct ExportArgs {
 fn open(data: &DataDirArg) -> anyhow::Result<Reader> {
     let path = data.database()?;
     Ok(Reader::open(&path)?)
-}
-
-/// Sums of floats pick up noise in their last bits (0.07850000000000001); money is shown to
-/// 1e-10 USD and time to the microsecond, far below anything Claude Code measures.
-fn usd(value: f64) -> f64 {
-    (value * 1e10).round() / 1e10
-}
-
-fn seconds(value: f64) -> f64 {
-    (value * 1e6).round() / 1e6
-}
-
-/// The `report --json` document. Its shape is a contract: change it only additively.
-pub fn report_json(report: &Report, from: &str, to: &str) -> Value {
-    let events: serde_json::Map<String, Value> = report
-        .events
-        .iter()
-        .map(|(name, n)| (name.clone(), json!(n)))
-        .collect();
-    json!({
-        "from": from,
-        "to": to,
-        "sessions": report.sessions,
-        "cost_usd": usd(report.cost_usd),
-        "tokens": {
-            "input": report.tokens.input.round() as u64,
-            "output": report.tokens.output.round() as u64,
-            "cacheRead": report.tokens.cache_read.round() as u64,
-            "cacheCreation": report.tokens.cache_creation.round() as u64,
-        },
-        "lines": {"added": report.lines_added.round() as u64, "removed": report.lines_removed.round() as u64},
-        "commits": report.commits.round() as u64,
-        "pull_requests": report.pull_requests.round() as u64,
-        "active_time_s": {"user": seconds(report.active_user_s), "cli": seconds(report.active_cli_s)},
-        "edit_decisions": {"accept": report.edits_accepted.round() as u64, "reject": report.edits_rejected.round() as u64},
-        "events": events,
-        "by_model": report.by_model.iter().map(|m| json!({
-            "model": m.model, "cost_usd": usd(m.cost_usd), "tokens": m.tokens.round() as u64,
-        })).collect::<Vec<_>>(),
-    })
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
@@ -229,19 +191,6 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-pub fn event_json(row: &EventRow) -> Value {
-    json!({
-        "time": rfc3339(row.time_ns),
-        "time_ns": row.time_ns,
-        "name": row.name,
-        "session_id": row.session_id,
-        "sequence": row.sequence,
-        "prompt_id": row.prompt_id,
-        "attributes": row.attributes,
-        "resource": row.resource,
-    })
-}
-
 fn event_details(row: &EventRow) -> String {
     let mut parts = Vec::new();
     if let Some(tool) = &row.tool_name {
@@ -273,6 +222,7 @@ pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
         names: args.names,
         search: args.search,
         limit: args.limit,
+        offset: 0,
         newest_first: args.newest_first,
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -307,30 +257,6 @@ pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
 
 fn io_to_store(error: std::io::Error) -> StoreError {
     StoreError::Io(error)
-}
-
-fn session_json(s: &SessionSummary) -> Value {
-    json!({
-        "session_id": s.session_id,
-        "first": rfc3339(s.first_ns),
-        "last": rfc3339(s.last_ns),
-        "user_id": s.user_id,
-        "user_email": s.user_email,
-        "terminal_type": s.terminal_type,
-        "models": s.models,
-        "events": s.events,
-        "prompts": s.prompts,
-        "api_errors": s.api_errors,
-        "cost_usd": usd(s.cost_usd),
-        "tokens": {
-            "input": s.tokens.input.round() as u64,
-            "output": s.tokens.output.round() as u64,
-            "cacheRead": s.tokens.cache_read.round() as u64,
-            "cacheCreation": s.tokens.cache_creation.round() as u64,
-        },
-        "lines": {"added": s.lines_added.round() as u64, "removed": s.lines_removed.round() as u64},
-        "usage_source": s.usage_source,
-    })
 }
 
 pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {

@@ -129,11 +129,6 @@ impl FilterArgs {
     }
 }
 
-/// Formats Unix nanoseconds as RFC 3339 UTC with milliseconds.
-pub fn rfc3339(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 /// Formats Unix nanoseconds in local time for tables.
 pub fn local_time(ns: i64) -> String {
     DateTime::<Utc>::from_timestamp_nanos(ns)

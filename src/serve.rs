@@ -22,6 +22,12 @@ pub struct ServeArgs {
     /// OTLP/HTTP listen address (port 0 picks a free port)
     #[arg(long, value_name = "ADDR", default_value_t = default_http())]
     otlp_http: SocketAddr,
+    /// Web dashboard address (loopback only)
+    #[arg(long, value_name = "ADDR", default_value_t = default_ui(), conflicts_with = "no_ui")]
+    ui: SocketAddr,
+    /// Run without the web dashboard
+    #[arg(long)]
+    no_ui: bool,
     /// Require this bearer token on every export (mandatory for a non-loopback address)
     #[arg(
         long,
@@ -61,6 +67,10 @@ pub fn parse_size(text: &str, flag: &str) -> Result<u64, UsageError> {
         }
     };
     Ok(n.saturating_mul(scale))
+}
+
+fn default_ui() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 4319))
 }
 
 fn flag_of(listener: Listener) -> &'static str {
@@ -125,6 +135,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             max_age_days: (args.retention_days > 0).then_some(args.retention_days),
             max_bytes: (max_db > 0).then_some(max_db),
         },
+        ui: (!args.no_ui).then_some(args.ui),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -137,6 +148,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                 eprintln!("ccscope: {error}\nccscope: choose another address with {} ADDR", flag_of(listener));
                 return Ok(exit::FAILURE);
             }
+            Err(error @ (ServeError::UiAddrInUse { .. } | ServeError::UiBind { .. })) => {
+                eprintln!("ccscope: {error}\nccscope: choose another address with --ui ADDR, or run with --no-ui");
+                return Ok(exit::FAILURE);
+            }
+            Err(error @ ServeError::UiNotLoopback(_)) => return Err(UsageError(error.to_string()).into()),
             Err(error) => return Err(anyhow::Error::new(error)),
         };
         let mut out = std::io::stdout().lock();
@@ -149,6 +165,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             writeln!(out, "  OTLP/HTTP  listening on {addr}")?;
         }
         writeln!(out, "  auth       {}", if token.is_some() { "bearer token required" } else { "none (loopback only)" })?;
+        if let Some(url) = &service.ui_url {
+            writeln!(out, "  dashboard  {url}")?;
+        }
         writeln!(out, "Run `ccscope doctor` for the settings that point Claude Code here. Ctrl-C stops.")?;
         out.flush()?;
         drop(out);

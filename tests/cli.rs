@@ -12,41 +12,40 @@ fn a_taken_port_names_the_port_and_the_flag() {
     let port = taken.local_addr().expect("addr").port();
     let dir = tempdir();
     let d = dir.path().to_string_lossy().into_owned();
-    let grpc = format!("127.0.0.1:{port}");
-    let (code, _, err) = ccscope(&[
-        "serve",
-        "--data-dir",
-        &d,
-        "--otlp-grpc",
-        &grpc,
-        "--otlp-http",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains(&format!("port {port} is already in use")),
-        "{err}"
-    );
-    assert!(err.contains("--otlp-grpc"), "{err}");
-    let (code, _, err) = ccscope(&[
-        "serve",
-        "--data-dir",
-        &d,
-        "--otlp-grpc",
-        "127.0.0.1:0",
-        "--otlp-http",
-        &grpc,
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("--otlp-http"), "{err}");
+    let addr = format!("127.0.0.1:{port}");
+    let free = "127.0.0.1:0";
+    for (grpc, http, ui, flag) in [
+        (addr.as_str(), free, free, "--otlp-grpc"),
+        (free, addr.as_str(), free, "--otlp-http"),
+        (free, free, addr.as_str(), "--ui"),
+    ] {
+        let (code, _, err) = ccscope(&[
+            "serve",
+            "--data-dir",
+            &d,
+            "--otlp-grpc",
+            grpc,
+            "--otlp-http",
+            http,
+            "--ui",
+            ui,
+        ]);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains(&format!("port {port} is already in use")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("{flag} ADDR")), "{flag}: {err}");
+    }
 }
 
 #[test]
-fn a_lan_address_without_a_token_is_refused() {
+fn non_loopback_addresses_are_refused() {
     let dir = tempdir();
     let d = dir.path().to_string_lossy().into_owned();
     let (code, _, err) = ccscope(&[
         "serve",
+        "--no-ui",
         "--data-dir",
         &d,
         "--otlp-grpc",
@@ -59,6 +58,20 @@ fn a_lan_address_without_a_token_is_refused() {
         err.contains("not a loopback address") && err.contains("--otlp-token"),
         "{err}"
     );
+    // The dashboard is loopback only, token or not.
+    let (code, _, err) = ccscope(&[
+        "serve",
+        "--data-dir",
+        &d,
+        "--otlp-grpc",
+        "127.0.0.1:0",
+        "--otlp-http",
+        "127.0.0.1:0",
+        "--ui",
+        "0.0.0.0:0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("loopback"), "{err}");
 }
 
 #[test]

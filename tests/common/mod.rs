@@ -24,6 +24,8 @@ pub struct Server {
     pub data_dir: PathBuf,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    /// The dashboard's launch URL (with its token), unless started with `--no-ui`.
+    pub ui_url: Option<String>,
     pub stdout_rest: std::sync::mpsc::Receiver<String>,
 }
 
@@ -34,6 +36,12 @@ impl Server {
     }
 
     pub fn start_on(data_dir: &Path, grpc: &str, http: &str, extra: &[&str]) -> Server {
+        let with_ui = !extra.contains(&"--no-ui");
+        let ui_args: &[&str] = if with_ui && !extra.contains(&"--ui") {
+            &["--ui", "127.0.0.1:0"]
+        } else {
+            &[]
+        };
         let mut child = Command::new(BIN)
             .args(["serve", "--data-dir"])
             .arg(data_dir)
@@ -45,6 +53,7 @@ impl Server {
                 "--retention-days",
                 "0",
             ])
+            .args(ui_args)
             .args(extra)
             .env("CCSCOPE_LOG", "warn")
             .stdout(Stdio::piped())
@@ -63,8 +72,9 @@ impl Server {
         });
         let mut grpc_addr = None;
         let mut http_addr = None;
+        let mut ui_url = None;
         let deadline = Instant::now() + Duration::from_secs(30);
-        while grpc_addr.is_none() || http_addr.is_none() {
+        while grpc_addr.is_none() || http_addr.is_none() || (with_ui && ui_url.is_none()) {
             let line = rx
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .expect("serve printed its addresses");
@@ -74,12 +84,16 @@ impl Server {
             if let Some(rest) = line.trim().strip_prefix("OTLP/HTTP  listening on ") {
                 http_addr = Some(rest.parse().expect("http addr"));
             }
+            if let Some(rest) = line.trim().strip_prefix("dashboard  ") {
+                ui_url = Some(rest.to_owned());
+            }
         }
         Server {
             child,
             data_dir: data_dir.to_path_buf(),
             grpc: grpc_addr.expect("grpc"),
             http: http_addr.expect("http"),
+            ui_url,
             stdout_rest: rx,
         }
     }

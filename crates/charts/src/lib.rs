@@ -20,7 +20,11 @@ pub enum Theme {
 
 impl Theme {
     pub fn parse(text: &str) -> Theme {
-        if text.eq_ignore_ascii_case("dark") { Theme::Dark } else { Theme::Light }
+        if text.eq_ignore_ascii_case("dark") {
+            Theme::Dark
+        } else {
+            Theme::Light
+        }
     }
 
     fn background(self) -> RGBColor {
@@ -86,7 +90,9 @@ impl Unit {
         match self {
             Unit::Usd if value.abs() >= 1.0 => format!("${value:.2}"),
             Unit::Usd => format!("${value:.4}"),
-            Unit::Count if value.fract() == 0.0 || value.abs() >= 100.0 => group_thousands(value.round() as i64),
+            Unit::Count if value.fract() == 0.0 || value.abs() >= 100.0 => {
+                group_thousands(value.round() as i64)
+            }
             Unit::Count => format!("{value:.2}"),
             Unit::Seconds if value >= 3600.0 => format!("{:.1} h", value / 3600.0),
             Unit::Seconds if value >= 60.0 => format!("{:.1} min", value / 60.0),
@@ -159,7 +165,10 @@ pub struct Size {
 
 impl Default for Size {
     fn default() -> Self {
-        Size { width: 640, height: 280 }
+        Size {
+            width: 640,
+            height: 280,
+        }
     }
 }
 
@@ -173,7 +182,11 @@ fn err<E: std::fmt::Debug>(e: E) -> ChartError {
 
 fn bucket_label(ns: i64, bucket_ns: i64) -> String {
     let t = DateTime::<Utc>::from_timestamp_nanos(ns).with_timezone(&Local);
-    if bucket_ns >= 86_400_000_000_000 { t.format("%b %d").to_string() } else { t.format("%b %d %H:%M").to_string() }
+    if bucket_ns >= 86_400_000_000_000 {
+        t.format("%b %d").to_string()
+    } else {
+        t.format("%b %d %H:%M").to_string()
+    }
 }
 
 fn axis_label(ns: i64, bucket_ns: i64, span_ns: i64) -> String {
@@ -190,7 +203,13 @@ fn axis_label(ns: i64, bucket_ns: i64, span_ns: i64) -> String {
 /// Hover targets appended to the SVG: (x, y, w, h, title lines).
 type Hovers = Vec<(i32, i32, i32, i32, String)>;
 
-fn finish(mut svg: String, hovers: Hovers, legend: &[(String, RGBColor)], theme: Theme, size: Size) -> String {
+fn finish(
+    mut svg: String,
+    hovers: Hovers,
+    legend: &[(String, RGBColor)],
+    theme: Theme,
+    size: Size,
+) -> String {
     let mut extra = String::new();
     let _ = write!(extra, r#"<g class="hover-targets">"#);
     for (x, y, w, h, title) in hovers {
@@ -207,7 +226,10 @@ fn finish(mut svg: String, hovers: Hovers, legend: &[(String, RGBColor)], theme:
     let mut x = 60;
     let y = size.height as i32 - 10;
     let text = theme.text();
-    let _ = write!(extra, r#"<g class="legend" font-family="sans-serif" font-size="12">"#);
+    let _ = write!(
+        extra,
+        r#"<g class="legend" font-family="sans-serif" font-size="12">"#
+    );
     for (name, color) in legend {
         let label = if name.is_empty() { "(none)" } else { name };
         let _ = write!(
@@ -232,9 +254,15 @@ fn finish(mut svg: String, hovers: Hovers, legend: &[(String, RGBColor)], theme:
     svg
 }
 
-fn title_area<'a>(root: &DrawingArea<SVGBackend<'a>, Shift>, title: &str, theme: Theme) -> Result<DrawingArea<SVGBackend<'a>, Shift>, ChartError> {
+fn title_area<'a>(
+    root: &DrawingArea<SVGBackend<'a>, Shift>,
+    title: &str,
+    theme: Theme,
+) -> Result<DrawingArea<SVGBackend<'a>, Shift>, ChartError> {
     root.fill(&theme.background()).map_err(err)?;
-    let titled = root.titled(title, ("sans-serif", 16).into_font().color(&theme.text())).map_err(err)?;
+    let titled = root
+        .titled(title, ("sans-serif", 16).into_font().color(&theme.text()))
+        .map_err(err)?;
     Ok(titled.margin(4, 24, 8, 16))
 }
 
@@ -246,9 +274,17 @@ pub fn time_chart(chart: &TimeChart, theme: Theme, size: Size) -> Result<String,
     let totals: Vec<f64> = (0..n)
         .map(|i| {
             if chart.stacked {
-                chart.groups.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0.0)).sum()
+                chart
+                    .groups
+                    .iter()
+                    .map(|(_, v)| v.get(i).copied().unwrap_or(0.0))
+                    .sum()
             } else {
-                chart.groups.iter().map(|(_, v)| v.get(i).copied().unwrap_or(0.0)).fold(0.0, f64::max)
+                chart
+                    .groups
+                    .iter()
+                    .map(|(_, v)| v.get(i).copied().unwrap_or(0.0))
+                    .fold(0.0, f64::max)
             }
         })
         .collect();
@@ -287,33 +323,45 @@ pub fn time_chart(chart: &TimeChart, theme: Theme, size: Size) -> Result<String,
                     if v <= 0.0 {
                         return None;
                     }
-                    let below: f64 = chart.groups[..gi].iter().map(|(_, vs)| vs.get(i).copied().unwrap_or(0.0)).sum();
-                    Some(Rectangle::new([(i as f64 + 0.1, below), (i as f64 + 0.9, below + v)], color.filled()))
+                    let below: f64 = chart.groups[..gi]
+                        .iter()
+                        .map(|(_, vs)| vs.get(i).copied().unwrap_or(0.0))
+                        .sum();
+                    Some(Rectangle::new(
+                        [(i as f64 + 0.1, below), (i as f64 + 0.9, below + v)],
+                        color.filled(),
+                    ))
                 });
                 ctx.draw_series(rects).map_err(err)?;
             } else {
                 let points = (0..n).filter_map(|i| values.get(i).map(|v| (i as f64 + 0.5, *v)));
-                ctx.draw_series(LineSeries::new(points, color.stroke_width(2))).map_err(err)?;
+                ctx.draw_series(LineSeries::new(points, color.stroke_width(2)))
+                    .map_err(err)?;
             }
         }
-        for i in 0..n {
+        for (i, total) in totals.iter().enumerate() {
             let (left, top) = ctx.backend_coord(&(i as f64, y_max));
             let (right, bottom) = ctx.backend_coord(&(i as f64 + 1.0, 0.0));
-            let mut title = bucket_label(chart.buckets.get(i).copied().unwrap_or(x0), chart.bucket_ns);
+            let mut title =
+                bucket_label(chart.buckets.get(i).copied().unwrap_or(x0), chart.bucket_ns);
             for (name, values) in &chart.groups {
                 let v = values.get(i).copied().unwrap_or(0.0);
                 let name = if name.is_empty() { "(none)" } else { name };
                 let _ = write!(title, "\n{name}: {}", unit.format(v));
             }
             if chart.stacked && chart.groups.len() > 1 {
-                let _ = write!(title, "\ntotal: {}", unit.format(totals[i]));
+                let _ = write!(title, "\ntotal: {}", unit.format(*total));
             }
             hovers.push((left, top, right - left, bottom - top, title));
         }
         root.present().map_err(err)?;
     }
-    let legend: Vec<(String, RGBColor)> =
-        chart.groups.iter().enumerate().map(|(i, (name, _))| (name.clone(), palette[i % palette.len()])).collect();
+    let legend: Vec<(String, RGBColor)> = chart
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| (name.clone(), palette[i % palette.len()]))
+        .collect();
     Ok(finish(svg, hovers, &legend, theme, size))
 }
 
@@ -322,14 +370,26 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
     let mut svg = String::new();
     let palette = theme.palette();
     let n = chart.rows.len().max(1);
-    let x_max = chart.rows.iter().map(|(_, v)| v.iter().sum::<f64>()).fold(0.0, f64::max);
+    let x_max = chart
+        .rows
+        .iter()
+        .map(|(_, v)| v.iter().sum::<f64>())
+        .fold(0.0, f64::max);
     let x_max = if x_max <= 0.0 { 1.0 } else { x_max * 1.1 };
     let mut hovers: Hovers = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (size.width, size.height)).into_drawing_area();
         let area = title_area(&root, &chart.title, theme)?;
         let unit = chart.unit;
-        let label_width = chart.rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(4).clamp(4, 24) as u32 * 7 + 8;
+        let label_width = chart
+            .rows
+            .iter()
+            .map(|(k, _)| k.chars().count())
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 24) as u32
+            * 7
+            + 8;
         let mut ctx = ChartBuilder::on(&area)
             .x_label_area_size(26)
             .y_label_area_size(label_width)
@@ -348,7 +408,9 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
             .y_label_formatter(&|y| {
                 let i = (n as f64 - y - 0.5).round() as usize;
                 if (y.fract() - 0.5).abs() < 1e-6 {
-                    rows.get(i).map(|(k, _)| k.chars().take(24).collect()).unwrap_or_default()
+                    rows.get(i)
+                        .map(|(k, _)| k.chars().take(24).collect())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 }
@@ -361,14 +423,21 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
             for (si, v) in values.iter().enumerate() {
                 if *v > 0.0 {
                     let color = palette[si % palette.len()];
-                    ctx.draw_series(std::iter::once(Rectangle::new([(x, y + 0.15), (x + v, y + 0.85)], color.filled())))
-                        .map_err(err)?;
+                    ctx.draw_series(std::iter::once(Rectangle::new(
+                        [(x, y + 0.15), (x + v, y + 0.85)],
+                        color.filled(),
+                    )))
+                    .map_err(err)?;
                 }
                 x += v;
             }
             let (left, top) = ctx.backend_coord(&(0.0, y + 1.0));
             let (right, bottom) = ctx.backend_coord(&(x_max, y));
-            let mut title = if key.is_empty() { "(none)".to_owned() } else { key.clone() };
+            let mut title = if key.is_empty() {
+                "(none)".to_owned()
+            } else {
+                key.clone()
+            };
             for (segment, v) in chart.segments.iter().zip(values) {
                 let _ = write!(title, "\n{segment}: {}", unit.format(*v));
             }
@@ -376,8 +445,12 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
         }
         root.present().map_err(err)?;
     }
-    let legend: Vec<(String, RGBColor)> =
-        chart.segments.iter().enumerate().map(|(i, s)| (s.clone(), palette[i % palette.len()])).collect();
+    let legend: Vec<(String, RGBColor)> = chart
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.clone(), palette[i % palette.len()]))
+        .collect();
     Ok(finish(svg, hovers, &legend, theme, size))
 }
 
@@ -391,7 +464,10 @@ mod tests {
             unit: Unit::Usd,
             buckets: vec![0, 3_600_000_000_000, 7_200_000_000_000],
             bucket_ns: 3_600_000_000_000,
-            groups: vec![("claude-opus-4-8[1m]".into(), vec![0.5, 0.0, 1.25]), ("<script>".into(), vec![0.25, 0.0, 0.0])],
+            groups: vec![
+                ("claude-opus-4-8[1m]".into(), vec![0.5, 0.0, 1.25]),
+                ("<script>".into(), vec![0.25, 0.0, 0.0]),
+            ],
             stacked: true,
         }
     }
@@ -417,7 +493,11 @@ mod tests {
     fn themes_change_the_background() {
         let light = time_chart(&sample(), Theme::Light, Size::default()).expect("light");
         let dark = time_chart(&sample(), Theme::Dark, Size::default()).expect("dark");
-        assert!(light.contains("#FFFFFF") || light.contains("rgb(255,255,255)") || light.contains("fill=\"#FFFFFF\""));
+        assert!(
+            light.contains("#FFFFFF")
+                || light.contains("rgb(255,255,255)")
+                || light.contains("fill=\"#FFFFFF\"")
+        );
         assert_ne!(light, dark);
     }
 
@@ -427,7 +507,10 @@ mod tests {
             title: "Edits".into(),
             unit: Unit::Count,
             segments: vec!["accept".into(), "reject".into()],
-            rows: vec![("Write".into(), vec![3.0, 1.0]), ("Edit".into(), vec![2.0, 0.0])],
+            rows: vec![
+                ("Write".into(), vec![3.0, 1.0]),
+                ("Edit".into(), vec![2.0, 0.0]),
+            ],
         };
         let svg = bar_chart(&chart, Theme::Light, Size::default()).expect("svg");
         assert_eq!(svg.matches(r#"class="hover""#).count(), 2);
@@ -436,9 +519,17 @@ mod tests {
 
     #[test]
     fn empty_charts_still_render() {
-        let chart = TimeChart { groups: vec![], ..sample() };
+        let chart = TimeChart {
+            groups: vec![],
+            ..sample()
+        };
         assert!(time_chart(&chart, Theme::Light, Size::default()).is_ok());
-        let bars = BarChart { title: "x".into(), unit: Unit::Count, segments: vec![], rows: vec![] };
+        let bars = BarChart {
+            title: "x".into(),
+            unit: Unit::Count,
+            segments: vec![],
+            rows: vec![],
+        };
         assert!(bar_chart(&bars, Theme::Light, Size::default()).is_ok());
     }
 

@@ -13,6 +13,11 @@ use ccscope_receiver::{
     ExportSink, ReceiverConfig, ReceiverError, ReceiverStats, SinkError, StatsSnapshot,
 };
 use ccscope_store::{Retention, StoreError, WriteError, Writer, WriterThread};
+
+pub mod api;
+pub mod assets;
+pub mod dto;
+pub mod guard;
 use ccscope_telemetry::Batch;
 
 /// The receiver's sink: the store writer. Resolves once the batch is committed.
@@ -35,6 +40,20 @@ pub enum ServeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Receiver(#[from] ReceiverError),
+    #[error("the dashboard cannot listen on {addr}: port {} is already in use", addr.port())]
+    UiAddrInUse { addr: SocketAddr },
+    #[error("the dashboard cannot listen on {addr}: {source}")]
+    UiBind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the dashboard must listen on a loopback address, not {0}: it shows your telemetry to whoever can reach it"
+    )]
+    UiNotLoopback(SocketAddr),
+    #[error("cannot make a launch token: {0}")]
+    Token(String),
 }
 
 /// What `Service::start` needs.
@@ -43,6 +62,8 @@ pub struct ServiceConfig {
     pub database: PathBuf,
     pub receiver: ReceiverConfig,
     pub retention: Retention,
+    /// Where the web UI listens (loopback only); `None` runs without it.
+    pub ui: Option<SocketAddr>,
 }
 
 /// A running service.
@@ -50,10 +71,25 @@ pub struct Service {
     pub grpc_addr: Option<SocketAddr>,
     pub http_addr: Option<SocketAddr>,
     pub database: PathBuf,
+    /// The dashboard's address including the launch token, when it runs.
+    pub ui_url: Option<String>,
     stats: Arc<ReceiverStats>,
     writer: Writer,
     writer_thread: WriterThread,
     receiver: ccscope_receiver::Running,
+    ui_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn bind_ui(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    if !addr.ip().is_loopback() {
+        return Err(ServeError::UiNotLoopback(addr));
+    }
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::AddrInUse => ServeError::UiAddrInUse { addr },
+            _ => ServeError::UiBind { addr, source },
+        })
 }
 
 impl Service {
@@ -62,26 +98,73 @@ impl Service {
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        // Bind the dashboard first: a taken port fails before anything else starts.
+        let ui_listener = match config.ui {
+            Some(addr) => Some(bind_ui(addr).await?),
+            None => None,
+        };
         let (writer, writer_thread) = Writer::start(&config.database, config.retention)?;
-        let receiver =
-            match ccscope_receiver::start(config.receiver, StoreSink(writer.clone()), shutdown)
-                .await
-            {
-                Ok(running) => running,
-                Err(error) => {
-                    drop(writer);
-                    writer_thread.join();
-                    return Err(error.into());
-                }
+        // One shutdown signal for the receivers and the dashboard.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let receiver = match ccscope_receiver::start(
+            config.receiver,
+            StoreSink(writer.clone()),
+            stopped(stop_rx.clone()),
+        )
+        .await
+        {
+            Ok(running) => running,
+            Err(error) => {
+                drop(writer);
+                writer_thread.join();
+                return Err(error.into());
+            }
+        };
+        let mut ui_url = None;
+        let mut ui_task = None;
+        if let Some(listener) = ui_listener {
+            let addr = listener.local_addr().map_err(|source| ServeError::UiBind {
+                addr: config.ui.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+                source,
+            })?;
+            let token =
+                guard::LaunchToken::generate().map_err(|e| ServeError::Token(e.to_string()))?;
+            ui_url = Some(format!("http://{addr}/?token={}", token.as_str()));
+            let state = api::ApiState {
+                database: config.database.clone(),
+                stats: Arc::clone(&receiver.stats),
+                grpc_addr: receiver.grpc_addr,
+                http_addr: receiver.http_addr,
+                changes: writer.changes(),
             };
+            let router = api::router(state, guard::Guard { token, addr });
+            let stop = stopped(stop_rx);
+            ui_task = Some(tokio::spawn(async move {
+                if let Err(error) = axum::serve(listener, router)
+                    .with_graceful_shutdown(stop)
+                    .await
+                {
+                    tracing::error!(%error, "dashboard server failed");
+                }
+            }));
+        }
         Ok(Service {
             grpc_addr: receiver.grpc_addr,
             http_addr: receiver.http_addr,
             database: config.database,
+            ui_url,
             stats: Arc::clone(&receiver.stats),
             writer,
             writer_thread,
             receiver,
+            ui_task,
         })
     }
 
@@ -101,6 +184,10 @@ impl Service {
     /// writer commit what is queued and close the database.
     pub async fn stopped(self) -> StatsSnapshot {
         self.receiver.stopped().await;
+        if let Some(task) = self.ui_task {
+            // Live feeds hold their connection open: do not wait on them for long.
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(2), task).await;
+        }
         let stats = self.stats.snapshot();
         drop(self.writer);
         let thread = self.writer_thread;

@@ -11,8 +11,8 @@ use std::path::PathBuf;
 mod prepare;
 pub mod reader;
 pub mod retention;
-pub mod series;
 pub mod schema;
+pub mod series;
 pub mod writer;
 
 pub use reader::{

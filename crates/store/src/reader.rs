@@ -34,7 +34,11 @@ impl Filter {
     /// Builds the SQL condition for a table aliased `alias` with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
-    pub(crate) fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+    pub(crate) fn sql(
+        &self,
+        alias: &str,
+        time: &str,
+    ) -> Result<(String, Vec<SqlValue>), StoreError> {
         let mut sql = format!("{time} >= ? AND {time} < ?");
         let mut args = vec![
             SqlValue::Integer(self.from_ns),
@@ -225,8 +229,33 @@ pub struct EventQuery {
     /// Case-insensitive substring searched in the attributes.
     pub search: Option<String>,
     pub limit: Option<usize>,
+    /// Rows skipped before the first returned (for paging).
+    pub offset: usize,
     /// Newest first when true.
     pub newest_first: bool,
+}
+
+impl EventQuery {
+    fn condition(&self) -> Result<(String, Vec<SqlValue>), StoreError> {
+        let (mut cond, mut args) = self.filter.sql("e", "e.time_ns")?;
+        if !self.names.is_empty() {
+            cond.push_str(&format!(
+                " AND e.name IN ({})",
+                vec!["?"; self.names.len()].join(", ")
+            ));
+            args.extend(self.names.iter().map(|n| SqlValue::Text(n.clone())));
+        }
+        if let Some(search) = &self.search {
+            // The identity columns are searched too: they are not repeated in the JSON text.
+            cond.push_str(
+                " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
+                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')),
+                            lower(?)) > 0",
+            );
+            args.push(SqlValue::Text(search.clone()));
+        }
+        Ok((cond, args))
+    }
 }
 
 /// Store health, for `ccscope doctor`.
@@ -562,28 +591,13 @@ impl Reader {
         query: &EventQuery,
         mut each: impl FnMut(EventRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let (mut cond, mut args) = query.filter.sql("e", "e.time_ns")?;
-        if !query.names.is_empty() {
-            cond.push_str(&format!(
-                " AND e.name IN ({})",
-                vec!["?"; query.names.len()].join(", ")
-            ));
-            args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));
-        }
-        if let Some(search) = &query.search {
-            // The identity columns are searched too: they are not repeated in the JSON text.
-            cond.push_str(
-                " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
-                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')),
-                            lower(?)) > 0",
-            );
-            args.push(SqlValue::Text(search.clone()));
-        }
+        let (cond, args) = query.condition()?;
         let order = if query.newest_first { "DESC" } else { "ASC" };
-        let limit = query
-            .limit
-            .map(|l| format!(" LIMIT {l}"))
-            .unwrap_or_default();
+        let limit = match (query.limit, query.offset) {
+            (Some(l), o) => format!(" LIMIT {l} OFFSET {o}"),
+            (None, 0) => String::new(),
+            (None, o) => format!(" LIMIT -1 OFFSET {o}"),
+        };
         let sql = format!(
             "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
                     e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
@@ -635,6 +649,24 @@ impl Reader {
             })?;
         }
         Ok(())
+    }
+
+    /// True once anything at all has been stored.
+    pub fn has_data(&self) -> Result<bool, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM points)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// How many events match the query (ignoring its limit and offset).
+    pub fn count_events(&self, query: &EventQuery) -> Result<u64, StoreError> {
+        let (cond, args) = query.condition()?;
+        let sql = format!("SELECT COUNT(*) FROM events e WHERE {cond}");
+        Ok(self
+            .conn
+            .query_row(&sql, params_from_iter(args), |r| r.get::<_, i64>(0))? as u64)
     }
 
     /// Metric points matching the filter, oldest first.

@@ -8,8 +8,8 @@ use ccscope_telemetry::MetricKind;
 use rusqlite::{params_from_iter, types::Value as SqlValue};
 use serde::Serialize;
 
-use crate::reader::{Filter, Reader};
 use crate::StoreError;
+use crate::reader::{Filter, Reader};
 
 /// Charts get at most this many buckets across their range.
 pub const MAX_BUCKETS: i64 = 120;
@@ -51,6 +51,10 @@ pub enum Dimension {
     User,
     TerminalType,
     Version,
+    /// The HTTP status of API errors (events only).
+    StatusCode,
+    /// The tool of tool events (events only).
+    Tool,
     /// Any record or resource attribute, e.g. `department`.
     Attribute(String),
 }
@@ -67,13 +71,15 @@ impl Dimension {
             "user" => Dimension::User,
             "terminal" => Dimension::TerminalType,
             "version" => Dimension::Version,
+            "status" => Dimension::StatusCode,
+            "tool" => Dimension::Tool,
             other => match other.strip_prefix("attr:") {
                 Some(key) if !key.is_empty() && !key.contains('"') && !key.contains('\\') => {
                     Dimension::Attribute(key.to_owned())
                 }
                 _ => {
                     return Err(StoreError::BadFilter(format!(
-                        "unknown group {other:?}: use model, type, session, user, terminal, version or attr:<key>"
+                        "unknown group {other:?}: use model, type, session, user, terminal, version, status, tool or attr:<key>"
                     )));
                 }
             },
@@ -90,6 +96,12 @@ impl Dimension {
             Dimension::Session => format!("{alias}.session_id"),
             Dimension::User => format!("COALESCE({alias}.user_email, {alias}.user_id, '')"),
             Dimension::TerminalType => format!("COALESCE({alias}.terminal_type, '')"),
+            Dimension::StatusCode if alias == "e" => {
+                "COALESCE(CAST(e.status_code AS TEXT), 'no status')".into()
+            }
+            Dimension::Tool if alias == "e" => "COALESCE(e.tool_name, '')".into(),
+            Dimension::StatusCode => "''".into(),
+            Dimension::Tool => "COALESCE(json_extract(s.attributes, '$.tool_name'), '')".into(),
             Dimension::Version => format!(
                 "COALESCE({alias}.app_version, (SELECT json_extract(r.attributes, '$.\"service.version\"') FROM resources r WHERE r.id = {alias}.resource_id), '')"
             ),
@@ -113,22 +125,38 @@ pub struct TimeSeries {
 impl TimeSeries {
     fn new(filter: &Filter) -> TimeSeries {
         let bucket_ns = bucket_width(filter.from_ns, filter.to_ns);
-        TimeSeries { from_ns: filter.from_ns, to_ns: filter.to_ns, bucket_ns, groups: BTreeMap::new() }
+        TimeSeries {
+            from_ns: filter.from_ns,
+            to_ns: filter.to_ns,
+            bucket_ns,
+            groups: BTreeMap::new(),
+        }
     }
 
     fn add(&mut self, group: String, bucket: i64, value: f64) {
-        *self.groups.entry(group).or_default().entry(bucket).or_default() += value;
+        *self
+            .groups
+            .entry(group)
+            .or_default()
+            .entry(bucket)
+            .or_default() += value;
     }
 
     /// Each group's total over the range.
     pub fn totals(&self) -> BTreeMap<String, f64> {
-        self.groups.iter().map(|(g, b)| (g.clone(), b.values().sum())).collect()
+        self.groups
+            .iter()
+            .map(|(g, b)| (g.clone(), b.values().sum()))
+            .collect()
     }
 
     /// The start of every bucket in the range.
     pub fn buckets(&self) -> Vec<i64> {
         let first = self.from_ns - self.from_ns.rem_euclid(self.bucket_ns);
-        (0..).map(|i| first + i * self.bucket_ns).take_while(|b| *b < self.to_ns).collect()
+        (0..)
+            .map(|i| first + i * self.bucket_ns)
+            .take_while(|b| *b < self.to_ns)
+            .collect()
     }
 }
 
@@ -156,7 +184,12 @@ fn bucket_expr(time: &str, width: i64) -> String {
 
 impl Reader {
     /// Sum of a metric per bucket and group (metrics only).
-    pub fn metric_series(&self, metric: MetricKind, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
+    pub fn metric_series(
+        &self,
+        metric: MetricKind,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
         let (cond, mut args) = filter.sql("s", "p.time_ns")?;
         let sql = format!(
@@ -167,7 +200,13 @@ impl Reader {
         );
         args.insert(0, SqlValue::Text(metric.name().to_owned()));
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (bucket, g, value) = row?;
             series.add(g, bucket, value);
@@ -177,8 +216,17 @@ impl Reader {
 
     /// Cost (or total tokens) per bucket and group, from the metrics for sessions that sent cost
     /// or token metrics in the range and from `api_request` events for the others.
-    pub fn usage_series(&self, tokens: bool, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
-        let metric = if tokens { MetricKind::TokenUsage } else { MetricKind::CostUsage };
+    pub fn usage_series(
+        &self,
+        tokens: bool,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
+        let metric = if tokens {
+            MetricKind::TokenUsage
+        } else {
+            MetricKind::CostUsage
+        };
         let mut series = TimeSeries::new(filter);
         let (cond, args) = filter.sql("s", "p.time_ns")?;
         // Sessions whose usage comes from metrics.
@@ -187,7 +235,9 @@ impl Reader {
              WHERE s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage') AND {cond}"
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let metered: HashSet<String> = stmt.query_map(params_from_iter(args.clone()), |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let metered: HashSet<String> = stmt
+            .query_map(params_from_iter(args.clone()), |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let metric_part = self.metric_series(metric, group, filter)?;
         for (g, buckets) in metric_part.groups {
             for (b, v) in buckets {
@@ -208,7 +258,12 @@ impl Reader {
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, f64>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, f64>(3)?,
+            ))
         })?;
         for row in rows {
             let (bucket, g, session, value) = row?;
@@ -221,21 +276,40 @@ impl Reader {
 
     /// Count of events of `names` per bucket and group; `distinct_sessions` counts sessions
     /// instead of events.
-    pub fn event_series(&self, names: &[&str], group: &Dimension, distinct_sessions: bool, filter: &Filter) -> Result<TimeSeries, StoreError> {
+    pub fn event_series(
+        &self,
+        names: &[&str],
+        group: &Dimension,
+        distinct_sessions: bool,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
         let (mut cond, mut args) = filter.sql("e", "e.time_ns")?;
         if !names.is_empty() {
-            cond.push_str(&format!(" AND e.name IN ({})", vec!["?"; names.len()].join(", ")));
+            cond.push_str(&format!(
+                " AND e.name IN ({})",
+                vec!["?"; names.len()].join(", ")
+            ));
             args.extend(names.iter().map(|n| SqlValue::Text((*n).to_owned())));
         }
-        let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(e.session_id, ''))" } else { "COUNT(*)" };
+        let count = if distinct_sessions {
+            "COUNT(DISTINCT NULLIF(e.session_id, ''))"
+        } else {
+            "COUNT(*)"
+        };
         let sql = format!(
             "SELECT {}, {} AS g, {count} FROM events e WHERE {cond} GROUP BY 1, 2",
             bucket_expr("e.time_ns", series.bucket_ns),
             group.sql("e"),
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (bucket, g, n) = row?;
             series.add(g, bucket, n as f64);
@@ -261,7 +335,9 @@ impl Reader {
             bucket_expr("p.time_ns", width),
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
         for row in rows {
             let (bucket, n) = row?;
             series.add("sessions".into(), bucket, n as f64);
@@ -280,13 +356,22 @@ impl Reader {
             bucket_expr("e.time_ns", width),
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         let mut histograms: BTreeMap<i64, Vec<(i64, u64)>> = BTreeMap::new();
         for row in rows {
             let (bucket, bin, n) = row?;
             histograms.entry(bucket).or_default().push((bin, n as u64));
         }
-        let mut out = LatencySeries { bucket_ns: width, buckets: BTreeMap::new() };
+        let mut out = LatencySeries {
+            bucket_ns: width,
+            buckets: BTreeMap::new(),
+        };
         for (bucket, mut bins) in histograms {
             bins.sort_unstable();
             let total: u64 = bins.iter().map(|(_, n)| n).sum();
@@ -301,7 +386,8 @@ impl Reader {
                 }
                 0.0
             };
-            out.buckets.insert(bucket, (percentile(0.5), percentile(0.95), total));
+            out.buckets
+                .insert(bucket, (percentile(0.5), percentile(0.95), total));
         }
         Ok(out)
     }
@@ -328,7 +414,11 @@ impl Reader {
 
     /// Edit decisions (from the `code_edit_tool.decision` metric) by `tool_name` or `language`:
     /// key -> (accepted, rejected).
-    pub fn decision_breakdown(&self, by_language: bool, filter: &Filter) -> Result<Vec<(String, f64, f64)>, StoreError> {
+    pub fn decision_breakdown(
+        &self,
+        by_language: bool,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let (cond, mut args) = filter.sql("s", "p.time_ns")?;
         let key = if by_language { "language" } else { "tool_name" };
         let sql = format!(
@@ -336,10 +426,17 @@ impl Reader {
              FROM points p JOIN series s ON s.id = p.series_id
              WHERE s.metric = ? AND {cond} GROUP BY 1, 2"
         );
-        args.insert(0, SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()));
+        args.insert(
+            0,
+            SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()),
+        );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, f64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
         })?;
         let mut by_key: HashMap<String, (f64, f64)> = HashMap::new();
         for row in rows {
@@ -351,8 +448,13 @@ impl Reader {
                 _ => {}
             }
         }
-        let mut out: Vec<(String, f64, f64)> = by_key.into_iter().map(|(k, (a, r))| (k, a, r)).collect();
-        out.sort_by(|a, b| (b.1 + b.2).total_cmp(&(a.1 + a.2)).then_with(|| a.0.cmp(&b.0)));
+        let mut out: Vec<(String, f64, f64)> =
+            by_key.into_iter().map(|(k, (a, r))| (k, a, r)).collect();
+        out.sort_by(|a, b| {
+            (b.1 + b.2)
+                .total_cmp(&(a.1 + a.2))
+                .then_with(|| a.0.cmp(&b.0))
+        });
         Ok(out)
     }
 }
@@ -369,14 +471,20 @@ mod tests {
         assert_eq!(bucket_width(0, 7 * 24 * hour), 3 * hour);
         assert_eq!(bucket_width(0, 30 * 24 * hour), 12 * hour);
         for span in [1, hour, 24 * hour, 90 * 24 * hour, 3650 * 24 * hour] {
-            assert!(span / bucket_width(0, span) <= MAX_BUCKETS || bucket_width(0, span) == BUCKET_WIDTHS_NS[9]);
+            assert!(
+                span / bucket_width(0, span) <= MAX_BUCKETS
+                    || bucket_width(0, span) == BUCKET_WIDTHS_NS[9]
+            );
         }
     }
 
     #[test]
     fn dimensions_parse_and_refuse_unknowns() {
         assert_eq!(Dimension::parse("model").expect("model"), Dimension::Model);
-        assert_eq!(Dimension::parse("attr:department").expect("attr"), Dimension::Attribute("department".into()));
+        assert_eq!(
+            Dimension::parse("attr:department").expect("attr"),
+            Dimension::Attribute("department".into())
+        );
         assert!(Dimension::parse("attr:").is_err());
         assert!(Dimension::parse("attr:a\"b").is_err());
         assert!(Dimension::parse("colour").is_err());

@@ -142,6 +142,11 @@ impl Writer {
         self.changes.subscribe()
     }
 
+    /// The sending side of the commit feed, for handing out subscriptions later.
+    pub fn changes(&self) -> broadcast::Sender<Committed> {
+        self.changes.clone()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -1,0 +1,706 @@
+//! The UI's JSON API, chart SVGs, live feed (Server-Sent Events) and the embedded web UI.
+//! Every route sits behind `guard::check`. Queries run on blocking threads with their own
+//! read-only connection, so the API never slows the writer.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::{
+    Json, Router,
+    extract::{Path, RawQuery, State},
+    http::{StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response, sse},
+    routing::get,
+};
+use ccscope_charts::{BarChart, Size, Theme, TimeChart, Unit};
+use ccscope_receiver::ReceiverStats;
+use ccscope_store::{Committed, Dimension, EventQuery, Filter, Reader, StoreError, TimeSeries};
+use ccscope_telemetry::MetricKind;
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt as _;
+
+use crate::dto::{event_json, report_json, rfc3339, session_json, usd};
+use crate::guard::{self, Guard};
+
+/// Longest page of events the API returns at once.
+pub const MAX_EVENT_PAGE: usize = 1000;
+/// The live feed sends at most one message per this interval, coalescing commits.
+pub const LIVE_COALESCE: Duration = Duration::from_millis(250);
+/// Messages a live client may fall behind before it is sent a "reload everything" message.
+const LIVE_CLIENT_BUFFER: usize = 16;
+
+/// What the API serves from.
+#[derive(Clone)]
+pub struct ApiState {
+    pub database: PathBuf,
+    pub stats: Arc<ReceiverStats>,
+    pub grpc_addr: Option<SocketAddr>,
+    pub http_addr: Option<SocketAddr>,
+    pub changes: broadcast::Sender<Committed>,
+}
+
+#[derive(Debug)]
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::BadFilter(message) => ApiError(StatusCode::BAD_REQUEST, message),
+            StoreError::Missing(_) => ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
+            other => {
+                tracing::warn!(error = %other, "API query failed");
+                ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the query failed; see the ccscope log".into(),
+                )
+            }
+        }
+    }
+}
+
+fn bad(message: impl Into<String>) -> ApiError {
+    ApiError(StatusCode::BAD_REQUEST, message.into())
+}
+
+/// Query parameters, with repeatable keys (`attr`, `name`).
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: Option<String>) -> Result<Params, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or(""))
+            .map_err(|e| bad(format!("bad query string: {e}")))?;
+        Ok(Params(pairs))
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
+        self.get(key)
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| bad(format!("{key} must be an integer")))
+            })
+            .transpose()
+    }
+
+    /// The filter: `from`/`to` in Unix nanoseconds (default: the last 24 hours), `session`,
+    /// `user`, `model`, and `attr=key=value` (repeatable).
+    fn filter(&self) -> Result<Filter, ApiError> {
+        let now = ccscope_store::now_ns();
+        let to = self.int("to")?.unwrap_or(now);
+        let from = self.int("from")?.unwrap_or(to - 86_400_000_000_000);
+        if from >= to {
+            return Err(bad("from must be before to"));
+        }
+        let mut attributes = Vec::new();
+        for pair in self.all("attr") {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| bad(format!("attr {pair:?} must be key=value")))?;
+            attributes.push((k.to_owned(), v.to_owned()));
+        }
+        Ok(Filter {
+            from_ns: from,
+            to_ns: to,
+            session: self.get("session").map(str::to_owned),
+            user: self.get("user").map(str::to_owned),
+            model: self.get("model").map(str::to_owned),
+            attributes,
+        })
+    }
+
+    /// The same filter over the period just before.
+    fn previous(filter: &Filter) -> Filter {
+        let span = filter.to_ns - filter.from_ns;
+        Filter {
+            from_ns: filter.from_ns - span,
+            to_ns: filter.from_ns,
+            ..filter.clone()
+        }
+    }
+}
+
+/// Runs a query on a blocking thread with a fresh read-only connection.
+async fn query<T, F>(state: &ApiState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Reader) -> Result<T, ApiError> + Send + 'static,
+{
+    let path = state.database.clone();
+    tokio::task::spawn_blocking(move || {
+        let reader = Reader::open(&path)?;
+        work(&reader)
+    })
+    .await
+    .map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("query task failed: {e}"),
+        )
+    })?
+}
+
+/// The router of the UI listener.
+pub fn router(state: ApiState, guard: Guard) -> Router {
+    Router::new()
+        .route("/api/overview", get(overview))
+        .route("/api/charts/{name}", get(chart))
+        .route("/api/events", get(events))
+        .route("/api/events/export", get(export_events))
+        .route("/api/sessions", get(sessions))
+        .route("/api/sessions/{id}/timeline", get(timeline))
+        .route("/api/receiver", get(receiver))
+        .route("/api/stream", get(stream))
+        .fallback(crate::assets::serve)
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(guard, guard::check))
+}
+
+fn rate(part: f64, whole: f64) -> Value {
+    if whole > 0.0 {
+        json!(part / whole)
+    } else {
+        Value::Null
+    }
+}
+
+fn tiles(report: &ccscope_store::Report, from: i64, to: i64) -> Value {
+    let mut value = report_json(report, &rfc3339(from), &rfc3339(to));
+    let decisions = report.edits_accepted + report.edits_rejected;
+    let requests = *report.events.get("api_request").unwrap_or(&0) as f64;
+    let errors = *report.events.get("api_error").unwrap_or(&0) as f64;
+    value["acceptance_rate"] = rate(report.edits_accepted, decisions);
+    value["api_error_rate"] = rate(errors, requests + errors);
+    value["tokens_total"] = json!(report.tokens.total().round() as u64);
+    value
+}
+
+async fn overview(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw)?;
+    let filter = params.filter()?;
+    let previous = Params::previous(&filter);
+    let body = query(&state, move |reader| {
+        let current = reader.report(&filter)?;
+        let before = reader.report(&previous)?;
+        Ok(json!({
+            "current": tiles(&current, filter.from_ns, filter.to_ns),
+            "previous": tiles(&before, previous.from_ns, previous.to_ns),
+            "has_data": reader.has_data()?,
+        }))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+fn time_chart_from(series: &TimeSeries, title: &str, unit: Unit, stacked: bool) -> TimeChart {
+    let buckets = series.buckets();
+    let groups = series
+        .groups
+        .iter()
+        .map(|(name, values)| {
+            (
+                name.clone(),
+                buckets
+                    .iter()
+                    .map(|b| values.get(b).copied().unwrap_or(0.0))
+                    .collect(),
+            )
+        })
+        .collect();
+    TimeChart {
+        title: title.to_owned(),
+        unit,
+        buckets,
+        bucket_ns: series.bucket_ns,
+        groups,
+        stacked,
+    }
+}
+
+/// The chart catalogue: `cost`, `tokens`, `cache`, `sessions`, `lines`, `active`, `decisions`,
+/// `latency`, `errors`, `tools`, `tool-durations`.
+async fn chart(
+    State(state): State<ApiState>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw)?;
+    let filter = params.filter()?;
+    let theme = Theme::parse(params.get("theme").unwrap_or("light"));
+    let width = params.int("width")?.unwrap_or(640).clamp(240, 2000) as u32;
+    let height = params.int("height")?.unwrap_or(280).clamp(160, 1200) as u32;
+    let size = Size { width, height };
+    let group = params.get("group").map(Dimension::parse).transpose()?;
+    let by_language = params.get("by") == Some("language");
+    let svg = query(&state, move |reader| {
+        let svg = match name.as_str() {
+            "cost" => {
+                let s = reader.usage_series(false, &group.unwrap_or(Dimension::Model), &filter)?;
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Cost (USD)", Unit::Usd, true),
+                    theme,
+                    size,
+                )
+            }
+            "tokens" => {
+                let s = match group {
+                    None | Some(Dimension::Type) => {
+                        reader.metric_series(MetricKind::TokenUsage, &Dimension::Type, &filter)?
+                    }
+                    Some(g) => reader.usage_series(true, &g, &filter)?,
+                };
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Tokens", Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
+            "cache" => {
+                let s = reader.metric_series(MetricKind::TokenUsage, &Dimension::Type, &filter)?;
+                let mut ratio = TimeSeries {
+                    groups: BTreeMap::new(),
+                    ..s.clone()
+                };
+                for bucket in s.buckets() {
+                    let get = |t: &str| {
+                        s.groups
+                            .get(t)
+                            .and_then(|b| b.get(&bucket))
+                            .copied()
+                            .unwrap_or(0.0)
+                    };
+                    let prompt = get("input") + get("cacheRead") + get("cacheCreation");
+                    if prompt > 0.0 {
+                        ratio
+                            .groups
+                            .entry("cache hit ratio".into())
+                            .or_default()
+                            .insert(bucket, get("cacheRead") / prompt);
+                    }
+                }
+                ccscope_charts::time_chart(
+                    &time_chart_from(&ratio, "Cache hit ratio", Unit::Percent, false),
+                    theme,
+                    size,
+                )
+            }
+            "sessions" => {
+                let s = reader.session_series(&filter)?;
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Sessions", Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
+            "lines" => {
+                let s = reader.metric_series(
+                    MetricKind::LinesOfCode,
+                    &group.unwrap_or(Dimension::Type),
+                    &filter,
+                )?;
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Lines of code", Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
+            "active" => {
+                let s = reader.metric_series(
+                    MetricKind::ActiveTime,
+                    &group.unwrap_or(Dimension::Type),
+                    &filter,
+                )?;
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Active time", Unit::Seconds, true),
+                    theme,
+                    size,
+                )
+            }
+            "commits" => {
+                let mut s =
+                    reader.metric_series(MetricKind::CommitCount, &Dimension::None, &filter)?;
+                let prs = reader.metric_series(
+                    MetricKind::PullRequestCount,
+                    &Dimension::None,
+                    &filter,
+                )?;
+                let commits = s.groups.remove("").unwrap_or_default();
+                s.groups.insert("commits".into(), commits);
+                s.groups.insert(
+                    "pull requests".into(),
+                    prs.groups.get("").cloned().unwrap_or_default(),
+                );
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Commits and pull requests", Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
+            "decisions" => {
+                let rows = reader.decision_breakdown(by_language, &filter)?;
+                let chart = BarChart {
+                    title: if by_language {
+                        "Edit decisions by language"
+                    } else {
+                        "Edit decisions by tool"
+                    }
+                    .into(),
+                    unit: Unit::Count,
+                    segments: vec!["accept".into(), "reject".into()],
+                    rows: rows.into_iter().map(|(k, a, r)| (k, vec![a, r])).collect(),
+                };
+                ccscope_charts::bar_chart(&chart, theme, size)
+            }
+            "latency" => {
+                let l = reader.latency_series(&filter)?;
+                let mut s = TimeSeries {
+                    from_ns: filter.from_ns,
+                    to_ns: filter.to_ns,
+                    bucket_ns: l.bucket_ns,
+                    groups: BTreeMap::new(),
+                };
+                for (bucket, (p50, p95, _)) in &l.buckets {
+                    s.groups
+                        .entry("p50".into())
+                        .or_default()
+                        .insert(*bucket, *p50);
+                    s.groups
+                        .entry("p95".into())
+                        .or_default()
+                        .insert(*bucket, *p95);
+                }
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "API latency", Unit::Milliseconds, false),
+                    theme,
+                    size,
+                )
+            }
+            "errors" => {
+                let s = reader.event_series(
+                    &["api_error"],
+                    &group.unwrap_or(Dimension::StatusCode),
+                    false,
+                    &filter,
+                )?;
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "API errors", Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
+            "tools" => {
+                let rows = reader.tool_breakdown(&filter)?;
+                let chart = BarChart {
+                    title: "Tool results".into(),
+                    unit: Unit::Count,
+                    segments: vec!["success".into(), "failure".into()],
+                    rows: rows
+                        .into_iter()
+                        .map(|b| (b.key, vec![b.success as f64, b.failure as f64]))
+                        .collect(),
+                };
+                ccscope_charts::bar_chart(&chart, theme, size)
+            }
+            "tool-durations" => {
+                let rows = reader.tool_breakdown(&filter)?;
+                let chart = BarChart {
+                    title: "Mean tool duration".into(),
+                    unit: Unit::Milliseconds,
+                    segments: vec!["mean duration".into()],
+                    rows: rows
+                        .into_iter()
+                        .map(|b| (b.key, vec![b.mean_ms.unwrap_or(0.0)]))
+                        .collect(),
+                };
+                ccscope_charts::bar_chart(&chart, theme, size)
+            }
+            other => {
+                return Err(ApiError(
+                    StatusCode::NOT_FOUND,
+                    format!("no chart named {other:?}"),
+                ));
+            }
+        };
+        svg.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    })
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
+    let limit = params
+        .int("limit")?
+        .unwrap_or(200)
+        .clamp(1, MAX_EVENT_PAGE as i64) as usize;
+    let offset = params.int("offset")?.unwrap_or(0).max(0) as usize;
+    Ok(EventQuery {
+        filter: params.filter()?,
+        names: params.all("name").into_iter().map(str::to_owned).collect(),
+        search: params.get("search").map(str::to_owned),
+        limit: Some(limit),
+        offset,
+        newest_first: params.get("order") != Some("oldest"),
+    })
+}
+
+async fn events(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw)?;
+    let q = event_query(&params)?;
+    let body = query(&state, move |reader| {
+        let total = reader.count_events(&q)?;
+        let mut rows = Vec::new();
+        reader.events(&q, |row| {
+            rows.push(event_json(&row));
+            Ok(())
+        })?;
+        Ok(json!({"total": total, "offset": q.offset, "events": rows}))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+async fn export_events(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw)?;
+    let csv = match params.get("format").unwrap_or("json") {
+        "csv" => true,
+        "json" => false,
+        other => return Err(bad(format!("format {other:?}: use csv or json"))),
+    };
+    let mut q = event_query(&params)?;
+    q.limit = None;
+    q.offset = 0;
+    let body = query(&state, move |reader| {
+        let mut rows = Vec::new();
+        reader.events(&q, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        if !csv {
+            let list: Vec<Value> = rows.iter().map(event_json).collect();
+            return serde_json::to_vec_pretty(&list)
+                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
+        }
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let fail = |e: csv::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        out.write_record([
+            "time",
+            "name",
+            "session_id",
+            "sequence",
+            "prompt_id",
+            "attributes",
+        ])
+        .map_err(fail)?;
+        for row in &rows {
+            out.write_record([
+                rfc3339(row.time_ns),
+                row.name.clone(),
+                row.session_id.clone(),
+                row.sequence.map(|s| s.to_string()).unwrap_or_default(),
+                row.prompt_id.clone().unwrap_or_default(),
+                row.attributes.to_string(),
+            ])
+            .map_err(fail)?;
+        }
+        out.into_inner()
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+    })
+    .await?;
+    let (content_type, file) = if csv {
+        ("text/csv", "ccscope-events.csv")
+    } else {
+        ("application/json", "ccscope-events.json")
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+async fn sessions(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw)?;
+    let filter = params.filter()?;
+    let body = query(&state, move |reader| {
+        let list: Vec<Value> = reader.sessions(&filter)?.iter().map(session_json).collect();
+        Ok(json!({"sessions": list}))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+/// A session's events in order, grouped by prompt, with cost and tokens per prompt and the
+/// joins Claude Code's ids allow: tool decision -> tool result (`tool_use_id`), API request ->
+/// assistant response (`request_id`).
+async fn timeline(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let body = query(&state, move |reader| {
+        let all_time = Filter { from_ns: 0, to_ns: i64::MAX, session: Some(id.clone()), ..Filter::default() };
+        let q = EventQuery { filter: all_time.clone(), newest_first: false, ..EventQuery::default() };
+        let mut rows = Vec::new();
+        reader.events(&q, |row| {
+            rows.push(row);
+            Ok(())
+        })?;
+        if rows.is_empty() {
+            return Err(ApiError(StatusCode::NOT_FOUND, format!("no events for session {id:?}")));
+        }
+        let summary = reader.sessions(&all_time)?.into_iter().next().map(|s| session_json(&s));
+        let attr = |row: &ccscope_store::EventRow, key: &str| row.attributes.get(key).cloned().unwrap_or(Value::Null);
+        let mut decisions: BTreeMap<String, Value> = BTreeMap::new();
+        for row in rows.iter().filter(|r| r.name == "tool_decision") {
+            if let Some(id) = row.attributes.get("tool_use_id").and_then(Value::as_str) {
+                decisions.insert(id.to_owned(), json!({"decision": attr(row, "decision"), "source": attr(row, "source")}));
+            }
+        }
+        let mut prompts: Vec<Value> = Vec::new();
+        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        for row in &rows {
+            let key = row.prompt_id.clone().unwrap_or_default();
+            let i = *index.entry(key.clone()).or_insert_with(|| {
+                prompts.push(json!({"prompt_id": if key.is_empty() { Value::Null } else { json!(key) },
+                    "time": rfc3339(row.time_ns), "time_ns": row.time_ns, "prompt": null, "cost_usd": 0.0,
+                    "tokens": 0u64, "api_requests": 0u64, "events": []}));
+                prompts.len() - 1
+            });
+            let p = &mut prompts[i];
+            let mut event = event_json(row);
+            if row.name == "user_prompt" {
+                let text = row.attributes.get("prompt").and_then(Value::as_str).filter(|t| *t != "<REDACTED>");
+                p["prompt"] = text.map(|t| json!(t)).unwrap_or(Value::Null);
+                p["prompt_length"] = attr(row, "prompt_length");
+            }
+            if row.name == "api_request" {
+                p["api_requests"] = json!(p["api_requests"].as_u64().unwrap_or(0) + 1);
+                p["cost_usd"] = json!(usd(p["cost_usd"].as_f64().unwrap_or(0.0) + row.cost_usd.unwrap_or(0.0)));
+                let tokens: f64 = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"]
+                    .iter()
+                    .filter_map(|k| row.attributes.get(*k).and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok())))
+                    .sum();
+                p["tokens"] = json!(p["tokens"].as_u64().unwrap_or(0) + tokens.round() as u64);
+            }
+            if row.name == "tool_result"
+                && let Some(d) = row.attributes.get("tool_use_id").and_then(Value::as_str).and_then(|id| decisions.get(id))
+            {
+                event["decision"] = d.clone();
+            }
+            if let Some(events) = p["events"].as_array_mut() {
+                events.push(event);
+            }
+        }
+        Ok(json!({"session_id": id, "summary": summary, "prompts": prompts}))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
+async fn receiver(State(state): State<ApiState>) -> Json<Value> {
+    let stats = state.stats.snapshot();
+    Json(json!({
+        "grpc": state.grpc_addr.map(|a| a.to_string()),
+        "http": state.http_addr.map(|a| a.to_string()),
+        "database": state.database.display().to_string(),
+        "exports_accepted": stats.exports_accepted,
+        "exports_refused": stats.exports_refused,
+        "records_accepted": stats.records_accepted,
+        "records_rejected": stats.records_rejected,
+        "last_export": stats.last_export_ns.map(rfc3339),
+        "recent_refusals": stats.recent_refusals.iter().rev().map(|r| json!({
+            "time": rfc3339(r.time_ns), "transport": r.transport, "signal": r.signal,
+            "status": r.status, "reason": r.reason,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// Server-Sent Events: a `commit` message (with what was added) at most every
+/// `LIVE_COALESCE`, after the records are committed; `reload` if this client fell behind.
+async fn stream(
+    State(state): State<ApiState>,
+) -> sse::Sse<impl tokio_stream::Stream<Item = Result<sse::Event, Infallible>>> {
+    let mut commits = state.changes.subscribe();
+    let (tx, rx) = tokio::sync::mpsc::channel::<sse::Event>(LIVE_CLIENT_BUFFER);
+    tokio::spawn(async move {
+        loop {
+            let event = match commits.recv().await {
+                Ok(mut total) => {
+                    tokio::time::sleep(LIVE_COALESCE).await;
+                    loop {
+                        match commits.try_recv() {
+                            Ok(c) => {
+                                total.events += c.events;
+                                total.points += c.points;
+                                total.spans += c.spans;
+                            }
+                            Err(broadcast::error::TryRecvError::Lagged(_)) => continue,
+                            Err(_) => break,
+                        }
+                    }
+                    sse::Event::default().event("commit").data(json!({"events": total.events, "points": total.points, "spans": total.spans}).to_string())
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    sse::Event::default().event("reload").data("{}")
+                }
+                Err(broadcast::error::RecvError::Closed) => break,
+            };
+            if tx.send(event).await.is_err() {
+                break;
+            }
+        }
+    });
+    sse::Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, Infallible>))
+        .keep_alive(sse::KeepAlive::default())
+}

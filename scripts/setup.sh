@@ -40,6 +40,15 @@ case "$mode" in
       $sudo apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
     fi
+    # Debian's Chromium for the browser tests (playwright-core drives it; it downloads nothing).
+    if ! command -v chromium >/dev/null 2>&1; then
+      echo "setup: installing chromium"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    fi
+    for dir in ui tests/browser; do
+      [ -d "$dir/node_modules" ] || npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
+    done
     if ! ls tests/claude-code/node_modules/@anthropic-ai/claude-code-*/claude >/dev/null 2>&1; then
       echo "setup: installing the Claude Code CLI for the tests (tests/claude-code)"
       npm install --prefix tests/claude-code --no-audit --no-fund --loglevel=error

@@ -8,9 +8,20 @@ export PATH="$HOME/.cargo/bin:$PATH"
 scripts/setup.sh --test
 
 step() { printf '\n== %s\n' "$*"; }
+mkdir -p target
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
+
+step "web UI: type-check, build, unit tests"
+npm --prefix ui run build
+# ui/dist is committed (the binary embeds it): it must be what the sources build.
+if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$(git status --porcelain -- ui/dist)" ]; then
+  git status --short -- ui/dist
+  echo "ui/dist is stale: run 'npm --prefix ui run build' and commit ui/dist" >&2
+  exit 1
+fi
+npm --prefix ui test 2>&1 | tee target/ui-test-output.txt
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -18,10 +29,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 
+step "browser tests (Chromium + playwright-core against a real ccscope serve)"
+npm --prefix tests/browser test 2>&1 | tee target/browser-test-output.txt
+
 step "fuzz (short pass; scripts/fuzz.sh 600 for a long one)"
 scripts/fuzz.sh 15
 
 step "summary"
-grep -E "^test result: " target/test-output.txt | awk '
+{
+  grep -E "^test result: " target/test-output.txt
+  grep -hE "^# (pass|fail) " target/ui-test-output.txt target/browser-test-output.txt | sed 's/^# pass \([0-9]*\)/test result: \1 passed;/; s/^# fail \([0-9]*\)/test result: \1 failed;/'
+} | awk '
   { for (i = 1; i <= NF; i++) { if ($i == "passed;") p += $(i-1); if ($i == "failed;") f += $(i-1) } }
   END { printf "tests: %d passed, %d failed\n", p, f }'

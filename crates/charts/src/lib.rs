@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Local, Utc};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Colour scheme of a chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,9 +335,28 @@ pub fn time_chart(chart: &TimeChart, theme: Theme, size: Size) -> Result<String,
                 });
                 ctx.draw_series(rects).map_err(err)?;
             } else {
-                let points = (0..n).filter_map(|i| values.get(i).map(|v| (i as f64 + 0.5, *v)));
-                ctx.draw_series(LineSeries::new(points, color.stroke_width(2)))
-                    .map_err(err)?;
+                // Missing values (NaN) break the line instead of dropping it to zero.
+                let mut run: Vec<(f64, f64)> = Vec::new();
+                for i in 0..=n {
+                    match values.get(i).copied().filter(|v| v.is_finite() && i < n) {
+                        Some(v) => run.push((i as f64 + 0.5, v)),
+                        None if !run.is_empty() => {
+                            let points = std::mem::take(&mut run);
+                            if points.len() == 1 {
+                                ctx.draw_series(std::iter::once(Circle::new(
+                                    points[0],
+                                    3,
+                                    color.filled(),
+                                )))
+                                .map_err(err)?;
+                            } else {
+                                ctx.draw_series(LineSeries::new(points, color.stroke_width(2)))
+                                    .map_err(err)?;
+                            }
+                        }
+                        None => {}
+                    }
+                }
             }
         }
         for (i, total) in totals.iter().enumerate() {
@@ -347,7 +367,12 @@ pub fn time_chart(chart: &TimeChart, theme: Theme, size: Size) -> Result<String,
             for (name, values) in &chart.groups {
                 let v = values.get(i).copied().unwrap_or(0.0);
                 let name = if name.is_empty() { "(none)" } else { name };
-                let _ = write!(title, "\n{name}: {}", unit.format(v));
+                let shown = if v.is_finite() {
+                    unit.format(v)
+                } else {
+                    "–".to_owned()
+                };
+                let _ = write!(title, "\n{name}: {shown}");
             }
             if chart.stacked && chart.groups.len() > 1 {
                 let _ = write!(title, "\ntotal: {}", unit.format(*total));
@@ -403,20 +428,25 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
             .axis_style(theme.grid())
             .label_style(("sans-serif", 11).into_font().color(&theme.text()))
             .x_labels(5)
-            .y_labels(n)
+            .y_labels(0)
             .x_label_formatter(&|x| unit.format(*x))
-            .y_label_formatter(&|y| {
-                let i = (n as f64 - y - 0.5).round() as usize;
-                if (y.fract() - 0.5).abs() < 1e-6 {
-                    rows.get(i)
-                        .map(|(k, _)| k.chars().take(24).collect())
-                        .unwrap_or_default()
-                } else {
-                    String::new()
-                }
-            })
             .draw()
             .map_err(err)?;
+        // Category names, centred on their bars, right-aligned against the axis.
+        let label_font = ("sans-serif", 11)
+            .into_font()
+            .color(&theme.text())
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for (ri, (key, _)) in rows.iter().enumerate() {
+            let (x, y) = ctx.backend_coord(&(0.0, (n - 1 - ri) as f64 + 0.5));
+            let name: String = if key.is_empty() {
+                "(none)".into()
+            } else {
+                key.chars().take(24).collect()
+            };
+            root.draw(&Text::new(name, (x - 6, y), label_font.clone()))
+                .map_err(err)?;
+        }
         for (ri, (key, values)) in chart.rows.iter().enumerate() {
             let y = (n - 1 - ri) as f64;
             let mut x = 0.0;

@@ -224,6 +224,8 @@ async fn overview(
 
 fn time_chart_from(series: &TimeSeries, title: &str, unit: Unit, stacked: bool) -> TimeChart {
     let buckets = series.buckets();
+    // Bars show an empty bucket as zero; lines leave a gap (NaN).
+    let missing = if stacked { 0.0 } else { f64::NAN };
     let groups = series
         .groups
         .iter()
@@ -232,7 +234,7 @@ fn time_chart_from(series: &TimeSeries, title: &str, unit: Unit, stacked: bool) 
                 name.clone(),
                 buckets
                     .iter()
-                    .map(|b| values.get(b).copied().unwrap_or(0.0))
+                    .map(|b| values.get(b).copied().unwrap_or(missing))
                     .collect(),
             )
         })

@@ -304,6 +304,7 @@ impl Reader {
         )?;
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::check_version(&conn)?;
+        crate::series::register_functions(&conn)?;
         Ok(Reader { conn })
     }
 

@@ -178,6 +178,22 @@ pub struct Breakdown {
     pub mean_ms: Option<f64>,
 }
 
+/// SQL functions the queries use that SQLite does not build in: `ccscope_latency_bin(ms)`, the
+/// log-scale histogram bin of a duration.
+pub(crate) fn register_functions(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "ccscope_latency_bin",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let ms: f64 = ctx.get::<Option<f64>>(0)?.unwrap_or(1.0);
+            Ok((ms.max(1.0).log2() * LATENCY_BINS_PER_OCTAVE).round() as i64)
+        },
+    )?;
+    Ok(())
+}
+
 fn bucket_expr(time: &str, width: i64) -> String {
     format!("({time} - ({time} % {width}))")
 }
@@ -350,7 +366,7 @@ impl Reader {
         let width = bucket_width(filter.from_ns, filter.to_ns);
         let (cond, args) = filter.sql("e", "e.time_ns")?;
         let sql = format!(
-            "SELECT {}, CAST(ROUND(log2(MAX(e.duration_ms, 1.0)) * {LATENCY_BINS_PER_OCTAVE}) AS INTEGER), COUNT(*)
+            "SELECT {}, ccscope_latency_bin(e.duration_ms), COUNT(*)
              FROM events e WHERE e.name = 'api_request' AND e.duration_ms IS NOT NULL AND {cond}
              GROUP BY 1, 2",
             bucket_expr("e.time_ns", width),

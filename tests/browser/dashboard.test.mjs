@@ -1,0 +1,285 @@
+// The dashboard end to end: a real `ccscope serve` (target/debug/ccscope) fed the recorded Claude
+// Code payloads over OTLP/HTTP, opened in Debian's Chromium through playwright-core. Tiles,
+// charts, filters, live updates, the event explorer, session timelines and exports are checked
+// against `ccscope report --json` (itself checked against the payloads by the Rust tests).
+// Screenshots go to tests/artifacts/.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
+const bin = process.env.CCSCOPE_BIN ?? join(root, "target/debug/ccscope");
+const fixtures = join(root, "tests/fixtures/claude-code-2.1.197");
+const artifacts = join(root, "tests/artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+let serve, dataDir, httpAddr, uiUrl, uiOrigin, browser, page;
+
+function startServe(dir) {
+  const child = spawn(bin, ["serve", "--data-dir", dir, "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--retention-days", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, CCSCOPE_LOG: "warn" },
+  });
+  return new Promise((resolve, reject) => {
+    const found = {};
+    const lines = createInterface({ input: child.stdout });
+    lines.on("line", (line) => {
+      const l = line.trim();
+      if (l.startsWith("OTLP/HTTP  listening on ")) found.http = l.slice("OTLP/HTTP  listening on ".length);
+      if (l.startsWith("dashboard  ")) found.ui = l.slice("dashboard  ".length);
+      if (found.http && found.ui) resolve({ child, ...found });
+    });
+    child.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+    setTimeout(() => reject(new Error("serve did not start")), 30_000);
+  });
+}
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+/** Replays every recorded HTTP request (JSON, protobuf, gzip) as it was sent. */
+async function replayFixtures() {
+  const metas = walk(fixtures).filter((p) => p.endsWith(".meta.json")).sort();
+  let sent = 0;
+  for (const metaPath of metas) {
+    const meta = JSON.parse(readFileSync(metaPath, "utf8"));
+    if (meta.transport !== "http") continue;
+    const stem = metaPath.slice(0, -".meta.json".length);
+    const body = meta.content_encoding === "gzip" ? readFileSync(`${stem}.body.gz`) : meta.content_type === "application/json" ? readFileSync(`${stem}.json`) : readFileSync(`${stem}.pb`);
+    const headers = { "content-type": meta.content_type };
+    if (meta.content_encoding) headers["content-encoding"] = meta.content_encoding;
+    const response = await fetch(`http://${httpAddr}${meta.path}`, { method: "POST", headers, body });
+    assert.equal(response.status, 200, `${stem}: ${await response.text()}`);
+    sent++;
+  }
+  assert.ok(sent >= 10, `replayed ${sent} exports`);
+}
+
+function report(...args) {
+  return JSON.parse(execFileSync(bin, ["report", "--json", "--since", "all", "--data-dir", dataDir, ...args], { encoding: "utf8" }));
+}
+
+function money(usd) {
+  return Math.abs(usd) >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+/** Waits until the current view has rendered after `action`. */
+async function rendered(action) {
+  const before = await page.evaluate(() => document.body.dataset.rendered ?? "");
+  await action();
+  await page.waitForFunction((b) => (document.body.dataset.rendered ?? "") !== b, before, { timeout: 15_000 });
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "ccscope-browser-"));
+  const started = await startServe(dataDir);
+  serve = started.child;
+  httpAddr = started.http;
+  uiUrl = started.ui;
+  uiOrigin = new URL(uiUrl).origin;
+  await replayFixtures();
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 }, timezoneId: "UTC" });
+  page = await context.newPage();
+  page.on("pageerror", (error) => assert.fail(`page error: ${error.message}`));
+  page.on("console", (message) => { if (message.type() === "error") console.log(`browser: ${message.text()}`); });
+});
+
+after(async () => {
+  await browser?.close();
+  serve?.kill("SIGTERM");
+});
+
+test("without the launch token nothing is served; Host and Origin are checked", async () => {
+  const anonymous = await fetch(`${uiOrigin}/`);
+  assert.equal(anonymous.status, 401);
+  assert.match(anonymous.headers.get("content-security-policy"), /script-src 'self'/);
+  assert.equal((await fetch(`${uiOrigin}/?token=wrong`)).status, 401);
+  const token = new URL(uiUrl).searchParams.get("token");
+  const auth = { authorization: `Bearer ${token}` };
+  assert.equal((await fetch(`${uiOrigin}/api/receiver`, { headers: auth })).status, 200);
+  // DNS rebinding: a page on another name that resolves here is refused.
+  const rebound = execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: evil.example:80", "-H", `Authorization: Bearer ${token}`, `${uiOrigin}/api/receiver`], { encoding: "utf8" });
+  assert.equal(rebound, "421");
+  const crossOrigin = await fetch(`${uiOrigin}/api/receiver`, { headers: { ...auth, origin: "http://evil.example" } });
+  assert.equal(crossOrigin.status, 403);
+});
+
+test("the overview shows what Claude Code sent, on tiles and charts", async () => {
+  await rendered(() => page.goto(uiUrl));
+  assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+  // All recorded sessions are from 2026-11-24: show 30 days around them via a custom range.
+  const r = report();
+  await rendered(async () => {
+    await page.selectOption("#range", "custom");
+    await page.fill("#from", "2026-11-01T00:00");
+    await page.fill("#to", "2026-12-31T00:00");
+    await page.click(".custom button");
+  });
+  await page.waitForSelector("#chart-cost svg");
+  assert.equal(await page.textContent("#tile-cost .value"), money(r.cost_usd));
+  assert.equal(await page.textContent("#tile-sessions .value"), String(r.sessions));
+  const tokens = r.tokens.input + r.tokens.output + r.tokens.cacheRead + r.tokens.cacheCreation;
+  assert.equal(Number(await page.getAttribute("#tile-tokens", "data-value")), tokens);
+  assert.equal(Number(await page.getAttribute("#tile-commits", "data-value")), r.commits);
+  // The cost chart's hover values add up to the total cost.
+  const hoverCost = await page.$$eval("#chart-cost rect.hover title", (titles) =>
+    titles.reduce((sum, t) => {
+      const lines = t.textContent.split("\n").slice(1).filter((l) => !l.startsWith("total:"));
+      return sum + lines.reduce((s, l) => s + Number(l.split(": $")[1] ?? 0), 0);
+    }, 0));
+  assert.ok(Math.abs(hoverCost - r.cost_usd) < 0.001, `chart ${hoverCost} vs report ${r.cost_usd}`);
+  assert.ok((await page.$$("section.charts figure")).length >= 12);
+  await page.waitForFunction(() => [...document.querySelectorAll("section.charts figure")].every((f) => f.querySelector("svg") || f.querySelector(".error")));
+  assert.deepEqual(await page.$$eval("section.charts .error", (e) => e.map((x) => x.textContent)), [], "every chart renders");
+  await shot("overview-light");
+});
+
+test("filters narrow tiles and charts", async () => {
+  const eng = report("--attr", "department=eng");
+  await rendered(async () => {
+    await page.fill("#filter-attr", "department=eng");
+    await page.press("#filter-attr", "Enter");
+  });
+  await page.waitForSelector("#chart-cost svg");
+  assert.equal(await page.textContent("#tile-sessions .value"), String(eng.sessions));
+  assert.equal(await page.textContent("#tile-cost .value"), money(eng.cost_usd));
+  await rendered(async () => {
+    await page.fill("#filter-attr", "");
+    await page.press("#filter-attr", "Enter");
+  });
+  await rendered(async () => {
+    await page.fill("#filter-model", "no-such-model");
+    await page.press("#filter-model", "Enter");
+  });
+  assert.equal(await page.textContent("#tile-cost .value"), "$0.0000");
+  await rendered(async () => {
+    await page.fill("#filter-model", "");
+    await page.press("#filter-model", "Enter");
+  });
+});
+
+test("a new export appears without reloading", async () => {
+  const before = Number(await page.getAttribute("#tile-sessions", "data-value"));
+  const body = {
+    resourceLogs: [{ scopeLogs: [{ logRecords: [{
+      timeUnixNano: "1795492200000000000",
+      body: { stringValue: "claude_code.api_request" },
+      attributes: [
+        { key: "session.id", value: { stringValue: "live-session-0001" } },
+        { key: "event.name", value: { stringValue: "api_request" } },
+        { key: "event.sequence", value: { intValue: 0 } },
+        { key: "model", value: { stringValue: "claude-live-test" } },
+        { key: "cost_usd", value: { doubleValue: 0.5 } },
+        { key: "input_tokens", value: { intValue: 10 } },
+      ],
+    }] }] }],
+  };
+  const response = await fetch(`http://${httpAddr}/v1/logs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal(response.status, 200);
+  await page.waitForFunction((b) => Number(document.querySelector("#tile-sessions")?.getAttribute("data-value")) === b + 1, before, { timeout: 5_000 });
+  await page.waitForFunction(() => document.querySelector("#by-model")?.textContent.includes("claude-live-test"), null, { timeout: 5_000 });
+});
+
+test("the event explorer filters, shows every attribute, and exports", async () => {
+  const r = report();
+  await rendered(() => page.goto(`${uiOrigin}/#/events`));
+  await rendered(() => page.selectOption("#event-name", "api_request"));
+  await page.waitForSelector("#event-list .row");
+  assert.equal(await page.textContent("#event-count"), `${r.events.api_request} events`);
+  assert.ok((await page.$$eval("#event-list .row", (rows) => rows.map((x) => x.dataset.name))).every((n) => n === "api_request"));
+  // The oldest api_request is one Claude Code sent (the newest is this suite's own).
+  const rows = await page.$$("#event-list .row");
+  await rows[rows.length - 1].click();
+  const detail = await page.textContent("#event-detail");
+  for (const key of ["request_id", "session.id", "event.sequence", "cost_usd", "input_tokens", "service.name"]) {
+    assert.ok(detail.includes(key), `${key} in ${detail}`);
+  }
+  await shot("events");
+  const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-events-csv")]);
+  const text = readFileSync(await csv.path(), "utf8").trim().split("\n");
+  assert.equal(text[0], "time,name,session_id,sequence,prompt_id,attributes");
+  assert.ok(text.length >= r.events.api_request + 1);
+  const [json] = await Promise.all([page.waitForEvent("download"), page.click("#export-events-json")]);
+  const list = JSON.parse(readFileSync(await json.path(), "utf8"));
+  assert.equal(list.length, r.events.api_request);
+});
+
+test("telemetry text is shown as text, never run", async () => {
+  const hostile = "<img src=x onerror=\"document.body.dataset.pwned=1\">";
+  const body = {
+    resourceLogs: [{ scopeLogs: [{ logRecords: [{
+      timeUnixNano: "1795492201000000000",
+      body: { stringValue: "claude_code.tool_result" },
+      attributes: [
+        { key: "session.id", value: { stringValue: "hostile-session" } },
+        { key: "event.name", value: { stringValue: "tool_result" } },
+        { key: "event.sequence", value: { intValue: 0 } },
+        { key: "tool_name", value: { stringValue: hostile } },
+      ],
+    }] }] }],
+  };
+  assert.equal((await fetch(`http://${httpAddr}/v1/logs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })).status, 200);
+  await rendered(() => page.goto(`${uiOrigin}/#/session/hostile-session`));
+  assert.match(await page.textContent("#timeline"), /onerror/);
+  assert.equal(await page.$("#timeline img"), null);
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+  await page.waitForSelector("#chart-tools svg");
+  assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
+});
+
+test("a session timeline lists its events in order, joined by prompt and tool use", async () => {
+  const sessions = JSON.parse(execFileSync(bin, ["sessions", "--json", "--since", "all", "--data-dir", dataDir], { encoding: "utf8" }));
+  const withTools = sessions.find((s) => s.events >= 10 && s.usage_source === "metrics");
+  assert.ok(withTools, "a session with tool use");
+  await rendered(() => page.goto(`${uiOrigin}/#/session/${withTools.session_id}`));
+  const names = await page.$$eval("#timeline li.ev", (items) => items.map((i) => i.dataset.name));
+  assert.equal(names.length, withTools.events);
+  const first = names.indexOf("user_prompt");
+  assert.ok(first >= 0 && first < names.indexOf("api_request"), names.join(","));
+  assert.ok(names.indexOf("tool_decision") < names.indexOf("tool_result"), names.join(","));
+  assert.match(await page.textContent("#timeline"), /decision: accept/);
+  await shot("session-timeline");
+});
+
+test("charts export as SVG and PNG, and follow the dark theme", async () => {
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+  await page.waitForSelector("#chart-cost svg");
+  const [svg] = await Promise.all([page.waitForEvent("download"), page.click("#chart-cost .export-svg")]);
+  assert.match(readFileSync(await svg.path(), "utf8"), /^<svg/);
+  const [png] = await Promise.all([page.waitForEvent("download"), page.click("#chart-cost .export-png")]);
+  const bytes = readFileSync(await png.path());
+  assert.deepEqual([...bytes.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
+  const lightSvg = await page.innerHTML("#chart-cost .chart");
+  await rendered(() => page.click("#theme"));
+  await page.waitForSelector("#chart-cost svg");
+  assert.equal(await page.getAttribute("html", "data-theme"), "dark");
+  assert.notEqual(await page.innerHTML("#chart-cost .chart"), lightSvg);
+  await shot("overview-dark");
+  writeFileSync(join(artifacts, "chart-cost.png"), bytes);
+});
+
+test("the receiver panel shows addresses and counts", async () => {
+  await rendered(() => page.goto(`${uiOrigin}/#/receiver`));
+  const text = await page.textContent("#receiver");
+  assert.match(text, new RegExp(httpAddr.replace(/\./g, "\\.")));
+  assert.match(text, /Exports accepted/);
+});

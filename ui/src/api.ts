@@ -1,0 +1,131 @@
+// The ccscope API, as the dashboard uses it. Same origin; the session cookie authenticates.
+
+export class ApiError extends Error {
+  constructor(public status: number, message: string) {
+    super(message);
+  }
+}
+
+async function check(response: Response): Promise<Response> {
+  if (response.ok) return response;
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    const text = await response.text();
+    try {
+      const body = JSON.parse(text) as { error?: string };
+      if (body.error) message = body.error;
+    } catch {
+      if (text) message = text;
+    }
+  } catch {
+    /* keep the status line */
+  }
+  throw new ApiError(response.status, message);
+}
+
+export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
+  const url = params ? `${path}?${params.toString()}` : path;
+  const response = await check(await fetch(url, { credentials: "same-origin" }));
+  return (await response.json()) as T;
+}
+
+export async function getText(path: string, params?: URLSearchParams): Promise<string> {
+  const url = params ? `${path}?${params.toString()}` : path;
+  const response = await check(await fetch(url, { credentials: "same-origin" }));
+  return response.text();
+}
+
+export interface Tokens {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheCreation: number;
+}
+
+export interface Totals {
+  from: string;
+  to: string;
+  sessions: number;
+  cost_usd: number;
+  tokens: Tokens;
+  tokens_total: number;
+  lines: { added: number; removed: number };
+  commits: number;
+  pull_requests: number;
+  active_time_s: { user: number; cli: number };
+  edit_decisions: { accept: number; reject: number };
+  events: Record<string, number>;
+  by_model: { model: string; cost_usd: number; tokens: number }[];
+  acceptance_rate: number | null;
+  api_error_rate: number | null;
+}
+
+export interface Overview {
+  current: Totals;
+  previous: Totals;
+  has_data: boolean;
+}
+
+export interface EventItem {
+  time: string;
+  time_ns: number;
+  name: string;
+  session_id: string;
+  sequence: number | null;
+  prompt_id: string | null;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+  decision?: { decision: unknown; source: unknown };
+}
+
+export interface EventPage {
+  total: number;
+  offset: number;
+  events: EventItem[];
+}
+
+export interface SessionItem {
+  session_id: string;
+  first: string;
+  last: string;
+  user_id: string | null;
+  user_email: string | null;
+  terminal_type: string | null;
+  models: string[];
+  events: number;
+  prompts: number;
+  api_errors: number;
+  cost_usd: number;
+  tokens: Tokens;
+  lines: { added: number; removed: number };
+  usage_source: string;
+}
+
+export interface PromptGroup {
+  prompt_id: string | null;
+  time: string;
+  prompt: string | null;
+  prompt_length?: unknown;
+  cost_usd: number;
+  tokens: number;
+  api_requests: number;
+  events: EventItem[];
+}
+
+export interface Timeline {
+  session_id: string;
+  summary: SessionItem | null;
+  prompts: PromptGroup[];
+}
+
+export interface ReceiverInfo {
+  grpc: string | null;
+  http: string | null;
+  database: string;
+  exports_accepted: number;
+  exports_refused: number;
+  records_accepted: number;
+  records_rejected: number;
+  last_export: string | null;
+  recent_refusals: { time: string; transport: string; signal: string; status: string; reason: string }[];
+}

@@ -1,0 +1,550 @@
+// The ccscope dashboard: overview tiles and charts, the event explorer, sessions and their
+// timelines, and the receiver panel. Hash routes: #/overview, #/events, #/sessions,
+// #/session/<id>, #/receiver. Updates live from /api/stream.
+
+import "./style.css";
+import { getJson, getText, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { append, clear, download, h, svgNode, svgToPng } from "./dom";
+import { change, count, duration, localTime, money, percent, shortId } from "./logic/format";
+import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
+import { pageOf, visibleRows } from "./logic/virtual";
+
+// ---------------------------------------------------------------------------------------------
+// State
+
+interface State {
+  range: Range;
+  group: string;
+  filters: { model: string; user: string; session: string };
+  attrs: string[];
+  theme: "light" | "dark";
+  eventName: string;
+  search: string;
+}
+
+const saved = (key: string, fallback: string): string => localStorage.getItem(`ccscope.${key}`) ?? fallback;
+const prefersDark = window.matchMedia("(prefers-color-scheme: dark)").matches;
+const state: State = {
+  range: presetRange((saved("preset", "today") as Exclude<Preset, "custom">) || "today", Date.now()),
+  group: saved("group", ""),
+  filters: { model: "", user: "", session: "" },
+  attrs: [],
+  theme: saved("theme", prefersDark ? "dark" : "light") as "light" | "dark",
+  eventName: "",
+  search: "",
+};
+if (!["1h", "today", "7d", "30d"].includes(state.range.preset)) state.range = presetRange("today", Date.now());
+
+function refreshRange(): void {
+  if (state.range.preset !== "custom") state.range = presetRange(state.range.preset, Date.now());
+}
+
+function params(extra: Record<string, string> = {}): URLSearchParams {
+  const p = rangeParams(state.range, state.filters, state.attrs);
+  for (const [k, v] of Object.entries(extra)) if (v !== "") p.set(k, v);
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shell
+
+const view = document.getElementById("view") as HTMLElement;
+const status = document.getElementById("live") as HTMLElement;
+
+function applyTheme(): void {
+  document.documentElement.dataset.theme = state.theme;
+}
+
+function select(id: string, options: [string, string][], value: string, onChange: (v: string) => void): HTMLSelectElement {
+  const el = h("select", { id, "aria-label": id });
+  for (const [v, label] of options) el.append(h("option", { value: v, selected: v === value }, label));
+  el.addEventListener("change", () => onChange(el.value));
+  return el;
+}
+
+function buildToolbar(): void {
+  const bar = document.getElementById("toolbar") as HTMLElement;
+  clear(bar);
+  const rangeSelect = select(
+    "range",
+    [["1h", "Last hour"], ["today", "Today"], ["7d", "7 days"], ["30d", "30 days"], ["custom", "Custom…"]],
+    state.range.preset,
+    (v) => {
+      if (v === "custom") {
+        custom.hidden = false;
+        return;
+      }
+      custom.hidden = true;
+      state.range = presetRange(v as Exclude<Preset, "custom">, Date.now());
+      localStorage.setItem("ccscope.preset", v);
+      render();
+    },
+  );
+  const fromInput = h("input", { type: "datetime-local", id: "from", "aria-label": "from" });
+  const toInput = h("input", { type: "datetime-local", id: "to", "aria-label": "to" });
+  const custom = h(
+    "span",
+    { class: "custom", hidden: state.range.preset !== "custom" },
+    fromInput,
+    "→",
+    toInput,
+    h("button", {
+      type: "button",
+      onclick: () => {
+        const from = Date.parse(fromInput.value);
+        const to = Date.parse(toInput.value);
+        if (Number.isNaN(from) || Number.isNaN(to) || from >= to) {
+          flash("Pick a start before the end.");
+          return;
+        }
+        state.range = { preset: "custom", fromMs: from, toMs: to };
+        render();
+      },
+    }, "Apply"),
+  );
+  const groupSelect = select(
+    "group",
+    [["", "Group: default"], ["model", "by model"], ["session", "by session"], ["user", "by user"], ["terminal", "by terminal"], ["version", "by version"], ["type", "by type"]],
+    state.group,
+    (v) => {
+      state.group = v;
+      localStorage.setItem("ccscope.group", v);
+      render();
+    },
+  );
+  const filter = (key: "model" | "user" | "session", label: string) => {
+    const input = h("input", { type: "search", id: `filter-${key}`, placeholder: label, value: state.filters[key], "aria-label": label });
+    input.addEventListener("change", () => {
+      state.filters[key] = input.value;
+      render();
+    });
+    return input;
+  };
+  const attr = h("input", { type: "search", id: "filter-attr", placeholder: "attribute key=value", value: state.attrs.join(","), "aria-label": "attribute filter" });
+  attr.addEventListener("change", () => {
+    state.attrs = attr.value.split(",").map((s) => s.trim()).filter((s) => s.includes("="));
+    render();
+  });
+  const theme = h("button", {
+    type: "button",
+    id: "theme",
+    title: "Light or dark",
+    onclick: () => {
+      state.theme = state.theme === "dark" ? "light" : "dark";
+      localStorage.setItem("ccscope.theme", state.theme);
+      applyTheme();
+      render();
+    },
+  }, "◐");
+  append(bar, rangeSelect, custom, groupSelect, filter("model", "model"), filter("user", "user"), filter("session", "session"), attr, theme);
+}
+
+let flashTimer = 0;
+function flash(message: string): void {
+  const el = document.getElementById("flash") as HTMLElement;
+  el.textContent = message;
+  el.hidden = false;
+  window.clearTimeout(flashTimer);
+  flashTimer = window.setTimeout(() => (el.hidden = true), 5000);
+}
+
+function errorBox(error: unknown): HTMLElement {
+  return h("div", { class: "error", role: "alert" }, error instanceof Error ? error.message : String(error));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview
+
+function tile(id: string, label: string, value: string, current: number, previous: number, sub?: string): HTMLElement {
+  const c = change(current, previous);
+  return h(
+    "div",
+    { class: "tile", id: `tile-${id}`, "data-value": String(current) },
+    h("div", { class: "label" }, label),
+    h("div", { class: "value" }, value),
+    h("div", { class: `delta ${c.direction}`, title: "change against the previous period of the same length" }, c.text ? `${c.text} vs previous` : ""),
+    sub ? h("div", { class: "sub" }, sub) : null,
+  );
+}
+
+function tiles(cur: Totals, prev: Totals): HTMLElement {
+  const active = cur.active_time_s.user + cur.active_time_s.cli;
+  const prevActive = prev.active_time_s.user + prev.active_time_s.cli;
+  return h(
+    "section",
+    { class: "tiles" },
+    tile("cost", "Cost", money(cur.cost_usd), cur.cost_usd, prev.cost_usd),
+    tile("tokens", "Tokens", count(cur.tokens_total), cur.tokens_total, prev.tokens_total,
+      `in ${count(cur.tokens.input)} · out ${count(cur.tokens.output)} · cache ${count(cur.tokens.cacheRead)}`),
+    tile("sessions", "Sessions", count(cur.sessions), cur.sessions, prev.sessions),
+    tile("active", "Active time", duration(active), active, prevActive,
+      `you ${duration(cur.active_time_s.user)} · Claude ${duration(cur.active_time_s.cli)}`),
+    tile("lines", "Lines", `+${count(cur.lines.added)} / −${count(cur.lines.removed)}`, cur.lines.added + cur.lines.removed, prev.lines.added + prev.lines.removed),
+    tile("commits", "Commits", count(cur.commits), cur.commits, prev.commits),
+    tile("prs", "Pull requests", count(cur.pull_requests), cur.pull_requests, prev.pull_requests),
+    tile("acceptance", "Edit acceptance", percent(cur.acceptance_rate), cur.acceptance_rate ?? 0, prev.acceptance_rate ?? 0,
+      `${count(cur.edit_decisions.accept)} accepted · ${count(cur.edit_decisions.reject)} rejected`),
+    tile("errors", "API error rate", percent(cur.api_error_rate), cur.api_error_rate ?? 0, prev.api_error_rate ?? 0,
+      `${count(cur.events.api_error ?? 0)} errors · ${count(cur.events.api_request ?? 0)} requests`),
+  );
+}
+
+const CHARTS: { name: string; extra?: Record<string, string>; grouped?: boolean }[] = [
+  { name: "cost", grouped: true },
+  { name: "tokens", grouped: true },
+  { name: "cache" },
+  { name: "sessions" },
+  { name: "lines", grouped: true },
+  { name: "active", grouped: true },
+  { name: "commits" },
+  { name: "decisions" },
+  { name: "decisions", extra: { by: "language" } },
+  { name: "latency" },
+  { name: "errors" },
+  { name: "tools" },
+  { name: "tool-durations" },
+];
+
+function chartParams(spec: (typeof CHARTS)[number]): URLSearchParams {
+  const extra: Record<string, string> = { theme: state.theme, ...(spec.extra ?? {}) };
+  if (spec.grouped && state.group) extra.group = state.group;
+  return params(extra);
+}
+
+async function loadChart(card: HTMLElement, spec: (typeof CHARTS)[number]): Promise<void> {
+  const holder = card.querySelector(".chart") as HTMLElement;
+  try {
+    const svg = await getText(`/api/charts/${spec.name}`, chartParams(spec));
+    holder.replaceChildren(svgNode(svg));
+    card.dataset.svg = svg;
+  } catch (error) {
+    holder.replaceChildren(errorBox(error));
+  }
+}
+
+const cardSpecs = new WeakMap<HTMLElement, (typeof CHARTS)[number]>();
+
+function chartCard(spec: (typeof CHARTS)[number]): HTMLElement {
+  const id = `chart-${spec.name}${spec.extra?.by ? `-${spec.extra.by}` : ""}`;
+  const card = h("figure", { class: "card", id });
+  cardSpecs.set(card, spec);
+  const save = (png: boolean) => async () => {
+    const svg = card.dataset.svg;
+    if (!svg) return;
+    try {
+      download(`ccscope-${id}.${png ? "png" : "svg"}`, png ? await svgToPng(svg) : new Blob([svg], { type: "image/svg+xml" }));
+    } catch (error) {
+      flash(error instanceof Error ? error.message : String(error));
+    }
+  };
+  append(
+    card,
+    h("div", { class: "chart" }, h("div", { class: "loading" }, "…")),
+    h("figcaption", {},
+      h("button", { type: "button", class: "export-svg", onclick: save(false) }, "SVG"),
+      h("button", { type: "button", class: "export-png", onclick: save(true) }, "PNG")),
+  );
+  return card;
+}
+
+function guide(): HTMLElement {
+  const env = {
+    CLAUDE_CODE_ENABLE_TELEMETRY: "1",
+    OTEL_METRICS_EXPORTER: "otlp",
+    OTEL_LOGS_EXPORTER: "otlp",
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiverHttp ? `http://${receiverHttp}` : "http://127.0.0.1:4318",
+    OTEL_METRIC_EXPORT_INTERVAL: "10000",
+  };
+  const text = JSON.stringify({ env }, null, 2);
+  return h(
+    "section",
+    { class: "guide", id: "first-run" },
+    h("h2", {}, "Nothing received yet"),
+    h("p", {}, "Point Claude Code at this receiver: add this to the \"env\" block of ~/.claude/settings.json (or of managed-settings.json for every user), then start a new Claude Code session."),
+    h("pre", { id: "guide-env" }, text),
+    h("button", { type: "button", onclick: () => void navigator.clipboard?.writeText(text).then(() => flash("Copied.")) }, "Copy"),
+  );
+}
+
+let receiverHttp: string | null = null;
+
+function modelTable(totals: Totals): HTMLElement {
+  const table = h("table", { class: "models", id: "by-model", hidden: totals.by_model.length === 0 },
+    h("thead", {}, h("tr", {}, h("th", {}, "Model"), h("th", { class: "num" }, "Cost"), h("th", { class: "num" }, "Tokens"))));
+  const body = h("tbody");
+  for (const m of totals.by_model) body.append(h("tr", {}, h("td", {}, m.model), h("td", { class: "num" }, money(m.cost_usd)), h("td", { class: "num" }, count(m.tokens))));
+  table.append(body);
+  return table;
+}
+
+/** Live update of the overview: tiles, the model table and every chart are replaced where they stand. */
+async function refreshOverview(): Promise<void> {
+  const overview = await getJson<Overview>("/api/overview", params());
+  view.querySelector(".tiles")?.replaceWith(tiles(overview.current, overview.previous));
+  view.querySelector("#by-model")?.replaceWith(modelTable(overview.current));
+  if (overview.has_data) view.querySelector("#first-run")?.remove();
+  const cards = [...view.querySelectorAll<HTMLElement>("section.charts figure")];
+  await Promise.all(cards.map((card) => {
+    const spec = cardSpecs.get(card);
+    return spec ? loadChart(card, spec) : Promise.resolve();
+  }));
+}
+
+async function renderOverview(): Promise<void> {
+  const overview = await getJson<Overview>("/api/overview", params());
+  clear(view);
+  if (!overview.has_data) view.append(guide());
+  view.append(tiles(overview.current, overview.previous));
+  view.append(modelTable(overview.current));
+  const grid = h("section", { class: "charts" });
+  view.append(grid);
+  await Promise.all(CHARTS.map((spec) => {
+    const card = chartCard(spec);
+    grid.append(card);
+    return loadChart(card, spec);
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+
+const ROW_PX = 30;
+const PAGE = 200;
+
+function details(e: EventItem): string {
+  const a = e.attributes;
+  const parts: string[] = [];
+  for (const key of ["tool_name", "model", "decision", "status_code", "error"]) {
+    const v = a[key];
+    if (v !== undefined && v !== null && v !== "") parts.push(String(v));
+  }
+  if (typeof a.cost_usd === "number") parts.push(money(a.cost_usd));
+  if (a.duration_ms !== undefined) parts.push(`${a.duration_ms} ms`);
+  return parts.join(" · ");
+}
+
+function attributeTable(title: string, values: Record<string, unknown>): HTMLElement {
+  const body = h("tbody");
+  for (const key of Object.keys(values).sort()) {
+    const v = values[key];
+    body.append(h("tr", {}, h("th", {}, key), h("td", {}, typeof v === "string" ? v : JSON.stringify(v))));
+  }
+  return h("table", { class: "attributes" }, h("caption", {}, title), body);
+}
+
+function showDetail(pane: HTMLElement, e: EventItem): void {
+  clear(pane);
+  append(pane,
+    h("h3", {}, e.name),
+    h("p", {}, localTime(e.time), " · session ", h("a", { href: `#/session/${encodeURIComponent(e.session_id)}` }, shortId(e.session_id))),
+    attributeTable("Attributes", e.attributes),
+    attributeTable("Resource", e.resource));
+}
+
+async function renderEvents(): Promise<void> {
+  const overview = await getJson<Overview>("/api/overview", params());
+  const names = Object.keys(overview.current.events).sort();
+  const filterParams = () => params({ ...(state.eventName ? { name: state.eventName } : {}), ...(state.search ? { search: state.search } : {}) });
+  clear(view);
+  const nameSelect = select("event-name", [["", "All events"], ...names.map((n): [string, string] => [n, `${n} (${overview.current.events[n]})`])], state.eventName, (v) => {
+    state.eventName = v;
+    render();
+  });
+  const search = h("input", { type: "search", id: "event-search", placeholder: "search attributes", value: state.search, "aria-label": "search" });
+  search.addEventListener("change", () => {
+    state.search = search.value;
+    render();
+  });
+  const exportLink = (format: string) => h("a", { class: "button", id: `export-events-${format}`, href: `/api/events/export?${filterParams().toString()}&format=${format}`, download: `ccscope-events.${format}` }, format.toUpperCase());
+  const countLabel = h("span", { id: "event-count" });
+  append(view, h("div", { class: "event-tools" }, nameSelect, search, countLabel, exportLink("csv"), exportLink("json")));
+  const scroller = h("div", { class: "event-list", id: "event-list", role: "grid" });
+  const spacer = h("div", { class: "spacer" });
+  const rows = h("div", { class: "rows" });
+  scroller.append(spacer, rows);
+  const pane = h("aside", { class: "detail", id: "event-detail" }, h("p", { class: "hint" }, "Select an event to see all its attributes."));
+  view.append(h("div", { class: "explorer" }, scroller, pane));
+
+  const pages = new Map<number, Promise<EventItem[]>>();
+  let total = 0;
+  const fetchPage = (page: number): Promise<EventItem[]> => {
+    let p = pages.get(page);
+    if (!p) {
+      p = getJson<EventPage>("/api/events", (() => { const q = filterParams(); q.set("limit", String(PAGE)); q.set("offset", String(page * PAGE)); return q; })())
+        .then((r) => { total = r.total; return r.events; });
+      pages.set(page, p);
+    }
+    return p;
+  };
+  await fetchPage(0);
+  countLabel.textContent = `${count(total)} events`;
+  spacer.style.height = `${total * ROW_PX}px`;
+  let drawing = 0;
+  const draw = async () => {
+    const ticket = ++drawing;
+    const w = visibleRows(scroller.scrollTop, scroller.clientHeight || 600, ROW_PX, total);
+    const needed = new Set<number>();
+    for (let i = w.first; i < w.last; i++) needed.add(pageOf(i, PAGE));
+    const loaded = new Map<number, EventItem[]>();
+    for (const p of needed) loaded.set(p, await fetchPage(p));
+    if (ticket !== drawing) return;
+    clear(rows);
+    rows.style.transform = `translateY(${w.offsetPx}px)`;
+    for (let i = w.first; i < w.last; i++) {
+      const e = loaded.get(pageOf(i, PAGE))?.[i % PAGE];
+      if (!e) continue;
+      const row = h("div", { class: "row", role: "row", "data-index": i, "data-name": e.name, tabindex: 0 },
+        h("span", { class: "time" }, localTime(e.time)),
+        h("span", { class: "name" }, e.name),
+        h("span", { class: "session" }, shortId(e.session_id)),
+        h("span", { class: "details" }, details(e)));
+      row.addEventListener("click", () => showDetail(pane, e));
+      row.addEventListener("keydown", (ev) => { if ((ev as KeyboardEvent).key === "Enter") showDetail(pane, e); });
+      rows.append(row);
+    }
+  };
+  scroller.addEventListener("scroll", () => void draw());
+  await draw();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions and timelines
+
+async function renderSessions(): Promise<void> {
+  const { sessions } = await getJson<{ sessions: SessionItem[] }>("/api/sessions", params());
+  clear(view);
+  if (sessions.length === 0) {
+    view.append(h("p", { class: "hint" }, "No sessions in this range."));
+    return;
+  }
+  const body = h("tbody");
+  for (const s of sessions) {
+    body.append(h("tr", { "data-session": s.session_id },
+      h("td", {}, h("a", { href: `#/session/${encodeURIComponent(s.session_id)}` }, shortId(s.session_id))),
+      h("td", {}, s.user_email ?? (s.user_id ? shortId(s.user_id) : "")),
+      h("td", {}, localTime(s.first)),
+      h("td", { class: "num" }, count(s.prompts)),
+      h("td", { class: "num" }, money(s.cost_usd)),
+      h("td", { class: "num" }, count(s.tokens.input + s.tokens.output + s.tokens.cacheRead + s.tokens.cacheCreation)),
+      h("td", {}, s.models.join(", "))));
+  }
+  view.append(h("table", { class: "sessions", id: "sessions" },
+    h("thead", {}, h("tr", {}, ...["Session", "User", "Started", "Prompts", "Cost", "Tokens", "Models"].map((t) => h("th", {}, t)))), body));
+}
+
+async function renderTimeline(id: string): Promise<void> {
+  const timeline = await getJson<Timeline>(`/api/sessions/${encodeURIComponent(id)}/timeline`);
+  clear(view);
+  const s = timeline.summary;
+  append(view, h("h2", {}, "Session ", h("code", {}, timeline.session_id)),
+    s ? h("p", { class: "summary" }, `${localTime(s.first)} · ${count(s.prompts)} prompts · ${money(s.cost_usd)} · ${s.models.join(", ")}`) : null);
+  const list = h("ol", { class: "timeline", id: "timeline" });
+  for (const p of timeline.prompts) {
+    const head = h("div", { class: "prompt-head" },
+      h("strong", {}, p.prompt_id ? "Prompt" : "Session events"),
+      " ",
+      p.prompt ?? (p.prompt_id ? h("em", {}, "(prompt text not logged: OTEL_LOG_USER_PROMPTS is off)") : ""),
+      h("span", { class: "prompt-cost" }, ` ${money(p.cost_usd)} · ${count(p.tokens)} tokens · ${p.api_requests} API requests`));
+    const events = h("ul", { class: "prompt-events" });
+    for (const e of p.events) {
+      const joined = e.decision ? ` (decision: ${String(e.decision.decision)} by ${String(e.decision.source)})` : "";
+      events.append(h("li", { class: `ev ev-${e.name}`, "data-name": e.name },
+        h("span", { class: "time" }, new Date(e.time).toLocaleTimeString()), " ",
+        h("span", { class: "name" }, e.name), " ",
+        h("span", { class: "details" }, details(e) + joined)));
+    }
+    list.append(h("li", { class: "prompt" }, head, events));
+  }
+  view.append(list);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiver
+
+async function renderReceiver(): Promise<void> {
+  const r = await getJson<ReceiverInfo>("/api/receiver");
+  clear(view);
+  const row = (k: string, v: string) => h("tr", {}, h("th", {}, k), h("td", {}, v));
+  append(view, h("table", { class: "attributes", id: "receiver" }, h("tbody", {},
+    row("OTLP/gRPC", r.grpc ?? "off"),
+    row("OTLP/HTTP", r.http ?? "off"),
+    row("Database", r.database),
+    row("Exports accepted", count(r.exports_accepted)),
+    row("Records accepted", count(r.records_accepted)),
+    row("Exports refused", count(r.exports_refused)),
+    row("Records rejected", count(r.records_rejected)),
+    row("Last export", r.last_export ? localTime(r.last_export) : "none since start"))));
+  if (r.recent_refusals.length > 0) {
+    const body = h("tbody");
+    for (const x of r.recent_refusals) body.append(h("tr", {}, h("td", {}, localTime(x.time)), h("td", {}, `${x.transport} ${x.signal}`), h("td", {}, x.status), h("td", {}, x.reason)));
+    view.append(h("h3", {}, "Recent refusals"), h("table", { class: "refusals", id: "refusals" }, body));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing and live updates
+
+function route(): { page: string; arg: string } {
+  const [, page = "overview", ...rest] = location.hash.split("/");
+  return { page: page || "overview", arg: decodeURIComponent(rest.join("/")) };
+}
+
+let rendering: Promise<void> = Promise.resolve();
+function render(): void {
+  refreshRange();
+  const { page, arg } = route();
+  for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.getAttribute("href") === `#/${page}`);
+  rendering = rendering.then(async () => {
+    try {
+      if (page === "events") await renderEvents();
+      else if (page === "sessions") await renderSessions();
+      else if (page === "session") await renderTimeline(arg);
+      else if (page === "receiver") await renderReceiver();
+      else await renderOverview();
+      document.body.dataset.rendered = String(Date.now());
+    } catch (error) {
+      clear(view);
+      view.append(errorBox(error));
+    }
+  });
+}
+
+let liveTimer = 0;
+function connectLive(): void {
+  const source = new EventSource("/api/stream");
+  source.addEventListener("open", () => { status.textContent = "live"; status.className = "live on"; });
+  source.addEventListener("error", () => { status.textContent = "reconnecting…"; status.className = "live off"; });
+  const refresh = () => {
+    status.className = "live on pulse";
+    window.clearTimeout(liveTimer);
+    // Charts and tables update in place shortly after the commit lands.
+    liveTimer = window.setTimeout(() => {
+      status.className = "live on";
+      const page = route().page;
+      if (page === "overview" && view.querySelector("section.charts")) {
+        refreshRange();
+        rendering = rendering.then(() => refreshOverview()).catch((error) => flash(error instanceof Error ? error.message : String(error)));
+      } else if (page !== "events") {
+        render();
+      }
+    }, 150);
+  };
+  source.addEventListener("commit", refresh);
+  source.addEventListener("reload", refresh);
+}
+
+async function init(): Promise<void> {
+  applyTheme();
+  buildToolbar();
+  try {
+    receiverHttp = (await getJson<ReceiverInfo>("/api/receiver")).http;
+  } catch {
+    receiverHttp = null;
+  }
+  window.addEventListener("hashchange", render);
+  render();
+  connectLive();
+}
+
+void init();

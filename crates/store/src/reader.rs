@@ -34,16 +34,17 @@ impl Filter {
     /// Builds the SQL condition for a table aliased `alias` with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
-    pub(crate) fn sql(
-        &self,
-        alias: &str,
-        time: &str,
-    ) -> Result<(String, Vec<SqlValue>), StoreError> {
-        let mut sql = format!("{time} >= ? AND {time} < ?");
-        let mut args = vec![
-            SqlValue::Integer(self.from_ns),
-            SqlValue::Integer(self.to_ns),
-        ];
+    pub(crate) fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+        let (conditions, mut args) = self.conditions(alias)?;
+        let mut all = vec![SqlValue::Integer(self.from_ns), SqlValue::Integer(self.to_ns)];
+        all.append(&mut args);
+        Ok((format!("{time} >= ? AND {time} < ?{conditions}"), all))
+    }
+
+    /// The filter's conditions other than time, each starting with ` AND `.
+    pub(crate) fn conditions(&self, alias: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+        let mut sql = String::new();
+        let mut args = Vec::new();
         if let Some(session) = &self.session {
             sql.push_str(&format!(" AND {alias}.session_id = ?"));
             args.push(SqlValue::Text(session.clone()));
@@ -309,12 +310,12 @@ impl Reader {
     }
 
     fn metric_rows(&self, filter: &Filter) -> Result<Vec<MetricRow>, StoreError> {
-        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        let (conditions, series_args) = filter.conditions("s")?;
+        let (inner, args) = crate::series::point_rows_sql(filter, 0, &format!(" AND s.temporality != 'gauge'{conditions}"), series_args);
         let sql = format!(
             "SELECT s.metric, s.session_id, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
-                    COALESCE(json_extract(s.attributes, '$.decision'), ''), SUM(p.value)
-             FROM points p JOIN series s ON s.id = p.series_id
-             WHERE {cond} AND s.temporality != 'gauge'
+                    COALESCE(json_extract(s.attributes, '$.decision'), ''), SUM(x.v)
+             FROM ({inner}) x JOIN series s ON s.id = x.series_id
              GROUP BY 1, 2, 3, 4, 5"
         );
         let mut stmt = self.conn.prepare(&sql)?;
@@ -335,13 +336,26 @@ impl Reader {
         &self,
         filter: &Filter,
     ) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
-        let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let sql = format!(
-            "SELECT e.session_id, COALESCE(e.model, ''), TOTAL(e.cost_usd), TOTAL(e.input_tokens),
-                    TOTAL(e.output_tokens), TOTAL(e.cache_read_tokens),
-                    TOTAL(e.cache_creation_tokens)
-             FROM events e WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2"
-        );
+        let (sql, args) = match crate::series::event_rows_sql(crate::series::EventRollup::Usage, filter, 0, " AND e.name = 'api_request'") {
+            Some((rows, args)) => (
+                format!(
+                    "SELECT session_id, model, SUM(cost_usd), SUM(input_tokens), SUM(output_tokens),
+                            SUM(cache_read_tokens), SUM(cache_creation_tokens)
+                     FROM ({rows}) GROUP BY 1, 2"
+                ),
+                args,
+            ),
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                let sql = format!(
+                    "SELECT e.session_id, COALESCE(e.model, ''), TOTAL(e.cost_usd), TOTAL(e.input_tokens),
+                            TOTAL(e.output_tokens), TOTAL(e.cache_read_tokens),
+                            TOTAL(e.cache_creation_tokens)
+                     FROM events e WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2"
+                );
+                (sql, args)
+            }
+        };
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok((
@@ -425,10 +439,14 @@ impl Reader {
             m.0 += cost;
             m.1 += tokens.total();
         }
-        let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"
-        ))?;
+        let (sql, args) = match crate::series::event_rows_sql(crate::series::EventRollup::Usage, filter, 0, "") {
+            Some((rows, args)) => (format!("SELECT name, session_id, SUM(n) FROM ({rows}) GROUP BY 1, 2"), args),
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                (format!("SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"), args)
+            }
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -493,14 +511,19 @@ impl Reader {
             let s = row?;
             out.insert(s.session_id.clone(), s);
         }
-        // Metric usage per session, with the time span its points cover.
-        let (cond, args) = filter.sql("s", "p.time_ns")?;
+        // Metric usage per session, with the hours its points cover (events, when there are
+        // any, give the exact first and last times).
+        let (conditions, series_args) = filter.conditions("s")?;
+        let (inner, args) = crate::series::point_rows_sql(
+            filter,
+            crate::series::HOUR_NS,
+            &format!(" AND s.session_id != '' AND s.temporality != 'gauge'{conditions}"),
+            series_args,
+        );
         let sql = format!(
             "SELECT s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
-                    SUM(p.value), MIN(p.time_ns), MAX(p.time_ns), MAX(s.user_id),
-                    MAX(s.user_email), MAX(s.terminal_type)
-             FROM points p JOIN series s ON s.id = p.series_id
-             WHERE {cond} AND s.session_id != '' AND s.temporality != 'gauge'
+                    SUM(x.v), MIN(x.b), MAX(x.b), MAX(s.user_id), MAX(s.user_email), MAX(s.terminal_type)
+             FROM ({inner}) x JOIN series s ON s.id = x.series_id
              GROUP BY 1, 2, 3, 4"
         );
         let mut stmt = self.conn.prepare(&sql)?;

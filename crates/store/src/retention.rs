@@ -20,7 +20,40 @@ pub struct Swept {
 
 fn delete_before(conn: &Connection, cutoff_ns: i64) -> Result<Swept, StoreError> {
     let events = conn.execute("DELETE FROM events WHERE time_ns < ?1", params![cutoff_ns])?;
+    let event_hour = crate::series::hour_of(cutoff_ns);
+    let next_hour = event_hour + crate::series::HOUR_NS;
+    conn.execute("DELETE FROM event_hours WHERE hour_ns <= ?1", params![event_hour])?;
+    conn.execute("DELETE FROM event_detail_hours WHERE hour_ns <= ?1", params![event_hour])?;
+    conn.execute(
+        "INSERT INTO event_hours
+         SELECT ?1, session_id, name, COALESCE(model, ''), MAX(COALESCE(model_base, '')), COUNT(*),
+                TOTAL(cost_usd), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cache_read_tokens),
+                TOTAL(cache_creation_tokens)
+         FROM events WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY 2, 3, 4",
+        params![event_hour, next_hour],
+    )?;
+    conn.execute(
+        &format!(
+            "INSERT INTO event_detail_hours
+             SELECT ?1, session_id, name, COALESCE(model, ''), {}, MAX(COALESCE(model_base, '')),
+                    COUNT(*), COALESCE(SUM(success = 1), 0), COALESCE(SUM(success = 0), 0),
+                    TOTAL(duration_ms), COUNT(duration_ms)
+             FROM events WHERE time_ns >= ?1 AND time_ns < ?2
+               AND name IN ('api_request', 'api_error', 'tool_result', 'tool_decision')
+             GROUP BY 2, 3, 4, 5",
+            crate::schema::EVENT_DETAIL_SQL
+        ),
+        params![event_hour, next_hour],
+    )?;
     let points = conn.execute("DELETE FROM points WHERE time_ns < ?1", params![cutoff_ns])?;
+    // The hourly sums: whole hours before the cutoff go; the hour it falls in is summed anew.
+    let hour = crate::series::hour_of(cutoff_ns);
+    conn.execute("DELETE FROM point_hours WHERE hour_ns <= ?1", params![hour])?;
+    conn.execute(
+        "INSERT INTO point_hours (hour_ns, series_id, value)
+         SELECT ?1, series_id, SUM(value) FROM points WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY series_id",
+        params![hour, hour + crate::series::HOUR_NS],
+    )?;
     let spans = conn.execute("DELETE FROM spans WHERE start_ns < ?1", params![cutoff_ns])?;
     Ok(Swept {
         events: events as u64,
@@ -52,6 +85,8 @@ pub fn sweep(
     retention: Retention,
     now_ns: i64,
 ) -> Result<Swept, StoreError> {
+    // Recomputing the hourly sums of the cutoff hour needs the store's SQL functions.
+    crate::series::register_functions(conn)?;
     let mut swept = Swept::default();
     let mut add = |s: Swept| {
         swept.events += s.events;

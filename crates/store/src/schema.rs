@@ -5,6 +5,12 @@ use rusqlite::Connection;
 
 use crate::StoreError;
 
+/// The `detail` of an event row in `event_hours` (see `series::event_detail`), as SQL.
+pub const EVENT_DETAIL_SQL: &str = "CASE WHEN name IN ('tool_result', 'tool_decision') THEN COALESCE(tool_name, '')
+     WHEN name = 'api_error' THEN COALESCE(CAST(status_code AS TEXT), '')
+     WHEN name = 'api_request' AND duration_ms IS NOT NULL THEN CAST(ccscope_latency_bin(duration_ms) AS TEXT)
+     ELSE '' END";
+
 /// Each entry moves the schema one version up. Append only; never edit a released entry.
 const MIGRATIONS: &[&str] = &[
     // 1: initial schema.
@@ -122,6 +128,63 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX spans_by_time ON spans(start_ns);
     CREATE INDEX spans_by_session ON spans(session_id, start_ns);
     "#,
+    // 2: hourly sums per series, so charts over weeks read one row per series-hour instead of
+    // every point (kept by the writer; see `series::point_rows_sql`).
+    r#"
+    CREATE TABLE point_hours (
+        hour_ns   INTEGER NOT NULL,
+        series_id INTEGER NOT NULL,
+        value     REAL NOT NULL,
+        PRIMARY KEY (hour_ns, series_id)
+    ) WITHOUT ROWID;
+    INSERT INTO point_hours (hour_ns, series_id, value)
+        SELECT time_ns - (time_ns % 3600000000000), series_id, SUM(value) FROM points GROUP BY 1, 2;
+    "#,
+    // 3: hourly event sums, for the same reason (see `series::event_rows_sql`): counts, cost
+    // and tokens per session, name and model; and, for API requests and errors and tool
+    // events, counts, outcomes and durations per `detail` (the latency bin of a request, the
+    // status of an error, the tool of a tool event).
+    r#"
+    CREATE TABLE event_hours (
+        hour_ns               INTEGER NOT NULL,
+        session_id            TEXT NOT NULL,
+        name                  TEXT NOT NULL,
+        model                 TEXT NOT NULL,
+        model_base            TEXT NOT NULL,
+        n                     INTEGER NOT NULL,
+        cost_usd              REAL NOT NULL,
+        input_tokens          REAL NOT NULL,
+        output_tokens         REAL NOT NULL,
+        cache_read_tokens     REAL NOT NULL,
+        cache_creation_tokens REAL NOT NULL,
+        PRIMARY KEY (hour_ns, session_id, name, model)
+    ) WITHOUT ROWID;
+    INSERT INTO event_hours
+        SELECT time_ns - (time_ns % 3600000000000), session_id, name, COALESCE(model, ''),
+               MAX(COALESCE(model_base, '')), COUNT(*), TOTAL(cost_usd), TOTAL(input_tokens),
+               TOTAL(output_tokens), TOTAL(cache_read_tokens), TOTAL(cache_creation_tokens)
+        FROM events GROUP BY 1, 2, 3, 4;
+    CREATE TABLE event_detail_hours (
+        hour_ns         INTEGER NOT NULL,
+        session_id      TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        model           TEXT NOT NULL,
+        detail          TEXT NOT NULL,
+        model_base      TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        successes       INTEGER NOT NULL,
+        failures        INTEGER NOT NULL,
+        duration_ms_sum REAL NOT NULL,
+        duration_n      INTEGER NOT NULL,
+        PRIMARY KEY (hour_ns, session_id, name, model, detail)
+    ) WITHOUT ROWID;
+    INSERT INTO event_detail_hours
+        SELECT time_ns - (time_ns % 3600000000000), session_id, name, COALESCE(model, ''), EVENT_DETAIL,
+               MAX(COALESCE(model_base, '')), COUNT(*), COALESCE(SUM(success = 1), 0),
+               COALESCE(SUM(success = 0), 0), TOTAL(duration_ms), COUNT(duration_ms)
+        FROM events WHERE name IN ('api_request', 'api_error', 'tool_result', 'tool_decision')
+        GROUP BY 1, 2, 3, 4, 5;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -138,7 +201,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(&sql.replace("EVENT_DETAIL", EVENT_DETAIL_SQL))?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
         tracing::info!(version = index + 1, "applied store migration");

@@ -11,6 +11,189 @@ use serde::Serialize;
 use crate::StoreError;
 use crate::reader::{Filter, Reader};
 
+/// The width of the hourly point sums (`point_hours`).
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// The start of the hour holding `ns`.
+pub fn hour_of(ns: i64) -> i64 {
+    ns - ns.rem_euclid(HOUR_NS)
+}
+
+/// SQL giving `(series_id, b, v)`: the sum `v` of points per series and bucket `b` (of `width`
+/// nanoseconds, or one bucket `0` for the whole range when `width` is 0) within the filter's
+/// time range, for the series matching `series_condition` (a condition on alias `s`). Whole
+/// hours are read from `point_hours` when the buckets are whole hours; only the partial hours
+/// at the edges read raw points.
+pub(crate) fn point_rows_sql(
+    filter: &Filter,
+    width: i64,
+    series_condition: &str,
+    series_args: Vec<SqlValue>,
+) -> (String, Vec<SqlValue>) {
+    let bucket = |t: &str| if width == 0 { "0".to_owned() } else { bucket_expr(t, width) };
+    let in_series = format!("series_id IN (SELECT s.id FROM series s WHERE 1{series_condition})");
+    let rollups = width == 0 || width % HOUR_NS == 0;
+    let first_hour = hour_of(filter.from_ns) + if filter.from_ns.rem_euclid(HOUR_NS) == 0 { 0 } else { HOUR_NS };
+    let last_hour = hour_of(filter.to_ns);
+    let mut args = Vec::new();
+    let sql = if rollups && first_hour < last_hour {
+        args.extend([SqlValue::Integer(first_hour), SqlValue::Integer(last_hour)]);
+        args.extend(series_args.iter().cloned());
+        args.extend([
+            SqlValue::Integer(filter.from_ns),
+            SqlValue::Integer(first_hour),
+            SqlValue::Integer(last_hour),
+            SqlValue::Integer(filter.to_ns),
+        ]);
+        args.extend(series_args);
+        format!(
+            "SELECT series_id, b, SUM(v) AS v FROM (
+                SELECT series_id, {} AS b, value AS v FROM point_hours
+                 WHERE hour_ns >= ? AND hour_ns < ? AND {in_series}
+                UNION ALL
+                SELECT series_id, {} AS b, value AS v FROM points
+                 WHERE ((time_ns >= ? AND time_ns < ?) OR (time_ns >= ? AND time_ns < ?)) AND {in_series})
+             GROUP BY series_id, b",
+            bucket("hour_ns"),
+            bucket("time_ns"),
+        )
+    } else {
+        args.extend([SqlValue::Integer(filter.from_ns), SqlValue::Integer(filter.to_ns)]);
+        args.extend(series_args);
+        format!(
+            "SELECT series_id, {} AS b, SUM(value) AS v FROM points
+             WHERE time_ns >= ? AND time_ns < ? AND {in_series} GROUP BY series_id, b",
+            bucket("time_ns"),
+        )
+    };
+    (sql, args)
+}
+
+/// The latency histogram bin of a duration: `LATENCY_BINS_PER_OCTAVE` bins per doubling.
+pub fn latency_bin(ms: f64) -> i64 {
+    (ms.max(1.0).log2() * LATENCY_BINS_PER_OCTAVE).round() as i64
+}
+
+/// The milliseconds a latency bin stands for.
+fn bin_ms(bin: i64) -> f64 {
+    2f64.powf(bin as f64 / LATENCY_BINS_PER_OCTAVE)
+}
+
+/// What `event_hours` keeps apart within a session, name and model: the tool of tool events,
+/// the status of API errors, the latency bin of API requests (see `schema::EVENT_DETAIL_SQL`).
+pub fn event_detail(name: &str, facts: &ccscope_telemetry::EventFacts) -> String {
+    match name {
+        "tool_result" | "tool_decision" => facts.tool_name.clone().unwrap_or_default(),
+        "api_error" => facts.status_code.map(|c| c.to_string()).unwrap_or_default(),
+        "api_request" => facts.duration_ms.map(|d| latency_bin(d).to_string()).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// The events whose `detail` (see `event_detail`) is kept in `event_detail_hours`.
+pub const DETAILED_EVENTS: [&str; 4] = ["api_request", "api_error", "tool_result", "tool_decision"];
+
+/// Which hourly event sums a query reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventRollup {
+    /// `event_hours`: `n`, `cost_usd` and the four token sums per session, name and model.
+    Usage,
+    /// `event_detail_hours`: `n`, `successes`, `failures`, `duration_ms_sum`, `duration_n`
+    /// per session, name, model and `detail`, for `DETAILED_EVENTS` only.
+    Detail,
+}
+
+/// SQL giving, per bucket `b` (as for `point_rows_sql`), `session_id`, `name`, `model` (and
+/// `detail` for `EventRollup::Detail`), the sums that rollup keeps, for the events matching
+/// `name_condition` (on alias `e`, e.g. ` AND e.name = 'api_request'`). Whole hours come from
+/// the hourly table; only the partial hours at the edges read events. `None` when the filter
+/// needs the events themselves (a user or attribute filter).
+pub(crate) fn event_rows_sql(
+    rollup: EventRollup,
+    filter: &Filter,
+    width: i64,
+    name_condition: &str,
+) -> Option<(String, Vec<SqlValue>)> {
+    if filter.user.is_some() || !filter.attributes.is_empty() {
+        return None;
+    }
+    let bucket = |t: &str| if width == 0 { "0".to_owned() } else { bucket_expr(t, width) };
+    let mut keys = String::new();
+    let mut key_args = Vec::new();
+    if let Some(session) = &filter.session {
+        keys.push_str(" AND e.session_id = ?");
+        key_args.push(SqlValue::Text(session.clone()));
+    }
+    if let Some(model) = &filter.model {
+        keys.push_str(" AND (e.model = ? OR e.model_base = ?)");
+        key_args.extend([SqlValue::Text(model.clone()), SqlValue::Text(model.clone())]);
+    }
+    // (table, key columns, sums over the table, the same sums over raw events). The raw
+    // expressions use unqualified columns: that part reads one table, `events e`.
+    let (table, key_columns, columns, sums, raw_sums) = match rollup {
+        EventRollup::Usage => (
+            "event_hours",
+            "session_id, name, model",
+            "n, cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens",
+            "SUM(n) AS n, SUM(cost_usd) AS cost_usd, SUM(input_tokens) AS input_tokens,
+             SUM(output_tokens) AS output_tokens, SUM(cache_read_tokens) AS cache_read_tokens,
+             SUM(cache_creation_tokens) AS cache_creation_tokens",
+            "COUNT(*) AS n, TOTAL(cost_usd) AS cost_usd, TOTAL(input_tokens) AS input_tokens,
+             TOTAL(output_tokens) AS output_tokens, TOTAL(cache_read_tokens) AS cache_read_tokens,
+             TOTAL(cache_creation_tokens) AS cache_creation_tokens"
+                .to_owned(),
+        ),
+        EventRollup::Detail => (
+            "event_detail_hours",
+            "session_id, name, model, detail",
+            "detail, n, successes, failures, duration_ms_sum, duration_n",
+            "SUM(n) AS n, SUM(successes) AS successes, SUM(failures) AS failures,
+             SUM(duration_ms_sum) AS duration_ms_sum, SUM(duration_n) AS duration_n",
+            format!(
+                "{} AS detail, COUNT(*) AS n, COALESCE(SUM(success = 1), 0) AS successes,
+                 COALESCE(SUM(success = 0), 0) AS failures, TOTAL(duration_ms) AS duration_ms_sum,
+                 COUNT(duration_ms) AS duration_n",
+                crate::schema::EVENT_DETAIL_SQL
+            ),
+        ),
+    };
+    let groups = if rollup == EventRollup::Detail { "1, 2, 3, 4, 5" } else { "1, 2, 3, 4" };
+    let raw = |time_condition: &str| {
+        format!(
+            "SELECT {} AS b, session_id, name, COALESCE(model, '') AS model, {raw_sums}
+             FROM events e WHERE {time_condition}{name_condition}{keys} GROUP BY {groups}",
+            bucket("e.time_ns")
+        )
+    };
+    let first_hour = hour_of(filter.from_ns) + if filter.from_ns.rem_euclid(HOUR_NS) == 0 { 0 } else { HOUR_NS };
+    let last_hour = hour_of(filter.to_ns);
+    let mut args = Vec::new();
+    if (width == 0 || width % HOUR_NS == 0) && first_hour < last_hour {
+        args.extend([SqlValue::Integer(first_hour), SqlValue::Integer(last_hour)]);
+        args.extend(key_args.iter().cloned());
+        for (from, to) in [(filter.from_ns, first_hour), (last_hour, filter.to_ns)] {
+            args.extend([SqlValue::Integer(from), SqlValue::Integer(to)]);
+            args.extend(key_args.iter().cloned());
+        }
+        let sql = format!(
+            "SELECT b, {key_columns}, {sums} FROM (
+                SELECT {} AS b, session_id, name, model, {columns}
+                FROM {table} e WHERE e.hour_ns >= ? AND e.hour_ns < ?{name_condition}{keys}
+                UNION ALL SELECT * FROM ({})
+                UNION ALL SELECT * FROM ({}))
+             GROUP BY {groups}",
+            bucket("e.hour_ns"),
+            raw("e.time_ns >= ? AND e.time_ns < ?"),
+            raw("e.time_ns >= ? AND e.time_ns < ?"),
+        );
+        Some((sql, args))
+    } else {
+        args.extend([SqlValue::Integer(filter.from_ns), SqlValue::Integer(filter.to_ns)]);
+        args.extend(key_args);
+        Some((raw("e.time_ns >= ? AND e.time_ns < ?"), args))
+    }
+}
+
 /// Charts get at most this many buckets across their range.
 pub const MAX_BUCKETS: i64 = 120;
 const MINUTE_NS: i64 = 60_000_000_000;
@@ -186,10 +369,7 @@ pub(crate) fn register_functions(conn: &rusqlite::Connection) -> Result<(), Stor
         "ccscope_latency_bin",
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let ms: f64 = ctx.get::<Option<f64>>(0)?.unwrap_or(1.0);
-            Ok((ms.max(1.0).log2() * LATENCY_BINS_PER_OCTAVE).round() as i64)
-        },
+        |ctx| Ok(latency_bin(ctx.get::<Option<f64>>(0)?.unwrap_or(1.0))),
     )?;
     Ok(())
 }
@@ -200,29 +380,17 @@ fn bucket_expr(time: &str, width: i64) -> String {
 
 impl Reader {
     /// Sum of a metric per bucket and group (metrics only).
-    pub fn metric_series(
-        &self,
-        metric: MetricKind,
-        group: &Dimension,
-        filter: &Filter,
-    ) -> Result<TimeSeries, StoreError> {
+    pub fn metric_series(&self, metric: MetricKind, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        let (cond, mut args) = filter.sql("s", "p.time_ns")?;
+        let (conditions, mut series_args) = filter.conditions("s")?;
+        series_args.insert(0, SqlValue::Text(metric.name().to_owned()));
+        let (inner, args) = point_rows_sql(filter, series.bucket_ns, &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"), series_args);
         let sql = format!(
-            "SELECT {}, {} AS g, SUM(p.value) FROM points p JOIN series s ON s.id = p.series_id
-             WHERE s.metric = ? AND s.temporality != 'gauge' AND {cond} GROUP BY 1, 2",
-            bucket_expr("p.time_ns", series.bucket_ns),
+            "SELECT x.b, {} AS g, SUM(x.v) FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2",
             group.sql("s"),
         );
-        args.insert(0, SqlValue::Text(metric.name().to_owned()));
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
-        })?;
+        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
         for row in rows {
             let (bucket, g, value) = row?;
             series.add(g, bucket, value);
@@ -244,12 +412,15 @@ impl Reader {
             MetricKind::CostUsage
         };
         let mut series = TimeSeries::new(filter);
-        let (cond, args) = filter.sql("s", "p.time_ns")?;
         // Sessions whose usage comes from metrics.
-        let sql = format!(
-            "SELECT DISTINCT s.session_id FROM points p JOIN series s ON s.id = p.series_id
-             WHERE s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage') AND {cond}"
+        let (conditions, series_args) = filter.conditions("s")?;
+        let (inner, args) = point_rows_sql(
+            filter,
+            0,
+            &format!(" AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage'){conditions}"),
+            series_args,
         );
+        let sql = format!("SELECT DISTINCT s.session_id FROM ({inner}) x JOIN series s ON s.id = x.series_id");
         let mut stmt = self.conn().prepare(&sql)?;
         let metered: HashSet<String> = stmt
             .query_map(params_from_iter(args.clone()), |r| r.get(0))?
@@ -260,18 +431,61 @@ impl Reader {
                 series.add(g.clone(), b, v);
             }
         }
-        let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let value = if tokens {
-            "TOTAL(e.input_tokens) + TOTAL(e.output_tokens) + TOTAL(e.cache_read_tokens) + TOTAL(e.cache_creation_tokens)"
-        } else {
-            "TOTAL(e.cost_usd)"
+        let rolled_up = match group {
+            Dimension::None | Dimension::Model | Dimension::Session => {
+                event_rows_sql(EventRollup::Usage, filter, series.bucket_ns, " AND e.name = 'api_request'")
+            }
+            _ => None,
         };
-        let sql = format!(
-            "SELECT {}, {} AS g, e.session_id, {value} FROM events e
-             WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2, 3",
-            bucket_expr("e.time_ns", series.bucket_ns),
-            group.sql("e"),
-        );
+        let (sql, args) = match rolled_up {
+            Some((rows, args)) => {
+                let value = if tokens {
+                    "SUM(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens)"
+                } else {
+                    "SUM(cost_usd)"
+                };
+                let g = match group {
+                    Dimension::Model => "model",
+                    Dimension::Session => "session_id",
+                    _ => "''",
+                };
+                (format!("SELECT b, {g}, session_id, {value} FROM ({rows}) GROUP BY 1, 2, 3"), args)
+            }
+            None => {
+                // Only sessions without cost or token metrics count here: find them from the
+                // hourly sums (a superset when the filter has user or attribute conditions),
+                // then read just their events.
+                let relaxed = Filter { user: None, attributes: Vec::new(), ..filter.clone() };
+                let mut unmetered: Vec<String> = Vec::new();
+                if let Some((rows, args)) = event_rows_sql(EventRollup::Usage, &relaxed, 0, " AND e.name = 'api_request'") {
+                    let mut stmt = self.conn().prepare(&format!("SELECT DISTINCT session_id FROM ({rows})"))?;
+                    for session in stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))? {
+                        let session = session?;
+                        if !metered.contains(&session) {
+                            unmetered.push(session);
+                        }
+                    }
+                }
+                if unmetered.is_empty() {
+                    return Ok(series);
+                }
+                let (cond, mut args) = filter.sql("e", "e.time_ns")?;
+                args.push(SqlValue::Text(serde_json::Value::from(unmetered).to_string()));
+                let value = if tokens {
+                    "TOTAL(e.input_tokens) + TOTAL(e.output_tokens) + TOTAL(e.cache_read_tokens) + TOTAL(e.cache_creation_tokens)"
+                } else {
+                    "TOTAL(e.cost_usd)"
+                };
+                let sql = format!(
+                    "SELECT {}, {} AS g, e.session_id, {value} FROM events e
+                     WHERE e.name = 'api_request' AND {cond}
+                       AND e.session_id IN (SELECT value FROM json_each(?)) GROUP BY 1, 2, 3",
+                    bucket_expr("e.time_ns", series.bucket_ns),
+                    group.sql("e"),
+                );
+                (sql, args)
+            }
+        };
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok((
@@ -300,24 +514,40 @@ impl Reader {
         filter: &Filter,
     ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        let (mut cond, mut args) = filter.sql("e", "e.time_ns")?;
-        if !names.is_empty() {
-            cond.push_str(&format!(
-                " AND e.name IN ({})",
-                vec!["?"; names.len()].join(", ")
-            ));
-            args.extend(names.iter().map(|n| SqlValue::Text((*n).to_owned())));
-        }
-        let count = if distinct_sessions {
-            "COUNT(DISTINCT NULLIF(e.session_id, ''))"
-        } else {
-            "COUNT(*)"
+        let only = |allowed: &[&str]| !names.is_empty() && names.iter().all(|n| allowed.contains(n));
+        let rollup_group = match group {
+            Dimension::None => Some((EventRollup::Usage, "''")),
+            Dimension::Model => Some((EventRollup::Usage, "model")),
+            Dimension::Session => Some((EventRollup::Usage, "session_id")),
+            Dimension::StatusCode if only(&["api_error"]) => {
+                Some((EventRollup::Detail, "CASE detail WHEN '' THEN 'no status' ELSE detail END"))
+            }
+            Dimension::Tool if only(&["tool_result", "tool_decision"]) => Some((EventRollup::Detail, "detail")),
+            _ => None,
         };
-        let sql = format!(
-            "SELECT {}, {} AS g, {count} FROM events e WHERE {cond} GROUP BY 1, 2",
-            bucket_expr("e.time_ns", series.bucket_ns),
-            group.sql("e"),
-        );
+        let name_condition = if names.is_empty() {
+            String::new()
+        } else {
+            let quoted: Vec<String> = names.iter().map(|n| format!("'{}'", n.replace('\'', "''"))).collect();
+            format!(" AND e.name IN ({})", quoted.join(", "))
+        };
+        let rolled = rollup_group.and_then(|(kind, g)| event_rows_sql(kind, filter, series.bucket_ns, &name_condition).map(|r| (g, r)));
+        let (sql, args) = match rolled {
+            Some((g, (rows, args))) => {
+                let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(session_id, ''))" } else { "SUM(n)" };
+                (format!("SELECT b, {g}, {count} FROM ({rows}) GROUP BY 1, 2"), args)
+            }
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(e.session_id, ''))" } else { "COUNT(*)" };
+                let sql = format!(
+                    "SELECT {}, {} AS g, {count} FROM events e WHERE {cond}{name_condition} GROUP BY 1, 2",
+                    bucket_expr("e.time_ns", series.bucket_ns),
+                    group.sql("e"),
+                );
+                (sql, args)
+            }
+        };
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok((
@@ -337,18 +567,26 @@ impl Reader {
     pub fn session_series(&self, filter: &Filter) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
         let width = series.bucket_ns;
-        let (econd, mut args) = filter.sql("e", "e.time_ns")?;
-        let (scond, sargs) = filter.sql("s", "p.time_ns")?;
-        args.extend(sargs);
+        let (event_part, mut args) = match event_rows_sql(EventRollup::Usage, filter, width, " AND e.session_id != ''") {
+            Some((rows, args)) => (format!("SELECT b, session_id AS sid FROM ({rows})"), args),
+            None => {
+                let (econd, args) = filter.sql("e", "e.time_ns")?;
+                let sql = format!(
+                    "SELECT {} AS b, e.session_id AS sid FROM events e WHERE {econd} AND e.session_id != ''",
+                    bucket_expr("e.time_ns", width)
+                );
+                (sql, args)
+            }
+        };
+        let (conditions, series_args) = filter.conditions("s")?;
+        let (inner, inner_args) = point_rows_sql(filter, width, &format!(" AND s.session_id != ''{conditions}"), series_args);
+        args.extend(inner_args);
         let sql = format!(
             "SELECT b, COUNT(DISTINCT sid) FROM (
-                SELECT {} AS b, e.session_id AS sid FROM events e WHERE {econd} AND e.session_id != ''
+                {event_part}
                 UNION
-                SELECT {} AS b, s.session_id AS sid FROM points p JOIN series s ON s.id = p.series_id
-                 WHERE {scond} AND s.session_id != '')
-             GROUP BY b",
-            bucket_expr("e.time_ns", width),
-            bucket_expr("p.time_ns", width),
+                SELECT x.b AS b, s.session_id AS sid FROM ({inner}) x JOIN series s ON s.id = x.series_id)
+             GROUP BY b"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
@@ -364,13 +602,22 @@ impl Reader {
     /// p50 and p95 of `api_request` durations per bucket, from a log-scale histogram.
     pub fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, StoreError> {
         let width = bucket_width(filter.from_ns, filter.to_ns);
-        let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let sql = format!(
-            "SELECT {}, ccscope_latency_bin(e.duration_ms), COUNT(*)
-             FROM events e WHERE e.name = 'api_request' AND e.duration_ms IS NOT NULL AND {cond}
-             GROUP BY 1, 2",
-            bucket_expr("e.time_ns", width),
-        );
+        let (sql, args) = match event_rows_sql(EventRollup::Detail, filter, width, " AND e.name = 'api_request'") {
+            Some((rows, args)) => (
+                format!("SELECT b, CAST(detail AS INTEGER), SUM(n) FROM ({rows}) WHERE detail != '' GROUP BY 1, 2"),
+                args,
+            ),
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                let sql = format!(
+                    "SELECT {}, ccscope_latency_bin(e.duration_ms), COUNT(*)
+                     FROM events e WHERE e.name = 'api_request' AND e.duration_ms IS NOT NULL AND {cond}
+                     GROUP BY 1, 2",
+                    bucket_expr("e.time_ns", width),
+                );
+                (sql, args)
+            }
+        };
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok((
@@ -397,7 +644,7 @@ impl Reader {
                 for (bin, n) in &bins {
                     seen += n;
                     if seen >= rank {
-                        return 2f64.powf(*bin as f64 / LATENCY_BINS_PER_OCTAVE);
+                        return bin_ms(*bin);
                     }
                 }
                 0.0
@@ -410,11 +657,24 @@ impl Reader {
 
     /// Per tool: results, successes, failures and mean duration (from `tool_result`).
     pub fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, StoreError> {
-        let (cond, args) = filter.sql("e", "e.time_ns")?;
-        let sql = format!(
-            "SELECT COALESCE(e.tool_name, '?'), COUNT(*), SUM(e.success = 1), SUM(e.success = 0), AVG(e.duration_ms)
-             FROM events e WHERE e.name = 'tool_result' AND {cond} GROUP BY 1 ORDER BY 2 DESC, 1"
-        );
+        let (sql, args) = match event_rows_sql(EventRollup::Detail, filter, 0, " AND e.name = 'tool_result'") {
+            Some((rows, args)) => (
+                format!(
+                    "SELECT CASE detail WHEN '' THEN '?' ELSE detail END, SUM(n), SUM(successes), SUM(failures),
+                            SUM(duration_ms_sum) / NULLIF(SUM(duration_n), 0)
+                     FROM ({rows}) GROUP BY 1 ORDER BY 2 DESC, 1"
+                ),
+                args,
+            ),
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                let sql = format!(
+                    "SELECT COALESCE(e.tool_name, '?'), COUNT(*), SUM(e.success = 1), SUM(e.success = 0), AVG(e.duration_ms)
+                     FROM events e WHERE e.name = 'tool_result' AND {cond} GROUP BY 1 ORDER BY 2 DESC, 1"
+                );
+                (sql, args)
+            }
+        };
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
             Ok(Breakdown {
@@ -435,16 +695,13 @@ impl Reader {
         by_language: bool,
         filter: &Filter,
     ) -> Result<Vec<(String, f64, f64)>, StoreError> {
-        let (cond, mut args) = filter.sql("s", "p.time_ns")?;
         let key = if by_language { "language" } else { "tool_name" };
+        let (conditions, mut series_args) = filter.conditions("s")?;
+        series_args.insert(0, SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()));
+        let (inner, args) = point_rows_sql(filter, 0, &format!(" AND s.metric = ?{conditions}"), series_args);
         let sql = format!(
-            "SELECT COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision'), SUM(p.value)
-             FROM points p JOIN series s ON s.id = p.series_id
-             WHERE s.metric = ? AND {cond} GROUP BY 1, 2"
-        );
-        args.insert(
-            0,
-            SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()),
+            "SELECT COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision'), SUM(x.v)
+             FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {

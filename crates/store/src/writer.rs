@@ -175,6 +175,7 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     // in the background, and the writer only restarts the WAL once it is large.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    crate::series::register_functions(&conn)?;
     Ok(conn)
 }
 
@@ -432,6 +433,55 @@ fn insert_event(
             prepared.attributes,
             resource_id,
         ])?;
+    if changed == 1 {
+        let hour = crate::series::hour_of(e.time_ns);
+        let session = id.session_id.as_deref().unwrap_or("");
+        let model = f.model.as_deref().unwrap_or("");
+        let model_base = prepared.model_base.as_deref().unwrap_or("");
+        tx.prepare_cached(
+            "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (hour_ns, session_id, name, model) DO UPDATE SET
+                n = n + 1, cost_usd = cost_usd + excluded.cost_usd,
+                input_tokens = input_tokens + excluded.input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens,
+                cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens",
+        )?
+        .execute(params![
+            hour,
+            session,
+            e.name,
+            model,
+            model_base,
+            f.cost_usd.unwrap_or(0.0),
+            f.input_tokens.unwrap_or(0) as f64,
+            f.output_tokens.unwrap_or(0) as f64,
+            f.cache_read_tokens.unwrap_or(0) as f64,
+            f.cache_creation_tokens.unwrap_or(0) as f64,
+        ])?;
+        if crate::series::DETAILED_EVENTS.contains(&e.name.as_str()) {
+            tx.prepare_cached(
+                "INSERT INTO event_detail_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (hour_ns, session_id, name, model, detail) DO UPDATE SET
+                    n = n + 1, successes = successes + excluded.successes,
+                    failures = failures + excluded.failures,
+                    duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
+                    duration_n = duration_n + excluded.duration_n",
+            )?
+            .execute(params![
+                hour,
+                session,
+                e.name,
+                model,
+                crate::series::event_detail(&e.name, f),
+                model_base,
+                i64::from(f.success == Some(true)),
+                i64::from(f.success == Some(false)),
+                f.duration_ms.unwrap_or(0.0),
+                i64::from(f.duration_ms.is_some()),
+            ])?;
+        }
+    }
     Ok(changed == 1)
 }
 
@@ -539,6 +589,13 @@ fn insert_point(
             value,
             prepared.extra
         ])?;
+    if changed == 1 {
+        tx.prepare_cached(
+            "INSERT INTO point_hours (hour_ns, series_id, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (hour_ns, series_id) DO UPDATE SET value = value + excluded.value",
+        )?
+        .execute(params![crate::series::hour_of(p.time_ns), state.id, value])?;
+    }
     if changed == 1
         && let Some(next) = new_state
     {

@@ -1,0 +1,226 @@
+//! Dashboard query benchmark: every overview query over a 30-day range of a store holding 1M
+//! events and 5M metric points, as the API runs them (a fresh read-only connection each time).
+//! Prints p50/p95 per query; asserts nothing.
+//!
+//!     cargo bench --bench queries                      # 1M events, 5M points (a few minutes to fill)
+//!     CCSCOPE_BENCH_SCALE=0.1 cargo bench --bench queries
+//!
+//! The store is filled through the real writer; the database is kept in target/ between runs
+//! (delete target/bench-queries to refill).
+
+use std::path::Path;
+use std::time::Instant;
+
+use ccscope_store::{Dimension, EventQuery, Filter, Reader, Retention, Writer};
+use ccscope_telemetry::{Encoding, MetricKind, Signal, decode_request, normalize};
+use serde_json::{Value, json};
+
+const DAY_NS: i64 = 86_400_000_000_000;
+const SESSIONS: usize = 2_000;
+const RUNS: usize = 20;
+
+fn attr(key: &str, value: Value) -> Value {
+    let v = match value {
+        Value::String(s) => json!({"stringValue": s}),
+        Value::Number(n) if n.is_f64() => json!({"doubleValue": n}),
+        Value::Number(n) => json!({"intValue": n}),
+        other => json!({"stringValue": other.to_string()}),
+    };
+    json!({"key": key, "value": v})
+}
+
+/// One session's events (`events` of them) and metric points (`points`), spread over its day.
+fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Value, Value) {
+    let session = format!("bench-session-{s:05}");
+    let user = format!("user-{:03}", s % 50);
+    let model = ["claude-opus-4-8[1m]", "claude-sonnet-4-6", "claude-haiku-4-5"][s % 3];
+    let names = ["user_prompt", "api_request", "assistant_response", "tool_decision", "tool_result", "api_request", "tool_result", "api_error"];
+    let tools = ["Bash", "Edit", "Write", "Read", "Grep"];
+    let records: Vec<Value> = (0..events)
+        .map(|i| {
+            let name = names[i % names.len()];
+            let mut attrs = vec![
+                attr("session.id", json!(session)),
+                attr("user.id", json!(user)),
+                attr("terminal.type", json!("xterm-256color")),
+                attr("event.name", json!(name)),
+                attr("event.sequence", json!(i)),
+                attr("prompt.id", json!(format!("{session}-p{}", i / 8))),
+                attr("model", json!(model)),
+            ];
+            match name {
+                "api_request" => {
+                    attrs.push(attr("cost_usd", json!(0.0123)));
+                    attrs.push(attr("input_tokens", json!(120)));
+                    attrs.push(attr("output_tokens", json!(40)));
+                    attrs.push(attr("duration_ms", json!(200 + (i * 37) % 3000)));
+                }
+                "api_error" => attrs.push(attr("status_code", json!([429, 500, 529][i % 3]))),
+                "tool_result" | "tool_decision" => {
+                    attrs.push(attr("tool_name", json!(tools[i % tools.len()])));
+                    attrs.push(attr("success", json!(if i % 11 == 0 { "false" } else { "true" })));
+                    attrs.push(attr("duration_ms", json!(format!("{}", 5 + i % 400))));
+                }
+                _ => {}
+            }
+            json!({"timeUnixNano": (start_ns + i as i64 * 1_000_000_000).to_string(),
+                   "body": {"stringValue": format!("claude_code.{name}")}, "attributes": attrs})
+        })
+        .collect();
+    let logs = json!({"resourceLogs": [{"resource": {"attributes": [attr("service.name", json!("claude-code")), attr("department", json!(["eng", "sales"][s % 2]))]},
+        "scopeLogs": [{"logRecords": records}]}]});
+    // Points: 10 series per session, each exported every minute (delta).
+    let series: Vec<(&str, &str)> = vec![
+        ("claude_code.cost.usage", ""),
+        ("claude_code.token.usage", "input"),
+        ("claude_code.token.usage", "output"),
+        ("claude_code.token.usage", "cacheRead"),
+        ("claude_code.token.usage", "cacheCreation"),
+        ("claude_code.lines_of_code.count", "added"),
+        ("claude_code.lines_of_code.count", "removed"),
+        ("claude_code.active_time.total", "cli"),
+        ("claude_code.active_time.total", "user"),
+        ("claude_code.code_edit_tool.decision", ""),
+    ];
+    let per_series = points / series.len();
+    let metrics: Vec<Value> = series
+        .iter()
+        .map(|(name, ty)| {
+            let dps: Vec<Value> = (0..per_series)
+                .map(|k| {
+                    let mut a = vec![attr("session.id", json!(session)), attr("user.id", json!(user)), attr("model", json!(model))];
+                    if !ty.is_empty() {
+                        a.push(attr("type", json!(ty)));
+                    }
+                    if name.ends_with("decision") {
+                        a.push(attr("decision", json!(if k % 5 == 0 { "reject" } else { "accept" })));
+                        a.push(attr("tool_name", json!(tools[k % 3])));
+                        a.push(attr("language", json!(["Rust", "Python", "TypeScript"][k % 3])));
+                    }
+                    let t = start_ns + k as i64 * 60_000_000_000;
+                    json!({"attributes": a, "startTimeUnixNano": t.to_string(), "timeUnixNano": (t + 60_000_000_000).to_string(), "asDouble": 1.5})
+                })
+                .collect();
+            json!({"name": name, "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": dps}})
+        })
+        .collect();
+    let metrics = json!({"resourceMetrics": [{"resource": {"attributes": [attr("service.name", json!("claude-code"))]}, "scopeMetrics": [{"metrics": metrics}]}]});
+    (logs, metrics)
+}
+
+fn fill(path: &Path, scale: f64, end_ns: i64) {
+    let events_per_session = ((1_000_000.0 * scale) as usize / SESSIONS).max(8);
+    let points_per_session = ((5_000_000.0 * scale) as usize / SESSIONS).max(10);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let (writer, thread) = Writer::start(path, Retention { max_age_days: None, max_bytes: None }).expect("writer");
+    let started = Instant::now();
+    runtime.block_on(async {
+        let mut pending = Vec::new();
+        for s in 0..SESSIONS {
+            let start = end_ns - 30 * DAY_NS + (s as i64 * 30 * DAY_NS / SESSIONS as i64);
+            let (logs, metrics) = session_batches(s, start, events_per_session, points_per_session);
+            for (signal, body) in [(Signal::Logs, logs), (Signal::Metrics, metrics)] {
+                let request = decode_request(signal, Encoding::Json, body.to_string().as_bytes()).expect("decode");
+                let batch = normalize(&request, end_ns);
+                let writer = writer.clone();
+                pending.push(tokio::spawn(async move {
+                    loop {
+                        match writer.write(batch.clone(), end_ns).await {
+                            Ok(_) => break,
+                            Err(ccscope_store::WriteError::Saturated) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                            Err(e) => panic!("write failed: {e}"),
+                        }
+                    }
+                }));
+            }
+            if pending.len() >= 64 {
+                for p in pending.drain(..) {
+                    p.await.expect("write task");
+                }
+            }
+        }
+        for p in pending {
+            p.await.expect("write task");
+        }
+    });
+    drop(writer);
+    thread.join();
+    println!(
+        "filled {} sessions ({} events, {} points each) in {:.0} s",
+        SESSIONS,
+        events_per_session,
+        points_per_session,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&Reader) -> T) {
+    let mut ms = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let reader = Reader::open(path).expect("reader");
+        std::hint::black_box(query(&reader));
+        ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    ms.sort_by(f64::total_cmp);
+    println!("{label:<34} p50 {:>7.1} ms   p95 {:>7.1} ms", ms[RUNS / 2], ms[RUNS * 95 / 100]);
+}
+
+fn main() {
+    let scale: f64 = std::env::var("CCSCOPE_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-{scale}"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("ccscope.db");
+    let marker = dir.join("end_ns");
+    let end_ns = match std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse::<i64>().ok()) {
+        Some(end) if path.exists() => end,
+        _ => {
+            let _ = std::fs::remove_file(&path);
+            let end = ccscope_store::now_ns();
+            fill(&path, scale, end);
+            std::fs::write(&marker, end.to_string()).expect("marker");
+            end
+        }
+    };
+    let reader = Reader::open(&path).expect("reader");
+    let health = reader.health(&path).expect("health");
+    println!(
+        "store: {} events, {} points, {} sessions, {} MiB; 30-day range, {RUNS} runs each",
+        health.events,
+        health.points,
+        health.sessions,
+        health.file_bytes >> 20
+    );
+    let f = Filter { from_ns: end_ns - 30 * DAY_NS, to_ns: end_ns, ..Filter::default() };
+    time("overview (report, this + previous)", &path, |r| (r.report(&f).expect("q"), r.report(&Filter { from_ns: f.from_ns - 30 * DAY_NS, to_ns: f.from_ns, ..f.clone() }).expect("q")));
+    time("chart cost by model", &path, |r| r.usage_series(false, &Dimension::Model, &f).expect("q"));
+    time("chart tokens by type", &path, |r| r.metric_series(MetricKind::TokenUsage, &Dimension::Type, &f).expect("q"));
+    time("chart sessions", &path, |r| r.session_series(&f).expect("q"));
+    time("chart lines", &path, |r| r.metric_series(MetricKind::LinesOfCode, &Dimension::Type, &f).expect("q"));
+    time("chart active time", &path, |r| r.metric_series(MetricKind::ActiveTime, &Dimension::Type, &f).expect("q"));
+    time("chart edit decisions by language", &path, |r| r.decision_breakdown(true, &f).expect("q"));
+    time("chart API latency p50/p95", &path, |r| r.latency_series(&f).expect("q"));
+    time("chart API errors by status", &path, |r| r.event_series(&["api_error"], &Dimension::StatusCode, false, &f).expect("q"));
+    time("chart tools", &path, |r| r.tool_breakdown(&f).expect("q"));
+    time("cost by attr:department", &path, |r| r.usage_series(false, &Dimension::Attribute("department".into()), &f).expect("q"));
+    let page = EventQuery { filter: f.clone(), limit: Some(200), newest_first: true, ..EventQuery::default() };
+    time("events: first page + count", &path, |r| {
+        let mut n = 0;
+        r.events(&page, |_| {
+            n += 1;
+            Ok(())
+        })
+        .expect("q");
+        (n, r.count_events(&page).expect("q"))
+    });
+    let named = EventQuery { names: vec!["tool_result".into()], ..page.clone() };
+    time("events: one name, page + count", &path, |r| {
+        r.events(&named, |_| Ok(())).expect("q");
+        r.count_events(&named).expect("q")
+    });
+    let session = Filter { session: Some("bench-session-01000".into()), from_ns: 0, to_ns: i64::MAX, ..Filter::default() };
+    time("session timeline (all its events)", &path, |r| {
+        r.events(&EventQuery { filter: session.clone(), ..EventQuery::default() }, |_| Ok(())).expect("q");
+        r.sessions(&session).expect("q")
+    });
+}

@@ -33,8 +33,21 @@ fn attr(key: &str, value: Value) -> Value {
 fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Value, Value) {
     let session = format!("bench-session-{s:05}");
     let user = format!("user-{:03}", s % 50);
-    let model = ["claude-opus-4-8[1m]", "claude-sonnet-4-6", "claude-haiku-4-5"][s % 3];
-    let names = ["user_prompt", "api_request", "assistant_response", "tool_decision", "tool_result", "api_request", "tool_result", "api_error"];
+    let model = [
+        "claude-opus-4-8[1m]",
+        "claude-sonnet-4-6",
+        "claude-haiku-4-5",
+    ][s % 3];
+    let names = [
+        "user_prompt",
+        "api_request",
+        "assistant_response",
+        "tool_decision",
+        "tool_result",
+        "api_request",
+        "tool_result",
+        "api_error",
+    ];
     let tools = ["Bash", "Edit", "Write", "Read", "Grep"];
     let records: Vec<Value> = (0..events)
         .map(|i| {
@@ -58,7 +71,10 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
                 "api_error" => attrs.push(attr("status_code", json!([429, 500, 529][i % 3]))),
                 "tool_result" | "tool_decision" => {
                     attrs.push(attr("tool_name", json!(tools[i % tools.len()])));
-                    attrs.push(attr("success", json!(if i % 11 == 0 { "false" } else { "true" })));
+                    attrs.push(attr(
+                        "success",
+                        json!(if i % 11 == 0 { "false" } else { "true" }),
+                    ));
                     attrs.push(attr("duration_ms", json!(format!("{}", 5 + i % 400))));
                 }
                 _ => {}
@@ -111,8 +127,19 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
 fn fill(path: &Path, scale: f64, end_ns: i64) {
     let events_per_session = ((1_000_000.0 * scale) as usize / SESSIONS).max(8);
     let points_per_session = ((5_000_000.0 * scale) as usize / SESSIONS).max(10);
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let (writer, thread) = Writer::start(path, Retention { max_age_days: None, max_bytes: None }).expect("writer");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (writer, thread) = Writer::start(
+        path,
+        Retention {
+            max_age_days: None,
+            max_bytes: None,
+        },
+    )
+    .expect("writer");
     let started = Instant::now();
     runtime.block_on(async {
         let mut pending = Vec::new();
@@ -120,14 +147,17 @@ fn fill(path: &Path, scale: f64, end_ns: i64) {
             let start = end_ns - 30 * DAY_NS + (s as i64 * 30 * DAY_NS / SESSIONS as i64);
             let (logs, metrics) = session_batches(s, start, events_per_session, points_per_session);
             for (signal, body) in [(Signal::Logs, logs), (Signal::Metrics, metrics)] {
-                let request = decode_request(signal, Encoding::Json, body.to_string().as_bytes()).expect("decode");
+                let request = decode_request(signal, Encoding::Json, body.to_string().as_bytes())
+                    .expect("decode");
                 let batch = normalize(&request, end_ns);
                 let writer = writer.clone();
                 pending.push(tokio::spawn(async move {
                     loop {
                         match writer.write(batch.clone(), end_ns).await {
                             Ok(_) => break,
-                            Err(ccscope_store::WriteError::Saturated) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+                            Err(ccscope_store::WriteError::Saturated) => {
+                                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+                            }
                             Err(e) => panic!("write failed: {e}"),
                         }
                     }
@@ -163,16 +193,26 @@ fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&Reader) -> T) {
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     ms.sort_by(f64::total_cmp);
-    println!("{label:<34} p50 {:>7.1} ms   p95 {:>7.1} ms", ms[RUNS / 2], ms[RUNS * 95 / 100]);
+    println!(
+        "{label:<34} p50 {:>7.1} ms   p95 {:>7.1} ms",
+        ms[RUNS / 2],
+        ms[RUNS * 95 / 100]
+    );
 }
 
 fn main() {
-    let scale: f64 = std::env::var("CCSCOPE_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let scale: f64 = std::env::var("CCSCOPE_BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-{scale}"));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("ccscope.db");
     let marker = dir.join("end_ns");
-    let end_ns = match std::fs::read_to_string(&marker).ok().and_then(|s| s.trim().parse::<i64>().ok()) {
+    let end_ns = match std::fs::read_to_string(&marker)
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+    {
         Some(end) if path.exists() => end,
         _ => {
             let _ = std::fs::remove_file(&path);
@@ -191,19 +231,61 @@ fn main() {
         health.sessions,
         health.file_bytes >> 20
     );
-    let f = Filter { from_ns: end_ns - 30 * DAY_NS, to_ns: end_ns, ..Filter::default() };
-    time("overview (report, this + previous)", &path, |r| (r.report(&f).expect("q"), r.report(&Filter { from_ns: f.from_ns - 30 * DAY_NS, to_ns: f.from_ns, ..f.clone() }).expect("q")));
-    time("chart cost by model", &path, |r| r.usage_series(false, &Dimension::Model, &f).expect("q"));
-    time("chart tokens by type", &path, |r| r.metric_series(MetricKind::TokenUsage, &Dimension::Type, &f).expect("q"));
-    time("chart sessions", &path, |r| r.session_series(&f).expect("q"));
-    time("chart lines", &path, |r| r.metric_series(MetricKind::LinesOfCode, &Dimension::Type, &f).expect("q"));
-    time("chart active time", &path, |r| r.metric_series(MetricKind::ActiveTime, &Dimension::Type, &f).expect("q"));
-    time("chart edit decisions by language", &path, |r| r.decision_breakdown(true, &f).expect("q"));
-    time("chart API latency p50/p95", &path, |r| r.latency_series(&f).expect("q"));
-    time("chart API errors by status", &path, |r| r.event_series(&["api_error"], &Dimension::StatusCode, false, &f).expect("q"));
+    let f = Filter {
+        from_ns: end_ns - 30 * DAY_NS,
+        to_ns: end_ns,
+        ..Filter::default()
+    };
+    time("overview (report, this + previous)", &path, |r| {
+        (
+            r.report(&f).expect("q"),
+            r.report(&Filter {
+                from_ns: f.from_ns - 30 * DAY_NS,
+                to_ns: f.from_ns,
+                ..f.clone()
+            })
+            .expect("q"),
+        )
+    });
+    time("chart cost by model", &path, |r| {
+        r.usage_series(false, &Dimension::Model, &f).expect("q")
+    });
+    time("chart tokens by type", &path, |r| {
+        r.metric_series(MetricKind::TokenUsage, &Dimension::Type, &f)
+            .expect("q")
+    });
+    time("chart sessions", &path, |r| {
+        r.session_series(&f).expect("q")
+    });
+    time("chart lines", &path, |r| {
+        r.metric_series(MetricKind::LinesOfCode, &Dimension::Type, &f)
+            .expect("q")
+    });
+    time("chart active time", &path, |r| {
+        r.metric_series(MetricKind::ActiveTime, &Dimension::Type, &f)
+            .expect("q")
+    });
+    time("chart edit decisions by language", &path, |r| {
+        r.decision_breakdown(true, &f).expect("q")
+    });
+    time("chart API latency p50/p95", &path, |r| {
+        r.latency_series(&f).expect("q")
+    });
+    time("chart API errors by status", &path, |r| {
+        r.event_series(&["api_error"], &Dimension::StatusCode, false, &f)
+            .expect("q")
+    });
     time("chart tools", &path, |r| r.tool_breakdown(&f).expect("q"));
-    time("cost by attr:department", &path, |r| r.usage_series(false, &Dimension::Attribute("department".into()), &f).expect("q"));
-    let page = EventQuery { filter: f.clone(), limit: Some(200), newest_first: true, ..EventQuery::default() };
+    time("cost by attr:department", &path, |r| {
+        r.usage_series(false, &Dimension::Attribute("department".into()), &f)
+            .expect("q")
+    });
+    let page = EventQuery {
+        filter: f.clone(),
+        limit: Some(200),
+        newest_first: true,
+        ..EventQuery::default()
+    };
     time("events: first page + count", &path, |r| {
         let mut n = 0;
         r.events(&page, |_| {
@@ -213,14 +295,29 @@ fn main() {
         .expect("q");
         (n, r.count_events(&page).expect("q"))
     });
-    let named = EventQuery { names: vec!["tool_result".into()], ..page.clone() };
+    let named = EventQuery {
+        names: vec!["tool_result".into()],
+        ..page.clone()
+    };
     time("events: one name, page + count", &path, |r| {
         r.events(&named, |_| Ok(())).expect("q");
         r.count_events(&named).expect("q")
     });
-    let session = Filter { session: Some("bench-session-01000".into()), from_ns: 0, to_ns: i64::MAX, ..Filter::default() };
+    let session = Filter {
+        session: Some("bench-session-01000".into()),
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Filter::default()
+    };
     time("session timeline (all its events)", &path, |r| {
-        r.events(&EventQuery { filter: session.clone(), ..EventQuery::default() }, |_| Ok(())).expect("q");
+        r.events(
+            &EventQuery {
+                filter: session.clone(),
+                ..EventQuery::default()
+            },
+            |_| Ok(()),
+        )
+        .expect("q");
         r.sessions(&session).expect("q")
     });
 }

@@ -177,6 +177,18 @@ test("filters narrow tiles and charts", async () => {
   });
 });
 
+test("charts group by a custom resource attribute", async () => {
+  await rendered(async () => {
+    await page.selectOption("#group", "attr");
+    await page.fill("#group-attr", "department");
+    await page.press("#group-attr", "Enter");
+  });
+  await page.waitForSelector("#chart-cost svg");
+  const legend = await page.textContent("#chart-cost .legend");
+  assert.match(legend, /eng/, legend);
+  await rendered(() => page.selectOption("#group", ""));
+});
+
 test("a new export appears without reloading", async () => {
   const before = Number(await page.getAttribute("#tile-sessions", "data-value"));
   const body = {

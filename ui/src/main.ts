@@ -102,11 +102,32 @@ function buildToolbar(): void {
       },
     }, "Apply"),
   );
+  const isAttr = state.group.startsWith("attr:");
+  const groupAttr = h("input", {
+    type: "search",
+    id: "group-attr",
+    placeholder: "attribute key, e.g. department",
+    value: isAttr ? state.group.slice(5) : "",
+    hidden: !isAttr,
+    "aria-label": "group by attribute",
+  });
+  groupAttr.addEventListener("change", () => {
+    const key = groupAttr.value.trim();
+    if (key === "") return;
+    state.group = `attr:${key}`;
+    localStorage.setItem("ccscope.group", state.group);
+    render();
+  });
   const groupSelect = select(
     "group",
-    [["", "Group: default"], ["model", "by model"], ["session", "by session"], ["user", "by user"], ["terminal", "by terminal"], ["version", "by version"], ["type", "by type"]],
-    state.group,
+    [["", "Group: default"], ["model", "by model"], ["session", "by session"], ["user", "by user"], ["terminal", "by terminal"], ["version", "by version"], ["type", "by type"], ["attr", "by attribute…"]],
+    isAttr ? "attr" : state.group,
     (v) => {
+      groupAttr.hidden = v !== "attr";
+      if (v === "attr") {
+        groupAttr.focus();
+        return;
+      }
       state.group = v;
       localStorage.setItem("ccscope.group", v);
       render();
@@ -136,7 +157,7 @@ function buildToolbar(): void {
       render();
     },
   }, "◐");
-  append(bar, rangeSelect, custom, groupSelect, filter("model", "model"), filter("user", "user"), filter("session", "session"), attr, theme);
+  append(bar, rangeSelect, custom, groupSelect, groupAttr, filter("model", "model"), filter("user", "user"), filter("session", "session"), attr, theme);
 }
 
 let flashTimer = 0;

@@ -34,9 +34,16 @@ impl Filter {
     /// Builds the SQL condition for a table aliased `alias` with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
-    pub(crate) fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+    pub(crate) fn sql(
+        &self,
+        alias: &str,
+        time: &str,
+    ) -> Result<(String, Vec<SqlValue>), StoreError> {
         let (conditions, mut args) = self.conditions(alias)?;
-        let mut all = vec![SqlValue::Integer(self.from_ns), SqlValue::Integer(self.to_ns)];
+        let mut all = vec![
+            SqlValue::Integer(self.from_ns),
+            SqlValue::Integer(self.to_ns),
+        ];
         all.append(&mut args);
         Ok((format!("{time} >= ? AND {time} < ?{conditions}"), all))
     }
@@ -311,7 +318,12 @@ impl Reader {
 
     fn metric_rows(&self, filter: &Filter) -> Result<Vec<MetricRow>, StoreError> {
         let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, args) = crate::series::point_rows_sql(filter, 0, &format!(" AND s.temporality != 'gauge'{conditions}"), series_args);
+        let (inner, args) = crate::series::point_rows_sql(
+            filter,
+            0,
+            &format!(" AND s.temporality != 'gauge'{conditions}"),
+            series_args,
+        );
         let sql = format!(
             "SELECT s.metric, s.session_id, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
                     COALESCE(json_extract(s.attributes, '$.decision'), ''), SUM(x.v)
@@ -336,7 +348,12 @@ impl Reader {
         &self,
         filter: &Filter,
     ) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
-        let (sql, args) = match crate::series::event_rows_sql(crate::series::EventRollup::Usage, filter, 0, " AND e.name = 'api_request'") {
+        let (sql, args) = match crate::series::event_rows_sql(
+            crate::series::EventRollup::Usage,
+            filter,
+            0,
+            " AND e.name = 'api_request'",
+        ) {
             Some((rows, args)) => (
                 format!(
                     "SELECT session_id, model, SUM(cost_usd), SUM(input_tokens), SUM(output_tokens),
@@ -439,11 +456,24 @@ impl Reader {
             m.0 += cost;
             m.1 += tokens.total();
         }
-        let (sql, args) = match crate::series::event_rows_sql(crate::series::EventRollup::Usage, filter, 0, "") {
-            Some((rows, args)) => (format!("SELECT name, session_id, SUM(n) FROM ({rows}) GROUP BY 1, 2"), args),
+        let (sql, args) = match crate::series::event_rows_sql(
+            crate::series::EventRollup::Usage,
+            filter,
+            0,
+            "",
+        ) {
+            Some((rows, args)) => (
+                format!("SELECT name, session_id, SUM(n) FROM ({rows}) GROUP BY 1, 2"),
+                args,
+            ),
             None => {
                 let (cond, args) = filter.sql("e", "e.time_ns")?;
-                (format!("SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"), args)
+                (
+                    format!(
+                        "SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"
+                    ),
+                    args,
+                )
             }
         };
         let mut stmt = self.conn.prepare(&sql)?;

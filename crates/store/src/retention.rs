@@ -22,8 +22,14 @@ fn delete_before(conn: &Connection, cutoff_ns: i64) -> Result<Swept, StoreError>
     let events = conn.execute("DELETE FROM events WHERE time_ns < ?1", params![cutoff_ns])?;
     let event_hour = crate::series::hour_of(cutoff_ns);
     let next_hour = event_hour + crate::series::HOUR_NS;
-    conn.execute("DELETE FROM event_hours WHERE hour_ns <= ?1", params![event_hour])?;
-    conn.execute("DELETE FROM event_detail_hours WHERE hour_ns <= ?1", params![event_hour])?;
+    conn.execute(
+        "DELETE FROM event_hours WHERE hour_ns <= ?1",
+        params![event_hour],
+    )?;
+    conn.execute(
+        "DELETE FROM event_detail_hours WHERE hour_ns <= ?1",
+        params![event_hour],
+    )?;
     conn.execute(
         "INSERT INTO event_hours
          SELECT ?1, session_id, name, COALESCE(model, ''), MAX(COALESCE(model_base, '')), COUNT(*),

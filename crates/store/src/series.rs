@@ -30,10 +30,21 @@ pub(crate) fn point_rows_sql(
     series_condition: &str,
     series_args: Vec<SqlValue>,
 ) -> (String, Vec<SqlValue>) {
-    let bucket = |t: &str| if width == 0 { "0".to_owned() } else { bucket_expr(t, width) };
+    let bucket = |t: &str| {
+        if width == 0 {
+            "0".to_owned()
+        } else {
+            bucket_expr(t, width)
+        }
+    };
     let in_series = format!("series_id IN (SELECT s.id FROM series s WHERE 1{series_condition})");
     let rollups = width == 0 || width % HOUR_NS == 0;
-    let first_hour = hour_of(filter.from_ns) + if filter.from_ns.rem_euclid(HOUR_NS) == 0 { 0 } else { HOUR_NS };
+    let first_hour = hour_of(filter.from_ns)
+        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        };
     let last_hour = hour_of(filter.to_ns);
     let mut args = Vec::new();
     let sql = if rollups && first_hour < last_hour {
@@ -58,7 +69,10 @@ pub(crate) fn point_rows_sql(
             bucket("time_ns"),
         )
     } else {
-        args.extend([SqlValue::Integer(filter.from_ns), SqlValue::Integer(filter.to_ns)]);
+        args.extend([
+            SqlValue::Integer(filter.from_ns),
+            SqlValue::Integer(filter.to_ns),
+        ]);
         args.extend(series_args);
         format!(
             "SELECT series_id, {} AS b, SUM(value) AS v FROM points
@@ -85,7 +99,10 @@ pub fn event_detail(name: &str, facts: &ccscope_telemetry::EventFacts) -> String
     match name {
         "tool_result" | "tool_decision" => facts.tool_name.clone().unwrap_or_default(),
         "api_error" => facts.status_code.map(|c| c.to_string()).unwrap_or_default(),
-        "api_request" => facts.duration_ms.map(|d| latency_bin(d).to_string()).unwrap_or_default(),
+        "api_request" => facts
+            .duration_ms
+            .map(|d| latency_bin(d).to_string())
+            .unwrap_or_default(),
         _ => String::new(),
     }
 }
@@ -117,7 +134,13 @@ pub(crate) fn event_rows_sql(
     if filter.user.is_some() || !filter.attributes.is_empty() {
         return None;
     }
-    let bucket = |t: &str| if width == 0 { "0".to_owned() } else { bucket_expr(t, width) };
+    let bucket = |t: &str| {
+        if width == 0 {
+            "0".to_owned()
+        } else {
+            bucket_expr(t, width)
+        }
+    };
     let mut keys = String::new();
     let mut key_args = Vec::new();
     if let Some(session) = &filter.session {
@@ -157,7 +180,11 @@ pub(crate) fn event_rows_sql(
             ),
         ),
     };
-    let groups = if rollup == EventRollup::Detail { "1, 2, 3, 4, 5" } else { "1, 2, 3, 4" };
+    let groups = if rollup == EventRollup::Detail {
+        "1, 2, 3, 4, 5"
+    } else {
+        "1, 2, 3, 4"
+    };
     let raw = |time_condition: &str| {
         format!(
             "SELECT {} AS b, session_id, name, COALESCE(model, '') AS model, {raw_sums}
@@ -165,7 +192,12 @@ pub(crate) fn event_rows_sql(
             bucket("e.time_ns")
         )
     };
-    let first_hour = hour_of(filter.from_ns) + if filter.from_ns.rem_euclid(HOUR_NS) == 0 { 0 } else { HOUR_NS };
+    let first_hour = hour_of(filter.from_ns)
+        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        };
     let last_hour = hour_of(filter.to_ns);
     let mut args = Vec::new();
     if (width == 0 || width % HOUR_NS == 0) && first_hour < last_hour {
@@ -188,7 +220,10 @@ pub(crate) fn event_rows_sql(
         );
         Some((sql, args))
     } else {
-        args.extend([SqlValue::Integer(filter.from_ns), SqlValue::Integer(filter.to_ns)]);
+        args.extend([
+            SqlValue::Integer(filter.from_ns),
+            SqlValue::Integer(filter.to_ns),
+        ]);
         args.extend(key_args);
         Some((raw("e.time_ns >= ? AND e.time_ns < ?"), args))
     }
@@ -380,17 +415,33 @@ fn bucket_expr(time: &str, width: i64) -> String {
 
 impl Reader {
     /// Sum of a metric per bucket and group (metrics only).
-    pub fn metric_series(&self, metric: MetricKind, group: &Dimension, filter: &Filter) -> Result<TimeSeries, StoreError> {
+    pub fn metric_series(
+        &self,
+        metric: MetricKind,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
         let (conditions, mut series_args) = filter.conditions("s")?;
         series_args.insert(0, SqlValue::Text(metric.name().to_owned()));
-        let (inner, args) = point_rows_sql(filter, series.bucket_ns, &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"), series_args);
+        let (inner, args) = point_rows_sql(
+            filter,
+            series.bucket_ns,
+            &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"),
+            series_args,
+        );
         let sql = format!(
             "SELECT x.b, {} AS g, SUM(x.v) FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2",
             group.sql("s"),
         );
         let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, f64>(2)?)))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })?;
         for row in rows {
             let (bucket, g, value) = row?;
             series.add(g, bucket, value);
@@ -417,10 +468,14 @@ impl Reader {
         let (inner, args) = point_rows_sql(
             filter,
             0,
-            &format!(" AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage'){conditions}"),
+            &format!(
+                " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage'){conditions}"
+            ),
             series_args,
         );
-        let sql = format!("SELECT DISTINCT s.session_id FROM ({inner}) x JOIN series s ON s.id = x.series_id");
+        let sql = format!(
+            "SELECT DISTINCT s.session_id FROM ({inner}) x JOIN series s ON s.id = x.series_id"
+        );
         let mut stmt = self.conn().prepare(&sql)?;
         let metered: HashSet<String> = stmt
             .query_map(params_from_iter(args.clone()), |r| r.get(0))?
@@ -432,9 +487,12 @@ impl Reader {
             }
         }
         let rolled_up = match group {
-            Dimension::None | Dimension::Model | Dimension::Session => {
-                event_rows_sql(EventRollup::Usage, filter, series.bucket_ns, " AND e.name = 'api_request'")
-            }
+            Dimension::None | Dimension::Model | Dimension::Session => event_rows_sql(
+                EventRollup::Usage,
+                filter,
+                series.bucket_ns,
+                " AND e.name = 'api_request'",
+            ),
             _ => None,
         };
         let (sql, args) = match rolled_up {
@@ -449,17 +507,33 @@ impl Reader {
                     Dimension::Session => "session_id",
                     _ => "''",
                 };
-                (format!("SELECT b, {g}, session_id, {value} FROM ({rows}) GROUP BY 1, 2, 3"), args)
+                (
+                    format!("SELECT b, {g}, session_id, {value} FROM ({rows}) GROUP BY 1, 2, 3"),
+                    args,
+                )
             }
             None => {
                 // Only sessions without cost or token metrics count here: find them from the
                 // hourly sums (a superset when the filter has user or attribute conditions),
                 // then read just their events.
-                let relaxed = Filter { user: None, attributes: Vec::new(), ..filter.clone() };
+                let relaxed = Filter {
+                    user: None,
+                    attributes: Vec::new(),
+                    ..filter.clone()
+                };
                 let mut unmetered: Vec<String> = Vec::new();
-                if let Some((rows, args)) = event_rows_sql(EventRollup::Usage, &relaxed, 0, " AND e.name = 'api_request'") {
-                    let mut stmt = self.conn().prepare(&format!("SELECT DISTINCT session_id FROM ({rows})"))?;
-                    for session in stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))? {
+                if let Some((rows, args)) = event_rows_sql(
+                    EventRollup::Usage,
+                    &relaxed,
+                    0,
+                    " AND e.name = 'api_request'",
+                ) {
+                    let mut stmt = self
+                        .conn()
+                        .prepare(&format!("SELECT DISTINCT session_id FROM ({rows})"))?;
+                    for session in
+                        stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0))?
+                    {
                         let session = session?;
                         if !metered.contains(&session) {
                             unmetered.push(session);
@@ -470,7 +544,9 @@ impl Reader {
                     return Ok(series);
                 }
                 let (cond, mut args) = filter.sql("e", "e.time_ns")?;
-                args.push(SqlValue::Text(serde_json::Value::from(unmetered).to_string()));
+                args.push(SqlValue::Text(
+                    serde_json::Value::from(unmetered).to_string(),
+                ));
                 let value = if tokens {
                     "TOTAL(e.input_tokens) + TOTAL(e.output_tokens) + TOTAL(e.cache_read_tokens) + TOTAL(e.cache_creation_tokens)"
                 } else {
@@ -514,32 +590,52 @@ impl Reader {
         filter: &Filter,
     ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        let only = |allowed: &[&str]| !names.is_empty() && names.iter().all(|n| allowed.contains(n));
+        let only =
+            |allowed: &[&str]| !names.is_empty() && names.iter().all(|n| allowed.contains(n));
         let rollup_group = match group {
             Dimension::None => Some((EventRollup::Usage, "''")),
             Dimension::Model => Some((EventRollup::Usage, "model")),
             Dimension::Session => Some((EventRollup::Usage, "session_id")),
-            Dimension::StatusCode if only(&["api_error"]) => {
-                Some((EventRollup::Detail, "CASE detail WHEN '' THEN 'no status' ELSE detail END"))
+            Dimension::StatusCode if only(&["api_error"]) => Some((
+                EventRollup::Detail,
+                "CASE detail WHEN '' THEN 'no status' ELSE detail END",
+            )),
+            Dimension::Tool if only(&["tool_result", "tool_decision"]) => {
+                Some((EventRollup::Detail, "detail"))
             }
-            Dimension::Tool if only(&["tool_result", "tool_decision"]) => Some((EventRollup::Detail, "detail")),
             _ => None,
         };
         let name_condition = if names.is_empty() {
             String::new()
         } else {
-            let quoted: Vec<String> = names.iter().map(|n| format!("'{}'", n.replace('\'', "''"))).collect();
+            let quoted: Vec<String> = names
+                .iter()
+                .map(|n| format!("'{}'", n.replace('\'', "''")))
+                .collect();
             format!(" AND e.name IN ({})", quoted.join(", "))
         };
-        let rolled = rollup_group.and_then(|(kind, g)| event_rows_sql(kind, filter, series.bucket_ns, &name_condition).map(|r| (g, r)));
+        let rolled = rollup_group.and_then(|(kind, g)| {
+            event_rows_sql(kind, filter, series.bucket_ns, &name_condition).map(|r| (g, r))
+        });
         let (sql, args) = match rolled {
             Some((g, (rows, args))) => {
-                let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(session_id, ''))" } else { "SUM(n)" };
-                (format!("SELECT b, {g}, {count} FROM ({rows}) GROUP BY 1, 2"), args)
+                let count = if distinct_sessions {
+                    "COUNT(DISTINCT NULLIF(session_id, ''))"
+                } else {
+                    "SUM(n)"
+                };
+                (
+                    format!("SELECT b, {g}, {count} FROM ({rows}) GROUP BY 1, 2"),
+                    args,
+                )
             }
             None => {
                 let (cond, args) = filter.sql("e", "e.time_ns")?;
-                let count = if distinct_sessions { "COUNT(DISTINCT NULLIF(e.session_id, ''))" } else { "COUNT(*)" };
+                let count = if distinct_sessions {
+                    "COUNT(DISTINCT NULLIF(e.session_id, ''))"
+                } else {
+                    "COUNT(*)"
+                };
                 let sql = format!(
                     "SELECT {}, {} AS g, {count} FROM events e WHERE {cond}{name_condition} GROUP BY 1, 2",
                     bucket_expr("e.time_ns", series.bucket_ns),
@@ -567,7 +663,12 @@ impl Reader {
     pub fn session_series(&self, filter: &Filter) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
         let width = series.bucket_ns;
-        let (event_part, mut args) = match event_rows_sql(EventRollup::Usage, filter, width, " AND e.session_id != ''") {
+        let (event_part, mut args) = match event_rows_sql(
+            EventRollup::Usage,
+            filter,
+            width,
+            " AND e.session_id != ''",
+        ) {
             Some((rows, args)) => (format!("SELECT b, session_id AS sid FROM ({rows})"), args),
             None => {
                 let (econd, args) = filter.sql("e", "e.time_ns")?;
@@ -579,7 +680,12 @@ impl Reader {
             }
         };
         let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, inner_args) = point_rows_sql(filter, width, &format!(" AND s.session_id != ''{conditions}"), series_args);
+        let (inner, inner_args) = point_rows_sql(
+            filter,
+            width,
+            &format!(" AND s.session_id != ''{conditions}"),
+            series_args,
+        );
         args.extend(inner_args);
         let sql = format!(
             "SELECT b, COUNT(DISTINCT sid) FROM (
@@ -602,9 +708,16 @@ impl Reader {
     /// p50 and p95 of `api_request` durations per bucket, from a log-scale histogram.
     pub fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, StoreError> {
         let width = bucket_width(filter.from_ns, filter.to_ns);
-        let (sql, args) = match event_rows_sql(EventRollup::Detail, filter, width, " AND e.name = 'api_request'") {
+        let (sql, args) = match event_rows_sql(
+            EventRollup::Detail,
+            filter,
+            width,
+            " AND e.name = 'api_request'",
+        ) {
             Some((rows, args)) => (
-                format!("SELECT b, CAST(detail AS INTEGER), SUM(n) FROM ({rows}) WHERE detail != '' GROUP BY 1, 2"),
+                format!(
+                    "SELECT b, CAST(detail AS INTEGER), SUM(n) FROM ({rows}) WHERE detail != '' GROUP BY 1, 2"
+                ),
                 args,
             ),
             None => {
@@ -697,8 +810,16 @@ impl Reader {
     ) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let key = if by_language { "language" } else { "tool_name" };
         let (conditions, mut series_args) = filter.conditions("s")?;
-        series_args.insert(0, SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()));
-        let (inner, args) = point_rows_sql(filter, 0, &format!(" AND s.metric = ?{conditions}"), series_args);
+        series_args.insert(
+            0,
+            SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()),
+        );
+        let (inner, args) = point_rows_sql(
+            filter,
+            0,
+            &format!(" AND s.metric = ?{conditions}"),
+            series_args,
+        );
         let sql = format!(
             "SELECT COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision'), SUM(x.v)
              FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2"

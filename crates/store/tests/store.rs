@@ -197,7 +197,8 @@ fn a_database_from_a_newer_ccscope_is_refused() {
 fn spread(t0: i64, n: i64) -> (ccscope_telemetry::Batch, ccscope_telemetry::Batch) {
     let step = 7 * 60 * 1_000_000_000i64;
     let records: Vec<serde_json::Value> = (0..n)
-        .map(|i| json!({
+        .map(|i| {
+            json!({
             "timeUnixNano": (t0 + i * step).to_string(),
             "attributes": [
                 {"key": "session.id", "value": {"stringValue": "events-only"}},
@@ -206,23 +207,32 @@ fn spread(t0: i64, n: i64) -> (ccscope_telemetry::Batch, ccscope_telemetry::Batc
                 {"key": "model", "value": {"stringValue": "m"}},
                 {"key": "cost_usd", "value": {"doubleValue": 0.01}},
                 {"key": "duration_ms", "value": {"intValue": 100 + i}}
-            ]}))
+            ]})
+        })
         .collect();
     let points: Vec<serde_json::Value> = (0..n)
-        .map(|i| json!({
+        .map(|i| {
+            json!({
             "attributes": [{"key": "session.id", "value": {"stringValue": "metrics-only"}},
                            {"key": "model", "value": {"stringValue": "m"}}],
             "startTimeUnixNano": (t0 + i * step - 1).to_string(),
             "timeUnixNano": (t0 + i * step).to_string(),
-            "asDouble": 1.0}))
+            "asDouble": 1.0})
+        })
         .collect();
     let logs = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).to_string();
     let metrics = json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "claude_code.cost.usage", "unit": "USD",
         "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": points}}]}]}]})
     .to_string();
     (
-        normalize(&decode_request(Signal::Logs, Encoding::Json, logs.as_bytes()).expect("logs"), 1),
-        normalize(&decode_request(Signal::Metrics, Encoding::Json, metrics.as_bytes()).expect("metrics"), 1),
+        normalize(
+            &decode_request(Signal::Logs, Encoding::Json, logs.as_bytes()).expect("logs"),
+            1,
+        ),
+        normalize(
+            &decode_request(Signal::Metrics, Encoding::Json, metrics.as_bytes()).expect("metrics"),
+            1,
+        ),
     )
 }
 
@@ -231,35 +241,64 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("ccscope.db");
     let hour = 3_600_000_000_000i64;
-    let t0 = 1_795_000_000_000_000_000i64 - 1_795_000_000_000_000_000i64 % hour + 13 * 60 * 1_000_000_000;
+    let t0 = 1_795_000_000_000_000_000i64 - 1_795_000_000_000_000_000i64 % hour
+        + 13 * 60 * 1_000_000_000;
     let n = 100;
     let step = 7 * 60 * 1_000_000_000i64;
-    let (writer, thread) = Writer::start(&path, Retention { max_age_days: None, max_bytes: None }).expect("start");
+    let (writer, thread) = Writer::start(
+        &path,
+        Retention {
+            max_age_days: None,
+            max_bytes: None,
+        },
+    )
+    .expect("start");
     let (logs, metrics) = spread(t0, n);
     writer.write(logs, 1).await.expect("logs");
     writer.write(metrics, 1).await.expect("metrics");
     drop(writer);
     thread.join();
     let reader = Reader::open(&path).expect("reader");
-    let in_range = |a: i64, b: i64| (0..n).filter(|i| (a..b).contains(&(t0 + i * step))).count() as f64;
+    let in_range =
+        |a: i64, b: i64| (0..n).filter(|i| (a..b).contains(&(t0 + i * step))).count() as f64;
     let ranges = [
         (0, i64::MAX / 2),
         (t0, t0 + 3 * hour),
         (t0 + 5, t0 + 5 * hour + 17),
         (t0 - t0 % hour, t0 - t0 % hour + 4 * hour),
         (t0 + 2 * hour + 1, t0 + 2 * hour + 20 * 60 * 1_000_000_000),
-        (t0 + 31 * 60 * 1_000_000_000, t0 + 9 * hour + 59 * 60 * 1_000_000_000),
+        (
+            t0 + 31 * 60 * 1_000_000_000,
+            t0 + 9 * hour + 59 * 60 * 1_000_000_000,
+        ),
     ];
     for (a, b) in ranges {
-        let filter = Filter { from_ns: a, to_ns: b, ..Filter::default() };
+        let filter = Filter {
+            from_ns: a,
+            to_ns: b,
+            ..Filter::default()
+        };
         let r = reader.report(&filter).expect("report");
         let expected = in_range(a, b) * 0.01 + in_range(a, b) * 1.0;
-        assert!((r.cost_usd - expected).abs() < 1e-9, "[{a}, {b}): {} vs {expected}", r.cost_usd);
-        assert_eq!(r.events.get("api_request").copied().unwrap_or(0) as f64, in_range(a, b), "[{a}, {b})");
+        assert!(
+            (r.cost_usd - expected).abs() < 1e-9,
+            "[{a}, {b}): {} vs {expected}",
+            r.cost_usd
+        );
+        assert_eq!(
+            r.events.get("api_request").copied().unwrap_or(0) as f64,
+            in_range(a, b),
+            "[{a}, {b})"
+        );
         // The same through the chart queries, which bucket by hours and more.
-        let cost = reader.usage_series(false, &ccscope_store::Dimension::Model, &filter).expect("series");
+        let cost = reader
+            .usage_series(false, &ccscope_store::Dimension::Model, &filter)
+            .expect("series");
         let charted: f64 = cost.totals().values().sum();
-        assert!((charted - expected).abs() < 1e-9, "chart [{a}, {b}): {charted} vs {expected}");
+        assert!(
+            (charted - expected).abs() < 1e-9,
+            "chart [{a}, {b}): {charted} vs {expected}"
+        );
         let latency = reader.latency_series(&filter).expect("latency");
         let requests: u64 = latency.buckets.values().map(|(_, _, n)| n).sum();
         assert_eq!(requests as f64, in_range(a, b), "latency [{a}, {b})");

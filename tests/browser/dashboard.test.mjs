@@ -20,12 +20,13 @@ const fixtures = join(root, "tests/fixtures/claude-code-2.1.197");
 const artifacts = join(root, "tests/artifacts");
 mkdirSync(artifacts, { recursive: true });
 
-let serve, dataDir, httpAddr, uiUrl, uiOrigin, browser, page;
+let serve, dataDir, homeDir, httpAddr, uiUrl, uiOrigin, browser, page;
 
 function startServe(dir) {
   const child = spawn(bin, ["serve", "--data-dir", dir, "--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0", "--ui", "127.0.0.1:0", "--retention-days", "0"], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, CCSCOPE_LOG: "warn" },
+    // A home of its own, so the settings test writes there and not to the user's.
+    env: { ...process.env, CCSCOPE_LOG: "warn", HOME: homeDir, CLAUDE_CONFIG_DIR: "" },
   });
   return new Promise((resolve, reject) => {
     const found = {};
@@ -87,6 +88,9 @@ async function rendered(action) {
 
 before(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "ccscope-browser-"));
+  homeDir = mkdtempSync(join(tmpdir(), "ccscope-home-"));
+  mkdirSync(join(homeDir, ".claude"));
+  writeFileSync(join(homeDir, ".claude/settings.json"), JSON.stringify({ model: "opus", env: { KEEP_ME: "yes" } }, null, 2));
   const started = await startServe(dataDir);
   serve = started.child;
   httpAddr = started.http;
@@ -294,4 +298,29 @@ test("the receiver panel shows addresses and counts", async () => {
   const text = await page.textContent("#receiver");
   assert.match(text, new RegExp(httpAddr.replace(/\./g, "\\.")));
   assert.match(text, /Exports accepted/);
+});
+
+test("the receiver panel adds the settings to ~/.claude/settings.json, with a preview and a backup", async () => {
+  await page.goto(`${uiOrigin}/#/receiver`);
+  await rendered(() => page.reload());
+  await page.click("#setup-preview");
+  await page.waitForSelector("#setup-diff:not([hidden])");
+  const diff = await page.textContent("#setup-diff");
+  assert.match(diff, new RegExp(`\\+\\s+"OTEL_EXPORTER_OTLP_ENDPOINT": "http://${httpAddr.replace(/\./g, "\\.")}"`));
+  assert.match(diff, /KEEP_ME/);
+  await page.click("#setup-apply");
+  await page.waitForFunction(() => document.querySelector("#setup-result")?.textContent.startsWith("Written to"));
+  const written = JSON.parse(readFileSync(join(homeDir, ".claude/settings.json"), "utf8"));
+  assert.equal(written.model, "opus");
+  assert.equal(written.env.KEEP_ME, "yes");
+  assert.equal(written.env.CLAUDE_CODE_ENABLE_TELEMETRY, "1");
+  assert.equal(written.env.OTEL_EXPORTER_OTLP_ENDPOINT, `http://${httpAddr}`);
+  const backups = readdirSync(join(homeDir, ".claude")).filter((n) => n.startsWith("settings.json.ccscope-backup-"));
+  assert.equal(backups.length, 1);
+  assert.deepEqual(JSON.parse(readFileSync(join(homeDir, ".claude", backups[0]), "utf8")), { model: "opus", env: { KEEP_ME: "yes" } });
+  // Without the page's Origin the write is refused.
+  const token = new URL(uiUrl).searchParams.get("token");
+  const forged = execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-b", `ccscope_session=${token}`, `${uiOrigin}/api/setup`], { encoding: "utf8" });
+  assert.equal(forged, "403");
+  await shot("receiver-setup");
 });

@@ -29,6 +29,25 @@ export async function getJson<T>(path: string, params?: URLSearchParams): Promis
   return (await response.json()) as T;
 }
 
+export async function postJson<T>(path: string): Promise<T> {
+  const response = await check(await fetch(path, { method: "POST", credentials: "same-origin" }));
+  return (await response.json()) as T;
+}
+
+export interface SetupPreview {
+  path: string;
+  exists: boolean;
+  unchanged: boolean;
+  diff: string;
+  proposed: string;
+}
+
+export interface SetupResult {
+  path: string;
+  backup: string | null;
+  written: boolean;
+}
+
 export async function getText(path: string, params?: URLSearchParams): Promise<string> {
   const url = params ? `${path}?${params.toString()}` : path;
   const response = await check(await fetch(url, { credentials: "same-origin" }));

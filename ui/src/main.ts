@@ -3,7 +3,7 @@
 // #/session/<id>, #/receiver. Updates live from /api/stream.
 
 import "./style.css";
-import { getJson, getText, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { getJson, getText, postJson, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { change, count, duration, localTime, money, percent, shortId } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
@@ -285,10 +285,51 @@ function guide(): HTMLElement {
     h("p", {}, "Point Claude Code at this receiver: add this to the \"env\" block of ~/.claude/settings.json (or of managed-settings.json for every user), then start a new Claude Code session."),
     h("pre", { id: "guide-env" }, text),
     h("button", { type: "button", onclick: () => void navigator.clipboard?.writeText(text).then(() => flash("Copied.")) }, "Copy"),
+    setupSection(),
   );
 }
 
 let receiverHttp: string | null = null;
+
+/** Offers to add the receiver's settings to the user's ~/.claude/settings.json: preview the
+ * exact diff, then write (the server backs the old file up first). */
+function setupSection(): HTMLElement {
+  const diff = h("pre", { id: "setup-diff", hidden: true });
+  const result = h("p", { id: "setup-result", role: "status" });
+  const apply = h("button", { type: "button", id: "setup-apply", hidden: true }, "Add to my settings.json");
+  const preview = h("button", { type: "button", id: "setup-preview" }, "Preview the change to ~/.claude/settings.json");
+  preview.addEventListener("click", async () => {
+    try {
+      const p = await getJson<SetupPreview>("/api/setup");
+      diff.hidden = false;
+      if (p.unchanged) {
+        diff.textContent = `${p.path} already sends Claude Code's telemetry here.`;
+        apply.hidden = true;
+      } else {
+        diff.textContent = p.diff || p.proposed;
+        apply.hidden = false;
+        apply.textContent = p.exists ? `Update ${p.path}` : `Create ${p.path}`;
+      }
+    } catch (error) {
+      result.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  apply.addEventListener("click", async () => {
+    try {
+      const r = await postJson<SetupResult>("/api/setup");
+      apply.hidden = true;
+      result.textContent = r.written
+        ? `Written to ${r.path}${r.backup ? ` (the previous file is saved as ${r.backup})` : ""}. Start a new Claude Code session to send telemetry here.`
+        : `${r.path} already had these settings.`;
+    } catch (error) {
+      result.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  return h("section", { class: "guide setup", id: "setup" },
+    h("h3", {}, "Send Claude Code's telemetry here"),
+    h("p", {}, "ccscope can add the settings that point Claude Code at this receiver to your own Claude Code settings (the \"env\" block is merged; every other setting stays as it is, and the old file is backed up first)."),
+    preview, " ", apply, diff, result);
+}
 
 function modelTable(totals: Totals): HTMLElement {
   const table = h("table", { class: "models", id: "by-model", hidden: totals.by_model.length === 0 },
@@ -496,6 +537,7 @@ async function renderReceiver(): Promise<void> {
     row("Exports refused", count(r.exports_refused)),
     row("Records rejected", count(r.records_rejected)),
     row("Last export", r.last_export ? localTime(r.last_export) : "none since start"))));
+  view.append(setupSection());
   if (r.recent_refusals.length > 0) {
     const body = h("tbody");
     for (const x of r.recent_refusals) body.append(h("tr", {}, h("td", {}, localTime(x.time)), h("td", {}, `${x.transport} ${x.signal}`), h("td", {}, x.status), h("td", {}, x.reason)));

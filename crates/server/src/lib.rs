@@ -16,6 +16,7 @@ use ccscope_store::{Retention, StoreError, WriteError, Writer, WriterThread};
 
 pub mod api;
 pub mod assets;
+pub mod claude_settings;
 pub mod dto;
 pub mod guard;
 use ccscope_telemetry::Batch;
@@ -103,6 +104,11 @@ impl Service {
             Some(addr) => Some(bind_ui(addr).await?),
             None => None,
         };
+        let otlp_token = config
+            .receiver
+            .token
+            .as_ref()
+            .map(|t| t.as_str().to_owned());
         let (writer, writer_thread) = Writer::start(&config.database, config.retention)?;
         // One shutdown signal for the receivers and the dashboard.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -142,6 +148,7 @@ impl Service {
                 stats: Arc::clone(&receiver.stats),
                 grpc_addr: receiver.grpc_addr,
                 http_addr: receiver.http_addr,
+                otlp_token: otlp_token.clone(),
                 changes: writer.changes(),
             };
             let router = api::router(state, guard::Guard { token, addr });

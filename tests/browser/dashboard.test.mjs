@@ -157,6 +157,22 @@ test("the overview shows what Claude Code sent, on tiles and charts", async () =
   await shot("overview-light");
 });
 
+test("the usage report downloads as HTML and Markdown with its charts", async () => {
+  const r = report();
+  const [html] = await Promise.all([page.waitForEvent("download"), page.click("#report-html")]);
+  const page1 = readFileSync(await html.path(), "utf8");
+  assert.match(page1, /^<!doctype html>/);
+  assert.ok(page1.includes(`<td>Cost</td><td>${money(r.cost_usd)}</td>`), "total cost in the HTML report");
+  assert.match(page1, /Cost per session/);
+  assert.ok((page1.match(/<svg/g) ?? []).length >= 3, "charts embedded");
+  assert.doesNotMatch(page1, /<script/);
+  const [md] = await Promise.all([page.waitForEvent("download"), page.click("#report-md")]);
+  const text = readFileSync(await md.path(), "utf8");
+  assert.ok(text.includes(`| Cost | ${money(r.cost_usd)} |`), text.slice(0, 400));
+  assert.match(text, /!\[Cost by model\]\(data:image\/svg\+xml;base64,/);
+  writeFileSync(join(artifacts, "report.html"), page1);
+});
+
 test("filters narrow tiles and charts", async () => {
   const eng = report("--attr", "department=eng");
   await rendered(async () => {

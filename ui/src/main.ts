@@ -358,6 +358,9 @@ async function renderOverview(): Promise<void> {
   clear(view);
   if (!overview.has_data) view.append(guide());
   view.append(tiles(overview.current, overview.previous));
+  const report = (format: string, label: string) =>
+    h("a", { class: "button", id: `report-${format}`, href: `/api/report?${params({ format }).toString()}`, download: `ccscope-report.${format}` }, label);
+  view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
   view.append(modelTable(overview.current));
   const grid = h("section", { class: "charts" });
   view.append(grid);

@@ -182,6 +182,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/receiver", get(receiver))
         .route("/api/stream", get(stream))
         .route("/api/setup", get(setup_preview).post(setup_apply))
+        .route("/api/report", get(usage_report))
         .fallback(crate::assets::serve)
         .with_state(state)
         .layer(middleware::from_fn_with_state(guard, guard::check))
@@ -765,4 +766,37 @@ async fn setup_apply(State(state): State<ApiState>) -> Result<Json<Value>, ApiEr
         "backup": backup.map(|b| b.display().to_string()),
         "written": !plan.unchanged,
     })))
+}
+
+/// The usage report for the range and filters, as a downloadable HTML page or Markdown file.
+async fn usage_report(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = Params::parse(raw)?;
+    let filter = params.filter()?;
+    let format = match params.get("format").unwrap_or("html") {
+        "html" => crate::report::Format::Html,
+        "md" | "markdown" => crate::report::Format::Markdown,
+        other => return Err(bad(format!("format {other:?}: use html or md"))),
+    };
+    let text = query(&state, move |reader| {
+        Ok(crate::report::build(reader, &filter, format)?)
+    })
+    .await?;
+    let (content_type, file) = match format {
+        crate::report::Format::Html => ("text/html; charset=utf-8", "ccscope-report.html"),
+        crate::report::Format::Markdown => ("text/markdown; charset=utf-8", "ccscope-report.md"),
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }

@@ -19,6 +19,7 @@ pub mod assets;
 pub mod claude_settings;
 pub mod dto;
 pub mod guard;
+pub mod report;
 use ccscope_telemetry::Batch;
 
 /// The receiver's sink: the store writer. Resolves once the batch is committed.

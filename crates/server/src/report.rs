@@ -292,9 +292,9 @@ fn html(title: &str, sections: &[(&str, &Table)], charts: &[(String, String)]) -
     }
     out.push_str("<h2>Charts</h2>\n");
     for (name, svg) in charts {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "<figure><figcaption>{}</figcaption>{svg}</figure>\n",
+            "<figure><figcaption>{}</figcaption>{svg}</figure>",
             escape(name)
         );
     }

@@ -179,6 +179,94 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Hourly sums gathered over one transaction and written once per key before it commits
+/// (a batch of a session's events shares a few keys: one upsert instead of one per event).
+#[derive(Default)]
+struct Rollups {
+    points: HashMap<(i64, i64), f64>,
+    events: HashMap<(i64, String, String, String), EventSums>,
+    details: HashMap<(i64, String, String, String, String), DetailSums>,
+}
+
+#[derive(Default)]
+struct EventSums {
+    model_base: String,
+    n: i64,
+    cost_usd: f64,
+    tokens: [f64; 4],
+}
+
+#[derive(Default)]
+struct DetailSums {
+    model_base: String,
+    n: i64,
+    successes: i64,
+    failures: i64,
+    duration_ms_sum: f64,
+    duration_n: i64,
+}
+
+impl Rollups {
+    fn flush(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
+        let mut points = tx.prepare_cached(
+            "INSERT INTO point_hours (hour_ns, series_id, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (hour_ns, series_id) DO UPDATE SET value = value + excluded.value",
+        )?;
+        for ((hour, series), value) in self.points {
+            points.execute(params![hour, series, value])?;
+        }
+        let mut events = tx.prepare_cached(
+            "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (hour_ns, session_id, name, model) DO UPDATE SET
+                n = n + excluded.n, cost_usd = cost_usd + excluded.cost_usd,
+                input_tokens = input_tokens + excluded.input_tokens,
+                output_tokens = output_tokens + excluded.output_tokens,
+                cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+                cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens",
+        )?;
+        for ((hour, session, name, model), sums) in self.events {
+            let [input, output, cache_read, cache_creation] = sums.tokens;
+            events.execute(params![
+                hour,
+                session,
+                name,
+                model,
+                sums.model_base,
+                sums.n,
+                sums.cost_usd,
+                input,
+                output,
+                cache_read,
+                cache_creation
+            ])?;
+        }
+        let mut details = tx.prepare_cached(
+            "INSERT INTO event_detail_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (hour_ns, session_id, name, model, detail) DO UPDATE SET
+                n = n + excluded.n, successes = successes + excluded.successes,
+                failures = failures + excluded.failures,
+                duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
+                duration_n = duration_n + excluded.duration_n",
+        )?;
+        for ((hour, session, name, model, detail), d) in self.details {
+            details.execute(params![
+                hour,
+                session,
+                name,
+                model,
+                detail,
+                d.model_base,
+                d.n,
+                d.successes,
+                d.failures,
+                d.duration_ms_sum,
+                d.duration_n
+            ])?;
+        }
+        Ok(())
+    }
+}
+
 /// Per-connection memo of ids the writer has already looked up.
 #[derive(Default)]
 struct Caches {
@@ -281,9 +369,17 @@ fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> C
     let group: Result<Vec<Committed>, StoreError> = (|| {
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(jobs.len());
+        let mut rollups = Rollups::default();
         for job in &jobs {
-            results.push(apply(&tx, caches, &job.batch, job.received_ns)?);
+            results.push(apply(
+                &tx,
+                caches,
+                &mut rollups,
+                &job.batch,
+                job.received_ns,
+            )?);
         }
+        rollups.flush(&tx)?;
         tx.commit()?;
         Ok(results)
     })();
@@ -323,19 +419,20 @@ impl Caches {
 fn apply(
     tx: &Transaction<'_>,
     caches: &mut Caches,
+    rollups: &mut Rollups,
     batch: &Prepared,
     received_ns: i64,
 ) -> Result<Committed, StoreError> {
     let mut committed = Committed::default();
     for event in &batch.events {
-        if insert_event(tx, caches, event, received_ns)? {
+        if insert_event(tx, caches, rollups, event, received_ns)? {
             committed.events += 1;
         } else {
             committed.duplicates += 1;
         }
     }
     for point in &batch.points {
-        if insert_point(tx, caches, point)? {
+        if insert_point(tx, caches, rollups, point)? {
             committed.points += 1;
         } else {
             committed.duplicates += 1;
@@ -372,6 +469,7 @@ fn resource_id(
 fn insert_event(
     tx: &Transaction<'_>,
     caches: &mut Caches,
+    rollups: &mut Rollups,
     prepared: &PreparedEvent,
     received_ns: i64,
 ) -> Result<bool, StoreError> {
@@ -435,51 +533,39 @@ fn insert_event(
         ])?;
     if changed == 1 {
         let hour = crate::series::hour_of(e.time_ns);
-        let session = id.session_id.as_deref().unwrap_or("");
-        let model = f.model.as_deref().unwrap_or("");
-        let model_base = prepared.model_base.as_deref().unwrap_or("");
-        tx.prepare_cached(
-            "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (hour_ns, session_id, name, model) DO UPDATE SET
-                n = n + 1, cost_usd = cost_usd + excluded.cost_usd,
-                input_tokens = input_tokens + excluded.input_tokens,
-                output_tokens = output_tokens + excluded.output_tokens,
-                cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-                cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens",
-        )?
-        .execute(params![
-            hour,
-            session,
-            e.name,
-            model,
-            model_base,
-            f.cost_usd.unwrap_or(0.0),
-            f.input_tokens.unwrap_or(0) as f64,
-            f.output_tokens.unwrap_or(0) as f64,
-            f.cache_read_tokens.unwrap_or(0) as f64,
-            f.cache_creation_tokens.unwrap_or(0) as f64,
-        ])?;
+        let session = id.session_id.clone().unwrap_or_default();
+        let model = f.model.clone().unwrap_or_default();
+        let model_base = prepared.model_base.clone().unwrap_or_default();
+        let sums = rollups
+            .events
+            .entry((hour, session.clone(), e.name.clone(), model.clone()))
+            .or_default();
+        sums.model_base.clone_from(&model_base);
+        sums.n += 1;
+        sums.cost_usd += f.cost_usd.unwrap_or(0.0);
+        for (total, value) in sums.tokens.iter_mut().zip([
+            f.input_tokens,
+            f.output_tokens,
+            f.cache_read_tokens,
+            f.cache_creation_tokens,
+        ]) {
+            *total += value.unwrap_or(0) as f64;
+        }
         if crate::series::DETAILED_EVENTS.contains(&e.name.as_str()) {
-            tx.prepare_cached(
-                "INSERT INTO event_detail_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (hour_ns, session_id, name, model, detail) DO UPDATE SET
-                    n = n + 1, successes = successes + excluded.successes,
-                    failures = failures + excluded.failures,
-                    duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
-                    duration_n = duration_n + excluded.duration_n",
-            )?
-            .execute(params![
+            let key = (
                 hour,
                 session,
-                e.name,
+                e.name.clone(),
                 model,
                 crate::series::event_detail(&e.name, f),
-                model_base,
-                i64::from(f.success == Some(true)),
-                i64::from(f.success == Some(false)),
-                f.duration_ms.unwrap_or(0.0),
-                i64::from(f.duration_ms.is_some()),
-            ])?;
+            );
+            let d = rollups.details.entry(key).or_default();
+            d.model_base = model_base;
+            d.n += 1;
+            d.successes += i64::from(f.success == Some(true));
+            d.failures += i64::from(f.success == Some(false));
+            d.duration_ms_sum += f.duration_ms.unwrap_or(0.0);
+            d.duration_n += i64::from(f.duration_ms.is_some());
         }
     }
     Ok(changed == 1)
@@ -561,6 +647,7 @@ fn series_state(
 fn insert_point(
     tx: &Transaction<'_>,
     caches: &mut Caches,
+    rollups: &mut Rollups,
     prepared: &PreparedPoint,
 ) -> Result<bool, StoreError> {
     let p = &prepared.point;
@@ -590,11 +677,10 @@ fn insert_point(
             prepared.extra
         ])?;
     if changed == 1 {
-        tx.prepare_cached(
-            "INSERT INTO point_hours (hour_ns, series_id, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (hour_ns, series_id) DO UPDATE SET value = value + excluded.value",
-        )?
-        .execute(params![crate::series::hour_of(p.time_ns), state.id, value])?;
+        *rollups
+            .points
+            .entry((crate::series::hour_of(p.time_ns), state.id))
+            .or_default() += value;
     }
     if changed == 1
         && let Some(next) = new_state

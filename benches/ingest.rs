@@ -21,6 +21,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
+#[path = "../tests/common/raw_grpc.rs"]
+mod raw_grpc;
+use raw_grpc::RawBytes;
+
 const BATCH: usize = 100;
 /// Exporters sending at once (each waits for its answer before sending again, as OTLP
 /// exporters do); `CCSCOPE_BENCH_SENDERS` overrides.
@@ -471,46 +475,4 @@ fn main() {
         "database after the run: {} MiB",
         std::fs::metadata(db).map(|m| m.len()).unwrap_or(0) / (1 << 20)
     );
-}
-
-/// Sends pre-encoded message bytes over gRPC untouched.
-#[derive(Clone, Copy, Default)]
-struct RawBytes;
-
-impl tonic::codec::Codec for RawBytes {
-    type Encode = Vec<u8>;
-    type Decode = Vec<u8>;
-    type Encoder = RawBytes;
-    type Decoder = RawBytes;
-    fn encoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-    fn decoder(&mut self) -> RawBytes {
-        RawBytes
-    }
-}
-
-impl tonic::codec::Encoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn encode(
-        &mut self,
-        item: Vec<u8>,
-        dst: &mut tonic::codec::EncodeBuf<'_>,
-    ) -> Result<(), tonic::Status> {
-        bytes::BufMut::put_slice(dst, &item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawBytes {
-    type Item = Vec<u8>;
-    type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut tonic::codec::DecodeBuf<'_>,
-    ) -> Result<Option<Vec<u8>>, tonic::Status> {
-        use bytes::Buf;
-        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
-    }
 }

@@ -405,3 +405,54 @@ async fn send_grpc_raw(addr: std::net::SocketAddr, bytes: &[u8]) -> tonic::Code 
         .await;
     result.expect_err("garbage must be refused").code()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_required_when_configured() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--otlp-token", "s3cret"]);
+    let client = reqwest::Client::new();
+    let pb = std::fs::read(fixtures_dir().join("http-protobuf/tools/00001-logs.pb")).expect("pb");
+    let logs = server.http_url("/v1/logs");
+    let no_token = send(
+        &client,
+        logs.clone(),
+        Some("application/x-protobuf"),
+        None,
+        pb.clone(),
+    )
+    .await;
+    assert_eq!(no_token.status, 401);
+    assert_eq!(no_token.headers["www-authenticate"], "Bearer");
+    for header in ["Bearer wrong", "s3cret"] {
+        let r = client
+            .post(logs.clone())
+            .header("content-type", "application/x-protobuf")
+            .header("authorization", header)
+            .body(pb.clone())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 401, "{header}");
+    }
+    // Claude Code sends `Bearer%20…` literally over HTTP and `Bearer …` over gRPC: both work.
+    for header in ["Bearer s3cret", "Bearer%20s3cret"] {
+        let r = client
+            .post(logs.clone())
+            .header("content-type", "application/x-protobuf")
+            .header("authorization", header)
+            .body(pb.clone())
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status().as_u16(), 200, "{header}");
+    }
+    let denied = send_grpc(server.grpc, "logs", &pb, None)
+        .await
+        .expect_err("no token");
+    assert_eq!(denied.code(), tonic::Code::Unauthenticated);
+    send_grpc(server.grpc, "logs", &pb, Some("s3cret"))
+        .await
+        .expect("with token");
+    assert!(report(dir.path(), &[])["events"]["user_prompt"].as_u64() >= Some(1));
+    drop(server);
+}

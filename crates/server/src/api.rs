@@ -227,7 +227,13 @@ async fn overview(
     Ok(Json(body))
 }
 
-fn time_chart_from(series: &TimeSeries, title: &str, unit: Unit, stacked: bool) -> TimeChart {
+/// A store time series as a chart: one value per bucket and group.
+pub(crate) fn time_chart_from(
+    series: &TimeSeries,
+    title: &str,
+    unit: Unit,
+    stacked: bool,
+) -> TimeChart {
     let buckets = series.buckets();
     // Bars show an empty bucket as zero; lines leave a gap (NaN).
     let missing = if stacked { 0.0 } else { f64::NAN };

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
-use ccscope_charts::{BarChart, Size, Theme, TimeChart, Unit, escape};
-use ccscope_store::{Dimension, Filter, Reader, StoreError, TimeSeries};
+use ccscope_charts::{BarChart, Size, Theme, Unit, escape};
+use ccscope_store::{Dimension, Filter, Reader, StoreError};
 use ccscope_telemetry::MetricKind;
 
 use crate::dto::rfc3339;
@@ -19,11 +19,7 @@ pub enum Format {
 }
 
 fn money(usd: f64) -> String {
-    if usd.abs() >= 1.0 {
-        format!("${usd:.2}")
-    } else {
-        format!("${usd:.4}")
-    }
+    Unit::Usd.format(usd)
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {
@@ -32,30 +28,6 @@ fn ratio(part: f64, whole: f64) -> Option<f64> {
 
 fn per(cost: f64, count: f64) -> String {
     ratio(cost, count).map(money).unwrap_or_else(|| "–".into())
-}
-
-fn chart_of(series: &TimeSeries, title: &str, unit: Unit) -> TimeChart {
-    let buckets = series.buckets();
-    TimeChart {
-        title: title.into(),
-        unit,
-        groups: series
-            .groups
-            .iter()
-            .map(|(g, v)| {
-                (
-                    g.clone(),
-                    buckets
-                        .iter()
-                        .map(|b| v.get(b).copied().unwrap_or(0.0))
-                        .collect(),
-                )
-            })
-            .collect(),
-        buckets,
-        bucket_ns: series.bucket_ns,
-        stacked: true,
-    }
 }
 
 /// A table: header cells and rows of cells (plain text; escaped on output).
@@ -73,19 +45,21 @@ pub fn build(reader: &Reader, filter: &Filter, format: Format) -> Result<String,
         height: 300,
     };
     let cost_chart = ccscope_charts::time_chart(
-        &chart_of(
+        &crate::api::time_chart_from(
             &reader.usage_series(false, &Dimension::Model, filter)?,
             "Cost by model (USD)",
             Unit::Usd,
+            true,
         ),
         Theme::Light,
         size,
     );
     let token_chart = ccscope_charts::time_chart(
-        &chart_of(
+        &crate::api::time_chart_from(
             &reader.metric_series(MetricKind::TokenUsage, &Dimension::Type, filter)?,
             "Tokens by type",
             Unit::Count,
+            true,
         ),
         Theme::Light,
         size,

@@ -19,6 +19,18 @@ pub fn hour_of(ns: i64) -> i64 {
     ns - ns.rem_euclid(HOUR_NS)
 }
 
+/// The first and the end of the whole hours inside the filter's range: `[first, end)`, empty
+/// when no whole hour fits.
+fn whole_hours(filter: &Filter) -> (i64, i64) {
+    let first = hour_of(filter.from_ns)
+        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        };
+    (first, hour_of(filter.to_ns))
+}
+
 /// SQL giving `(series_id, b, v)`: the sum `v` of points per series and bucket `b` (of `width`
 /// nanoseconds, or one bucket `0` for the whole range when `width` is 0) within the filter's
 /// time range, for the series matching `series_condition` (a condition on alias `s`). Whole
@@ -39,13 +51,7 @@ pub(crate) fn point_rows_sql(
     };
     let in_series = format!("series_id IN (SELECT s.id FROM series s WHERE 1{series_condition})");
     let rollups = width == 0 || width % HOUR_NS == 0;
-    let first_hour = hour_of(filter.from_ns)
-        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
-            0
-        } else {
-            HOUR_NS
-        };
-    let last_hour = hour_of(filter.to_ns);
+    let (first_hour, last_hour) = whole_hours(filter);
     let mut args = Vec::new();
     let sql = if rollups && first_hour < last_hour {
         args.extend([SqlValue::Integer(first_hour), SqlValue::Integer(last_hour)]);
@@ -192,13 +198,7 @@ pub(crate) fn event_rows_sql(
             bucket("e.time_ns")
         )
     };
-    let first_hour = hour_of(filter.from_ns)
-        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
-            0
-        } else {
-            HOUR_NS
-        };
-    let last_hour = hour_of(filter.to_ns);
+    let (first_hour, last_hour) = whole_hours(filter);
     let mut args = Vec::new();
     if (width == 0 || width % HOUR_NS == 0) && first_hour < last_hour {
         args.extend([SqlValue::Integer(first_hour), SqlValue::Integer(last_hour)]);

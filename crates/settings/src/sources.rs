@@ -1,0 +1,575 @@
+//! Every settings source Claude Code reads on this machine, in precedence order, and the
+//! effective value of each setting with the source it comes from (reference §9.1–§9.2).
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::merge::{delivers_policy, merge_drop_in};
+use crate::os_policy;
+use crate::paths::{self, DROP_IN_DIR_NAME, Layout, Platform};
+use crate::target::Target;
+use crate::validate::{Issue, pointer_token};
+
+/// Largest settings file read (Claude Code's files are a few KB).
+pub const MAX_SETTINGS_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceKind {
+    ManagedPreferences,
+    RegistryMachine,
+    ManagedFile,
+    DropIn,
+    RegistryUser,
+    Local,
+    Project,
+    User,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Managed,
+    Local,
+    Project,
+    User,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Absent,
+    Loaded,
+    Invalid,
+}
+
+/// One place settings can come from.
+#[derive(Clone, Debug, Serialize)]
+pub struct Source {
+    pub kind: SourceKind,
+    pub level: Level,
+    /// Short name people recognise, e.g. `managed-settings.d/50-telemetry.json`.
+    pub label: String,
+    pub path: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Number of top-level keys it sets.
+    pub keys: usize,
+    /// Whether Claude Code uses it (a managed source can be skipped under first-wins).
+    pub in_effect: bool,
+    #[serde(skip)]
+    pub doc: Option<Map<String, Value>>,
+}
+
+impl Source {
+    fn new(kind: SourceKind, label: impl Into<String>, path: Option<&Path>) -> Source {
+        let level = match kind {
+            SourceKind::Local => Level::Local,
+            SourceKind::Project => Level::Project,
+            SourceKind::User => Level::User,
+            _ => Level::Managed,
+        };
+        Source {
+            kind,
+            level,
+            label: label.into(),
+            path: path.map(|p| p.display().to_string()),
+            status: Status::Absent,
+            error: None,
+            keys: 0,
+            in_effect: false,
+            doc: None,
+        }
+    }
+
+    fn with(mut self, loaded: Option<Result<Value, String>>) -> Source {
+        match loaded {
+            None => {}
+            Some(Ok(Value::Object(map))) => {
+                self.status = Status::Loaded;
+                self.keys = map.len();
+                self.doc = Some(map);
+            }
+            Some(Ok(_)) => {
+                self.status = Status::Invalid;
+                self.error = Some("not a JSON object".into());
+            }
+            Some(Err(e)) => {
+                self.status = Status::Invalid;
+                self.error = Some(e);
+            }
+        }
+        self
+    }
+
+    fn is_drop_in_or_file(&self) -> bool {
+        matches!(self.kind, SourceKind::ManagedFile | SourceKind::DropIn)
+    }
+}
+
+/// Reads a settings file: `None` when it does not exist.
+pub fn read_settings_file(path: &Path) -> Option<Result<Value, String>> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Err(format!("cannot read: {e}"))),
+    };
+    if meta.len() > MAX_SETTINGS_FILE_BYTES {
+        return Some(Err(format!("larger than {MAX_SETTINGS_FILE_BYTES} bytes")));
+    }
+    Some(match std::fs::read(path) {
+        Err(e) => Err(format!("cannot read: {e}")),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}")),
+    })
+}
+
+/// The drop-in files Claude Code reads, in its order: `*.json`, not hidden, alphabetical.
+pub fn drop_in_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.') && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A legacy managed file that still exists.
+#[derive(Clone, Debug, Serialize)]
+pub struct LegacyFound {
+    pub path: String,
+    pub why: &'static str,
+}
+
+/// Everything Claude Code would read on this machine.
+#[derive(Clone, Debug, Serialize)]
+pub struct Sources {
+    pub platform: Platform,
+    pub managed_dir: String,
+    /// `first-wins` or `merge` (from `managedSourcesBehavior`).
+    pub managed_behavior: &'static str,
+    /// Highest priority first.
+    pub sources: Vec<Source>,
+    pub legacy: Vec<LegacyFound>,
+    /// Present when `managed-mcp.json` exists: only its servers load.
+    pub managed_mcp: Option<String>,
+}
+
+impl Sources {
+    /// Reads every source. `user_file` is the user's settings file; `project` a project
+    /// directory whose `.claude/settings*.json` to include.
+    pub fn read(layout: &Layout, user_file: Option<&Path>, project: Option<&Path>) -> Sources {
+        let mut sources = Vec::new();
+        let os_stores = !layout.under_test_root;
+        if os_stores && layout.platform == Platform::MacOs {
+            sources.push(
+                Source::new(
+                    SourceKind::ManagedPreferences,
+                    "macOS managed preferences",
+                    Some(Path::new(paths::MACOS_MANAGED_PLIST)),
+                )
+                .with(os_policy::read_managed_preferences()),
+            );
+        }
+        if os_stores && layout.platform == Platform::Windows {
+            sources.push(
+                Source::new(
+                    SourceKind::RegistryMachine,
+                    r"HKLM\SOFTWARE\Policies\ClaudeCode",
+                    None,
+                )
+                .with(os_policy::read_registry(true)),
+            );
+        }
+        // The file tier: later drop-ins win, so they come first in priority order.
+        let mut file_tier = vec![
+            Source::new(
+                SourceKind::ManagedFile,
+                paths::MANAGED_FILE_NAME,
+                Some(&layout.managed_file()),
+            )
+            .with(read_settings_file(&layout.managed_file())),
+        ];
+        for name in drop_in_names(&layout.drop_in_dir()) {
+            let path = layout.drop_in_dir().join(&name);
+            file_tier.push(
+                Source::new(
+                    SourceKind::DropIn,
+                    format!("{DROP_IN_DIR_NAME}/{name}"),
+                    Some(&path),
+                )
+                .with(read_settings_file(&path)),
+            );
+        }
+        file_tier.reverse();
+        sources.extend(file_tier);
+        if os_stores && layout.platform == Platform::Windows {
+            sources.push(
+                Source::new(
+                    SourceKind::RegistryUser,
+                    r"HKCU\SOFTWARE\Policies\ClaudeCode",
+                    None,
+                )
+                .with(os_policy::read_registry(false)),
+            );
+        }
+        if let Some(project) = project {
+            let local = paths::local_settings_file(project);
+            sources.push(
+                Source::new(
+                    SourceKind::Local,
+                    ".claude/settings.local.json",
+                    Some(&local),
+                )
+                .with(read_settings_file(&local)),
+            );
+            let shared = paths::project_settings_file(project);
+            sources.push(
+                Source::new(SourceKind::Project, ".claude/settings.json", Some(&shared))
+                    .with(read_settings_file(&shared)),
+            );
+        }
+        if let Some(user) = user_file {
+            sources.push(
+                Source::new(SourceKind::User, "~/.claude/settings.json", Some(user))
+                    .with(read_settings_file(user)),
+            );
+        }
+        let legacy = layout
+            .legacy_files
+            .iter()
+            .filter(|(p, _)| p.exists())
+            .map(|(p, why)| LegacyFound {
+                path: p.display().to_string(),
+                why,
+            })
+            .collect();
+        let managed_mcp = layout.managed_mcp_file();
+        let mut out = Sources {
+            platform: layout.platform,
+            managed_dir: layout.managed_dir.display().to_string(),
+            managed_behavior: "first-wins",
+            sources,
+            legacy,
+            managed_mcp: managed_mcp
+                .exists()
+                .then(|| managed_mcp.display().to_string()),
+        };
+        out.decide_in_effect();
+        out
+    }
+
+    /// Marks which sources Claude Code uses: under `first-wins` only the first managed source
+    /// that delivers policy (the file and its drop-ins count as one source).
+    fn decide_in_effect(&mut self) {
+        let merge = self.sources.iter().any(|s| {
+            s.level == Level::Managed
+                && s.doc
+                    .as_ref()
+                    .and_then(|d| d.get("managedSourcesBehavior"))
+                    .and_then(Value::as_str)
+                    == Some("merge")
+        });
+        self.managed_behavior = if merge { "merge" } else { "first-wins" };
+        let mut chosen: Option<&'static str> = None;
+        let group = |s: &Source| {
+            if s.is_drop_in_or_file() {
+                "file"
+            } else {
+                kind_group(s.kind)
+            }
+        };
+        if !merge {
+            for s in &self.sources {
+                if s.level == Level::Managed && s.doc.as_ref().is_some_and(delivers_policy) {
+                    chosen = Some(group(s));
+                    break;
+                }
+            }
+        }
+        for i in 0..self.sources.len() {
+            let s = &self.sources[i];
+            let in_effect = s.status == Status::Loaded
+                && (s.level != Level::Managed || merge || chosen.is_some_and(|g| g == group(s)));
+            self.sources[i].in_effect = in_effect;
+        }
+    }
+
+    /// Replaces (or adds) the document of `target` with `doc`, as if it were written.
+    pub fn with_proposed(&self, target: &Target, doc: &Value) -> Sources {
+        let mut next = self.clone();
+        let label = target.name();
+        let map = doc.as_object().cloned();
+        match next.sources.iter_mut().find(|s| s.label == label) {
+            Some(s) => {
+                s.status = if map.is_some() {
+                    Status::Loaded
+                } else {
+                    Status::Invalid
+                };
+                s.keys = map.as_ref().map_or(0, Map::len);
+                s.doc = map;
+                s.error = None;
+            }
+            None => {
+                let kind = match target {
+                    Target::Managed => SourceKind::ManagedFile,
+                    Target::DropIn(_) => SourceKind::DropIn,
+                };
+                let mut s = Source::new(kind, label, None);
+                s.status = Status::Loaded;
+                s.keys = map.as_ref().map_or(0, Map::len);
+                s.doc = map;
+                // Keep the file tier's order: drop-ins by name, later first, the file last.
+                let position = next
+                    .sources
+                    .iter()
+                    .position(|o| match (&o.kind, target) {
+                        (SourceKind::DropIn, Target::DropIn(_)) => o.label < s.label,
+                        (SourceKind::ManagedFile, _) => true,
+                        (k, _) => matches!(
+                            k,
+                            SourceKind::RegistryUser
+                                | SourceKind::Local
+                                | SourceKind::Project
+                                | SourceKind::User
+                        ),
+                    })
+                    .unwrap_or(next.sources.len());
+                next.sources.insert(position, s);
+            }
+        }
+        next.decide_in_effect();
+        next
+    }
+
+    /// The managed policy Claude Code would apply, merged as it merges.
+    pub fn managed_policy(&self) -> Map<String, Value> {
+        let mut policy = Map::new();
+        // Lowest priority first so that higher ones merge over it.
+        for s in self
+            .sources
+            .iter()
+            .rev()
+            .filter(|s| s.level == Level::Managed && s.in_effect)
+        {
+            if let Some(doc) = &s.doc {
+                merge_drop_in(&mut policy, doc);
+            }
+        }
+        policy
+    }
+
+    /// Each setting's effective value and where it comes from.
+    pub fn effective(&self) -> Vec<Effective> {
+        let mut units: Vec<String> = Vec::new();
+        for s in self.sources.iter().filter(|s| s.in_effect) {
+            if let Some(doc) = &s.doc {
+                for pointer in unit_pointers(doc) {
+                    if !units.contains(&pointer) {
+                        units.push(pointer);
+                    }
+                }
+            }
+        }
+        units.sort();
+        units
+            .into_iter()
+            .filter_map(|pointer| self.effective_at(&pointer))
+            .collect()
+    }
+
+    fn effective_at(&self, pointer: &str) -> Option<Effective> {
+        let mut contributors: Vec<(&Source, &Value)> = Vec::new();
+        let mut ignored: Vec<Contribution> = Vec::new();
+        for s in self.sources.iter().filter(|s| s.in_effect) {
+            let Some(value) = s.doc.as_ref().and_then(|d| lookup(d, pointer)) else {
+                continue;
+            };
+            if matches!(s.level, Level::Project | Level::Local) && is_protected_env(pointer) {
+                ignored.push(Contribution {
+                    source: s.label.clone(),
+                    value: value.clone(),
+                    note: "project and local settings cannot set telemetry destinations".into(),
+                });
+                continue;
+            }
+            contributors.push((s, value));
+        }
+        let (winner, winning_value) = *contributors.first()?;
+        let merges =
+            winning_value.is_array() && !matches!(pointer, "/fallbackModel" | "/availableModels");
+        let value = if merges {
+            let mut all: Vec<Value> = Vec::new();
+            for (_, v) in contributors.iter().rev() {
+                for item in v.as_array().into_iter().flatten() {
+                    if !all.contains(item) {
+                        all.push(item.clone());
+                    }
+                }
+            }
+            Value::Array(all)
+        } else {
+            winning_value.clone()
+        };
+        let also = contributors
+            .iter()
+            .skip(1)
+            .map(|(s, v)| Contribution {
+                source: s.label.clone(),
+                value: (*v).clone(),
+                note: if merges {
+                    "merged".into()
+                } else {
+                    "overridden".into()
+                },
+            })
+            .chain(ignored)
+            .collect();
+        Some(Effective {
+            pointer: pointer.to_owned(),
+            value,
+            source: winner.label.clone(),
+            level: winner.level,
+            also,
+        })
+    }
+
+    /// Warnings for an admin about to write `proposed` to `target`: values a higher source
+    /// overrides, a policy store that makes the file irrelevant, legacy files.
+    pub fn shadow_warnings(&self, target: &Target, proposed: &Value) -> Vec<Issue> {
+        let mut out = Vec::new();
+        for legacy in &self.legacy {
+            out.push(Issue::warning(
+                "",
+                format!("{} still exists: {}", legacy.path, legacy.why),
+            ));
+        }
+        let next = self.with_proposed(target, proposed);
+        let label = target.name();
+        if let Some(higher) = next
+            .sources
+            .iter()
+            .find(|s| s.level == Level::Managed && s.in_effect && !s.is_drop_in_or_file())
+            .filter(|_| next.managed_behavior == "first-wins")
+        {
+            out.push(Issue::warning(
+                "",
+                format!("{} delivers managed policy, so Claude Code ignores {label} (managedSourcesBehavior is first-wins)", higher.label),
+            ));
+            return out;
+        }
+        let Some(doc) = proposed.as_object() else {
+            return out;
+        };
+        for pointer in unit_pointers(doc) {
+            let Some(effective) = next.effective_at(&pointer) else {
+                continue;
+            };
+            if effective.source == label || effective.value.is_array() {
+                continue;
+            }
+            let ours = lookup(doc, &pointer);
+            if ours != Some(&effective.value) {
+                out.push(Issue::warning(
+                    pointer.clone(),
+                    format!(
+                        "{} also sets this and wins: {}",
+                        effective.source, effective.value
+                    ),
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn kind_group(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::ManagedPreferences => "plist",
+        SourceKind::RegistryMachine => "hklm",
+        SourceKind::RegistryUser => "hkcu",
+        _ => "other",
+    }
+}
+
+/// Objects whose members are settings of their own (merged per key across sources).
+const EXPANDED: &[&str] = &["env", "permissions", "sandbox"];
+
+/// The pointers at which a document sets something: top-level keys, and one level down in
+/// `env`, `permissions` and `sandbox`.
+fn unit_pointers(doc: &Map<String, Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, value) in doc {
+        match value.as_object() {
+            Some(inner) if EXPANDED.contains(&key.as_str()) => {
+                for sub in inner.keys() {
+                    out.push(format!("/{}/{}", pointer_token(key), pointer_token(sub)));
+                }
+            }
+            _ => out.push(format!("/{}", pointer_token(key))),
+        }
+    }
+    out
+}
+
+fn lookup<'a>(doc: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let mut parts = pointer.trim_start_matches('/').splitn(2, '/');
+    let first = unescape(parts.next()?);
+    let value = doc.get(&first)?;
+    match parts.next() {
+        None => Some(value),
+        Some(rest) => value.as_object()?.get(&unescape(rest)),
+    }
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+fn is_protected_env(pointer: &str) -> bool {
+    pointer.strip_prefix("/env/").is_some_and(|name| {
+        name.starts_with("OTEL_EXPORTER_OTLP_")
+            || name.starts_with("OTEL_LOG_")
+            || matches!(
+                name,
+                "CLAUDE_CODE_ENABLE_TELEMETRY"
+                    | "OTEL_LOGS_EXPORTER"
+                    | "OTEL_METRICS_EXPORTER"
+                    | "OTEL_TRACES_EXPORTER"
+            )
+    })
+}
+
+/// Another source's value for a setting.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contribution {
+    pub source: String,
+    pub value: Value,
+    /// `overridden`, `merged`, or why Claude Code ignores it.
+    pub note: String,
+}
+
+/// A setting's effective value.
+#[derive(Clone, Debug, Serialize)]
+pub struct Effective {
+    pub pointer: String,
+    pub value: Value,
+    /// The source whose value wins (for merged lists: the highest contributing source).
+    pub source: String,
+    pub level: Level,
+    pub also: Vec<Contribution>,
+}
+
+/// Convenience: this machine's sources, with the user's file and an optional project.
+pub fn read_system(project: Option<PathBuf>) -> Sources {
+    let layout = Layout::system();
+    let user = paths::user_settings_file();
+    Sources::read(&layout, user.as_deref(), project.as_deref())
+}

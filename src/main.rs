@@ -6,6 +6,7 @@ mod output;
 mod query;
 mod range;
 mod serve;
+mod settings;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ enum Command {
     Export(query::ExportArgs),
     /// Check ports, data directory and store health; print the settings that point Claude Code here.
     Doctor(doctor::DoctorArgs),
+    /// Claude Code's managed settings: show, validate, diff, apply, backups, restore.
+    Settings(settings::SettingsArgs),
 }
 
 /// Output format of listing commands.
@@ -132,6 +135,7 @@ fn main() -> ExitCode {
         Command::Sessions(args) => query::sessions(args),
         Command::Export(args) => query::export(args),
         Command::Doctor(args) => doctor::run(args),
+        Command::Settings(args) => settings::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -66,7 +66,7 @@ pub fn list_backups(layout: &Layout, target: Option<&Target>) -> Vec<BackupInfo>
             ))
         })
         .collect();
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|b| std::cmp::Reverse(b.0));
     out.into_iter().map(|(_, b)| b).collect()
 }
 

@@ -38,3 +38,53 @@ pub fn prepare(doc: &serde_json::Value, scope: Scope) -> Prepared {
         report: validate(doc, scope),
     }
 }
+
+/// What writing `doc` to a target would do: the exact bytes, their hash, the diff against the
+/// file on disk, and every error and warning (including values other sources override).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Preview {
+    pub target: String,
+    pub path: String,
+    pub exists: bool,
+    /// The file's current text, when it exists and is UTF-8.
+    pub current: Option<String>,
+    /// The exact bytes that would be written.
+    pub proposed: String,
+    /// SHA-256 of `proposed`: the value to approve and pass to the helper.
+    pub sha256: String,
+    pub unchanged: bool,
+    pub diff: String,
+    pub report: Report,
+}
+
+/// Builds the preview of writing `doc` to `target`.
+pub fn preview(
+    layout: &paths::Layout,
+    sources: &sources::Sources,
+    target: &Target,
+    doc: &serde_json::Value,
+) -> Preview {
+    let path = target.path(layout);
+    let current = std::fs::read(&path).ok();
+    let current_text = current
+        .as_ref()
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let mut prepared = prepare(doc, Scope::Managed);
+    if doc.is_object() {
+        for warning in sources.shadow_warnings(target, doc) {
+            prepared.report.push(warning);
+        }
+    }
+    let old = current_text.clone().unwrap_or_default();
+    Preview {
+        target: target.name(),
+        path: path.display().to_string(),
+        exists: current.is_some(),
+        unchanged: current.as_deref() == Some(prepared.bytes.as_bytes()),
+        diff: canonical::unified_diff(target.file_name(), &old, &prepared.bytes),
+        current: current_text,
+        proposed: prepared.bytes,
+        sha256: prepared.sha256,
+        report: prepared.report,
+    }
+}

@@ -428,47 +428,40 @@ fn check_env_value(name: &str, value: &str, pointer: &str, report: &mut Report) 
             .find_map(|s| rest.strip_prefix(&format!("{s}_")))
             .unwrap_or(rest)
     });
-    match generic {
-        Some("PROTOCOL") => {
-            if !matches!(value, "grpc" | "http/protobuf" | "http/json") {
-                report.push(Issue::error(
-                    pointer,
-                    format!(
-                        "{value:?} is not an OTLP protocol: use grpc, http/protobuf or http/json"
-                    ),
-                ));
-            }
+    let problem = match generic {
+        Some("PROTOCOL") if !matches!(value, "grpc" | "http/protobuf" | "http/json") => Some(
+            format!("{value:?} is not an OTLP protocol: use grpc, http/protobuf or http/json"),
+        ),
+        Some("COMPRESSION") if !matches!(value, "gzip" | "none") => {
+            Some(format!("{value:?} is not a compression: use gzip or none"))
         }
-        Some("ENDPOINT") => check_url(value, pointer, report),
-        Some("HEADERS") => check_headers(value, pointer, report),
-        Some("COMPRESSION") => {
-            if !matches!(value, "gzip" | "none") {
-                report.push(Issue::error(
-                    pointer,
-                    format!("{value:?} is not a compression: use gzip or none"),
-                ));
-            }
-        }
-        Some("TEMPORALITY_PREFERENCE") => {
+        Some("TEMPORALITY_PREFERENCE")
             if !matches!(
                 value.to_ascii_lowercase().as_str(),
                 "delta" | "cumulative" | "lowmemory"
-            ) {
-                report.push(Issue::error(
-                    pointer,
-                    format!("{value:?} is not a temporality: use delta or cumulative"),
-                ));
-            }
+            ) =>
+        {
+            Some(format!(
+                "{value:?} is not a temporality: use delta or cumulative"
+            ))
         }
+        _ => None,
+    };
+    if let Some(problem) = problem {
+        report.push(Issue::error(pointer, problem));
+    }
+    match generic {
+        Some("ENDPOINT") => check_url(value, pointer, report),
+        Some("HEADERS") => check_headers(value, pointer, report),
         _ => {}
     }
     match name {
         "OTEL_RESOURCE_ATTRIBUTES" => check_baggage(value, pointer, report),
         "BETA_TRACING_ENDPOINT" => check_url(value, pointer, report),
-        "OTEL_LOG_RAW_API_BODIES" => {
-            if parse_switch(value).is_none() && !value.starts_with("file:") {
-                report.push(Issue::error(pointer, format!("{value:?}: use \"1\" for inline bodies, \"file:<directory>\" for files, or \"0\"")));
-            }
+        "OTEL_LOG_RAW_API_BODIES"
+            if parse_switch(value).is_none() && !value.starts_with("file:") =>
+        {
+            report.push(Issue::error(pointer, format!("{value:?}: use \"1\" for inline bodies, \"file:<directory>\" for files, or \"0\"")));
         }
         _ => {}
     }
@@ -873,8 +866,10 @@ const FAIL_CLOSED: &[(&str, &str)] = &[
     ),
 ];
 
-/// The consequence of each error, as Claude Code would act on the file.
-pub(crate) fn annotate_consequences(report: &mut Report, scope: Scope) {
+/// The consequence of each finding, as Claude Code would act on the file. Schema errors (the
+/// shape is wrong) drop the key or reject the file; the semantic rules' findings only carry the
+/// fail-closed and fail-open consequences, since Claude Code reads those values its own way.
+pub(crate) fn annotate_consequences(report: &mut Report, scope: Scope, schema_errors: bool) {
     for issue in report.errors.iter_mut().chain(report.warnings.iter_mut()) {
         if issue.consequence.is_some() {
             continue;
@@ -885,6 +880,7 @@ pub(crate) fn annotate_consequences(report: &mut Report, scope: Scope) {
             .map(|(_, text)| (*text).to_owned());
         issue.consequence = match (special, issue.severity) {
             (Some(text), _) => Some(text),
+            (None, _) if !schema_errors => None,
             (None, Severity::Error) if issue.pointer.is_empty() => {
                 Some("Claude Code reads nothing from this file".into())
             }

@@ -69,7 +69,7 @@ impl Report {
         self.errors.is_empty()
     }
 
-    pub(crate) fn push(&mut self, issue: Issue) {
+    pub fn push(&mut self, issue: Issue) {
         let list = match issue.severity {
             Severity::Error => &mut self.errors,
             Severity::Warning => &mut self.warnings,
@@ -105,6 +105,8 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+const GENERIC_RULE_MESSAGE: &str = "is not Tool, Tool(specifier) or mcp__server[__tool] with a tool Claude Code knows (Bash, Read, Edit, Write, WebFetch, …)";
+
 /// Longest instance text quoted in a schema message before it is summarised.
 const MAX_QUOTED_INSTANCE: usize = 80;
 
@@ -130,7 +132,7 @@ pub fn validate(doc: &Value, scope: Scope) -> Report {
                     let rule = error.instance().as_str().unwrap_or_default().to_owned();
                     report.push(Issue::error(
                         pointer,
-                        format!("rule {rule:?} is not Tool, Tool(specifier) or mcp__server[__tool] with a tool Claude Code knows (Bash, Read, Edit, Write, WebFetch, …)"),
+                        format!("rule {rule:?} {GENERIC_RULE_MESSAGE}"),
                     ));
                     continue;
                 }
@@ -150,8 +152,21 @@ pub fn validate(doc: &Value, scope: Scope) -> Report {
             format!("the settings schema failed to load: {why}"),
         )),
     }
+    rules::annotate_consequences(&mut report, scope, true);
     rules::check(doc, scope, &mut report);
-    rules::annotate_consequences(&mut report, scope);
+    rules::annotate_consequences(&mut report, scope, false);
+    // A rule with a precise complaint does not also need the generic pattern message.
+    let precise: Vec<String> = report
+        .errors
+        .iter()
+        .filter(|e| {
+            is_permission_rule_pointer(&e.pointer) && !e.message.contains(GENERIC_RULE_MESSAGE)
+        })
+        .map(|e| e.pointer.clone())
+        .collect();
+    report
+        .errors
+        .retain(|e| !(e.message.contains(GENERIC_RULE_MESSAGE) && precise.contains(&e.pointer)));
     report.errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     report.warnings.sort_by(|a, b| a.pointer.cmp(&b.pointer));
     report

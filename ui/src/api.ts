@@ -34,6 +34,14 @@ export async function postJson<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+/** POST a JSON body; the answer is JSON. */
+export async function sendJson<T>(path: string, body: unknown): Promise<T> {
+  const response = await check(
+    await fetch(path, { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  );
+  return (await response.json()) as T;
+}
+
 export interface SetupPreview {
   path: string;
   exists: boolean;

@@ -1,6 +1,6 @@
 // The ccscope dashboard: overview tiles and charts, the event explorer, sessions and their
-// timelines, and the receiver panel. Hash routes: #/overview, #/events, #/sessions,
-// #/session/<id>, #/receiver. Updates live from /api/stream.
+// timelines, the receiver panel and the managed-settings forms. Hash routes: #/overview,
+// #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
 import { getJson, getText, postJson, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
@@ -8,6 +8,7 @@ import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { change, count, duration, localTime, money, percent, shortId } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
 import { pageOf, visibleRows } from "./logic/virtual";
+import { renderSettings } from "./settings";
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -561,12 +562,14 @@ function render(): void {
   refreshRange();
   const { page, arg } = route();
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.getAttribute("href") === `#/${page}`);
+  (document.getElementById("toolbar") as HTMLElement).hidden = page === "settings";
   rendering = rendering.then(async () => {
     try {
       if (page === "events") await renderEvents();
       else if (page === "sessions") await renderSessions();
       else if (page === "session") await renderTimeline(arg);
       else if (page === "receiver") await renderReceiver();
+      else if (page === "settings") await renderSettings(view, flash);
       else await renderOverview();
       document.body.dataset.rendered = String(Date.now());
     } catch (error) {
@@ -591,7 +594,7 @@ function connectLive(): void {
       if (page === "overview" && view.querySelector("section.charts")) {
         refreshRange();
         rendering = rendering.then(() => refreshOverview()).catch((error) => flash(error instanceof Error ? error.message : String(error)));
-      } else if (page !== "events") {
+      } else if (page !== "events" && page !== "settings") {
         render();
       }
     }, 150);

@@ -48,3 +48,54 @@ test("only the rows in view are rendered", () => {
   assert.equal(pageOf(199, 200), 0);
   assert.equal(pageOf(200, 200), 1);
 });
+
+import { addRule, buildRule, canonicalText, encodeValue, fieldFor, formatPairs, getAt, lines, parsePairs, pointerOf, setAt, tokens } from "../build-test/logic/settings.js";
+
+test("pointers read, write and prune the working document", () => {
+  const doc = { env: { A: "1" }, keep: true };
+  assert.deepEqual(tokens(pointerOf("env", "a/b~c")), ["env", "a/b~c"]);
+  setAt(doc, "/env/OTEL_LOG_USER_PROMPTS", "1");
+  assert.equal(getAt(doc, "/env/OTEL_LOG_USER_PROMPTS"), "1");
+  setAt(doc, "/permissions/deny", ["Bash(rm *)"]);
+  assert.deepEqual(doc.permissions, { deny: ["Bash(rm *)"] });
+  setAt(doc, "/permissions/deny", undefined);
+  assert.equal(doc.permissions, undefined, "emptied objects are removed");
+  setAt(doc, "/env/A", undefined);
+  setAt(doc, "/env/OTEL_LOG_USER_PROMPTS", undefined);
+  assert.deepEqual(doc, { keep: true });
+  setAt(doc, "/nothing/here", undefined);
+  assert.deepEqual(doc, { keep: true });
+});
+
+test("canonical text matches the Rust canonical form", () => {
+  assert.equal(canonicalText({ z: 1, env: { B: "2", A: "1" }, list: [3, 1] }), '{\n  "env": {\n    "A": "1",\n    "B": "2"\n  },\n  "list": [\n    3,\n    1\n  ],\n  "z": 1\n}\n');
+  assert.equal(canonicalText({}), "{}\n");
+});
+
+test("headers and resource attributes round-trip with percent-encoding", () => {
+  const pairs = [{ key: "department", value: "R&D team" }, { key: "cost_center", value: "eng=42;x" }, { key: "", value: "ignored" }];
+  const text = formatPairs(pairs);
+  assert.equal(text, "department=R&D%20team,cost_center=eng%3D42%3Bx");
+  assert.ok(!text.includes(" "));
+  assert.deepEqual(parsePairs(text), pairs.slice(0, 2));
+  assert.equal(encodeValue("Bearer tök"), "Bearer%20t%C3%B6k");
+  assert.deepEqual(parsePairs("Authorization=Bearer%20abc"), [{ key: "Authorization", value: "Bearer abc" }]);
+  assert.deepEqual(parsePairs(""), []);
+});
+
+test("the rule builder and lists", () => {
+  assert.equal(buildRule("Bash", "npm run *"), "Bash(npm run *)");
+  assert.equal(buildRule("Read", " "), "Read");
+  assert.equal(buildRule("mcp__github", ""), "mcp__github");
+  assert.deepEqual(addRule(["Read"], "Read"), ["Read"]);
+  assert.deepEqual(addRule(["Read"], "Edit"), ["Read", "Edit"]);
+  assert.deepEqual(lines(" a \n\n b\n"), ["a", "b"]);
+});
+
+test("findings land on the most specific field", () => {
+  const fields = ["/env/OTEL_RESOURCE_ATTRIBUTES", "/permissions/deny", "/permissions"];
+  assert.equal(fieldFor("/permissions/deny/0", fields), "/permissions/deny");
+  assert.equal(fieldFor("/permissions/defaultMode", fields), "/permissions");
+  assert.equal(fieldFor("/env/OTEL_RESOURCE_ATTRIBUTES", fields), "/env/OTEL_RESOURCE_ATTRIBUTES");
+  assert.equal(fieldFor("/model", fields), null);
+});

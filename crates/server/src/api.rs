@@ -15,7 +15,7 @@ use axum::{
     http::{StatusCode, header},
     middleware,
     response::{IntoResponse, Response, sse},
-    routing::get,
+    routing::{get, post},
 };
 use ccscope_charts::{BarChart, Size, Theme, TimeChart, Unit};
 use ccscope_receiver::ReceiverStats;
@@ -49,7 +49,7 @@ pub struct ApiState {
 }
 
 #[derive(Debug)]
-pub struct ApiError(StatusCode, String);
+pub struct ApiError(pub(crate) StatusCode, pub(crate) String);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -183,6 +183,14 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/stream", get(stream))
         .route("/api/setup", get(setup_preview).post(setup_apply))
         .route("/api/report", get(usage_report))
+        .route("/api/settings", get(crate::managed::state))
+        .route("/api/settings/schema", get(crate::managed::schema))
+        .route(
+            "/api/settings/preview",
+            post(crate::managed::preview_document),
+        )
+        .route("/api/settings/apply", post(crate::managed::apply))
+        .route("/api/settings/restore", post(crate::managed::restore))
         .fallback(crate::assets::serve)
         .with_state(state)
         .layer(middleware::from_fn_with_state(guard, guard::check))

@@ -19,6 +19,7 @@ pub mod assets;
 pub mod claude_settings;
 pub mod dto;
 pub mod guard;
+pub mod managed;
 pub mod report;
 use ccscope_telemetry::Batch;
 

@@ -4,41 +4,19 @@
 //! must say exactly what the CLI itself reports: its cost, its token usage, the lines it wrote,
 //! the edit it accepted.
 
+#[path = "common/claude.rs"]
+mod claude;
 mod common;
 #[path = "common/messages_stub.rs"]
 mod messages_stub;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
+use claude::claude_binary;
 use common::*;
 use messages_stub::{FILE_CONTENT, MessagesStub, USAGE};
 use serde_json::Value;
-
-/// The native `claude` binary: `CCSCOPE_CLAUDE_BIN`, or the npm install under tests/claude-code.
-fn claude_binary() -> PathBuf {
-    if let Ok(path) = std::env::var("CCSCOPE_CLAUDE_BIN") {
-        return PathBuf::from(path);
-    }
-    let scope =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/claude-code/node_modules/@anthropic-ai");
-    let found = std::fs::read_dir(&scope).ok().and_then(|entries| {
-        entries
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("claude"))
-            .find(|p| {
-                p.is_file()
-                    && p.parent()
-                        .is_some_and(|d| d.to_string_lossy().contains("claude-code-"))
-            })
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "the Claude Code CLI is not installed under {}: run scripts/setup.sh --test (npm install), or set CCSCOPE_CLAUDE_BIN",
-            scope.display()
-        )
-    })
-}
 
 struct Run {
     result: Value,

@@ -131,9 +131,15 @@ impl Drop for Server {
 
 /// Runs the CLI; returns (exit code, stdout, stderr).
 pub fn ccscope(args: &[&str]) -> (i32, String, String) {
+    ccscope_env(args, &[])
+}
+
+/// `ccscope` with extra environment variables.
+pub fn ccscope_env(args: &[&str], vars: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(BIN)
         .args(args)
         .env("CCSCOPE_LOG", "warn")
+        .envs(vars.iter().copied())
         .output()
         .expect("run ccscope");
     (

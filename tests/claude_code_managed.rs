@@ -148,6 +148,17 @@ async fn a_policy_applied_by_ccscope_is_what_claude_code_exports_by() {
         String::from_utf8_lossy(&output.stderr)
     );
     let result: Value = serde_json::from_str(stdout.trim()).expect("claude JSON");
+    assert_eq!(
+        stub.counts
+            .requests
+            .load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a tool turn and a text turn"
+    );
+    assert!(
+        Path::new(&stub.file_path).is_file(),
+        "Claude Code wrote the file"
+    );
     let session = result["session_id"]
         .as_str()
         .expect("session id")

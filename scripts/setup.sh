@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what ccscope needs on Debian/Ubuntu, then builds and installs the `ccscope` binary.
-#   scripts/setup.sh            build dependencies + `cargo install` of ccscope into ~/.cargo/bin
+#   scripts/setup.sh            build dependencies + `cargo install` of ccscope and its settings helper into ~/.cargo/bin
 #   scripts/setup.sh --test     build and test dependencies only (used by scripts/test.sh)
 # Idempotent: installs only what is missing. Runs apt through sudo unless already root.
 set -euo pipefail
@@ -56,6 +56,8 @@ case "$mode" in
     ;;
   install)
     cargo install --locked --path . --root "$HOME/.cargo"
+    # The settings helper sits beside ccscope, which runs it through pkexec (or directly as root).
+    cargo install --locked --path crates/settings-helper --root "$HOME/.cargo"
     echo "setup: installed $(command -v ccscope || echo "$HOME/.cargo/bin/ccscope")"
     ;;
   *)

@@ -12,6 +12,9 @@ fn the_polkit_action_matches_the_installed_helper() {
     )));
     // Every use needs an administrator: never a cached or implicit yes.
     for default in ["allow_any", "allow_inactive", "allow_active"] {
-        assert!(POLICY.contains(&format!("<{default}>auth_admin</{default}>")), "{default}");
+        assert!(
+            POLICY.contains(&format!("<{default}>auth_admin</{default}>")),
+            "{default}"
+        );
     }
 }

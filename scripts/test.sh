@@ -26,6 +26,12 @@ npm --prefix ui test 2>&1 | tee target/ui-test-output.txt
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "settings crates for Windows and macOS (their registry and plist code compiles and lints)"
+for target in x86_64-pc-windows-gnu x86_64-apple-darwin; do
+  rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+  cargo clippy --locked --target "$target" -p ccscope-settings -p ccscope-settings-helper --all-targets -- -D warnings
+done
+
 step "cargo test"
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 

@@ -1,3 +1,4 @@
+#![cfg(unix)]
 //! The helper run as root against a scratch root (a debug-build-only override): atomic writes
 //! that survive a kill, refusals of unsafe targets and changed documents, backup rotation.
 

@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -170,4 +170,20 @@ test("rules, unknown keys, a second version and restoring the first", async () =
   assert.equal(restored.env.OTEL_LOG_USER_PROMPTS, "1");
   assert.equal(restored.permissions, undefined);
   await shot("settings-restored");
+});
+
+test("the effective view includes a chosen project's settings, below managed policy", async () => {
+  const projectDir = mkdtempSync(join(tmpdir(), "ccscope-project-"));
+  mkdirSync(join(projectDir, ".claude"));
+  writeFileSync(join(projectDir, ".claude/settings.json"), JSON.stringify({ outputStyle: "Explanatory", env: { OTEL_LOG_USER_PROMPTS: "0" } }));
+  await page.fill("#settings-project", projectDir);
+  await page.click("#settings-project-apply");
+  const row = '#settings-effective tr[data-pointer="/outputStyle"]';
+  await page.waitForSelector(row);
+  assert.match(await page.locator(row).innerText(), /"Explanatory"\s+\.claude\/settings\.json/);
+  // Managed policy wins; the project's attempt is listed as ignored.
+  const prompts = await page.locator('#settings-effective tr[data-pointer="/env/OTEL_LOG_USER_PROMPTS"]').innerText();
+  assert.match(prompts, /"1"\s+managed-settings\.json/);
+  assert.match(prompts, /\.claude\/settings\.json: "0" \(ignored: project and local settings cannot set telemetry variables/);
+  await shot("settings-effective");
 });

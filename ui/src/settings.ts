@@ -119,6 +119,7 @@ let rawEl: HTMLTextAreaElement;
 let rawError: HTMLElement;
 let flashMessage: (message: string) => void = () => {};
 let genericFilter = "";
+let project = "";
 
 const MANAGED = "managed-settings.json";
 
@@ -704,8 +705,20 @@ function machineSection(s: SettingsState): HTMLElement {
     const also = e.also.map((a) => `${a.source}: ${JSON.stringify(a.value)} (${a.note})`).join("; ");
     effBody.append(h("tr", { "data-pointer": e.pointer }, h("td", {}, h("code", {}, e.pointer)), h("td", { class: "value" }, JSON.stringify(e.value)), h("td", {}, e.source), h("td", { class: "also" }, also)));
   }
+  const projectInput = h("input", { type: "text", id: "settings-project", value: project, placeholder: "/path/to/a/project (optional)", "aria-label": "project directory" });
+  const projectRow = h("div", { class: "target-picker" },
+    h("label", { for: "settings-project" }, "Include a project's .claude/settings.json and settings.local.json: "),
+    projectInput,
+    h("button", { type: "button", id: "settings-project-apply", onclick: () => {
+      project = projectInput.value.trim();
+      void renderSettingsInto().catch((e) => {
+        project = "";
+        flashMessage(e instanceof Error ? e.message : String(e));
+      });
+    } }, "Show"));
   return section("machine", "This machine: sources and effective settings", true,
     h("p", { class: "hint" }, `Platform ${s.platform}; managed sources ${s.managed_behavior}. Highest priority first.`),
+    projectRow,
     ...s.legacy.map((l) => h("p", { class: "warning" }, `${l.path} still exists: ${l.why}`)),
     s.managed_mcp ? h("p", { class: "hint" }, `${s.managed_mcp} exists: only its MCP servers load.`) : "",
     h("table", { class: "sources", id: "settings-sources" }, h("thead", {}, h("tr", {}, h("th", {}, "Source"), h("th", {}, "Level"), h("th", {}, "State"), h("th", { class: "num" }, "Keys"), h("th", {}, "Path"))), sourcesBody),
@@ -732,6 +745,7 @@ let viewEl: HTMLElement;
 
 async function renderSettingsInto(): Promise<void> {
   const params = new URLSearchParams({ target });
+  if (project !== "") params.set("project", project);
   const [s, schema] = await Promise.all([getJson<SettingsState>("/api/settings", params), schemaInfo ? Promise.resolve(schemaInfo) : getJson<SchemaInfo>("/api/settings/schema")]);
   state = s;
   schemaInfo = schema;

@@ -392,11 +392,14 @@ impl Sources {
             let Some(value) = s.doc.as_ref().and_then(|d| lookup(d, pointer)) else {
                 continue;
             };
-            if matches!(s.level, Level::Project | Level::Local) && is_protected_env(pointer) {
+            if matches!(s.level, Level::Project | Level::Local)
+                && is_protected_env(pointer)
+                && !(contributors.is_empty() && is_turn_off(pointer, value))
+            {
                 ignored.push(Contribution {
                     source: s.label.clone(),
                     value: value.clone(),
-                    note: "project and local settings cannot set telemetry destinations".into(),
+                    note: "ignored: project and local settings cannot set telemetry variables (only turn some off when nothing higher sets them)".into(),
                 });
                 continue;
             }
@@ -531,6 +534,22 @@ fn lookup<'a>(doc: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
 
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
+}
+
+/// A project/local value Claude Code still honours: an exporter set to `none`, or prompt, tool
+/// content or tool detail logging turned off (reference §8.1).
+fn is_turn_off(pointer: &str, value: &Value) -> bool {
+    let Some(name) = pointer.strip_prefix("/env/") else {
+        return false;
+    };
+    let text = value.as_str().unwrap_or_default();
+    if name.ends_with("_EXPORTER") {
+        return text.trim() == "none";
+    }
+    matches!(
+        name,
+        "OTEL_LOG_USER_PROMPTS" | "OTEL_LOG_TOOL_CONTENT" | "OTEL_LOG_TOOL_DETAILS"
+    ) && crate::parse_switch(text) == Some(false)
 }
 
 fn is_protected_env(pointer: &str) -> bool {

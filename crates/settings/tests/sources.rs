@@ -140,6 +140,56 @@ fn managed_file_drop_ins_project_and_user_in_precedence_order() {
 }
 
 #[test]
+fn a_project_may_only_turn_telemetry_detail_off() {
+    let root = tempfile::tempdir().unwrap();
+    let layout = Layout::under_root(Platform::Linux, root.path());
+    let project = root.path().join("repo");
+    write(
+        &project.join(".claude/settings.json"),
+        &json!({"env": {"OTEL_LOG_USER_PROMPTS": "0", "OTEL_LOG_TOOL_DETAILS": "1", "OTEL_METRICS_EXPORTER": "none"}}),
+    );
+    let user = root.path().join("home/.claude/settings.json");
+    write(
+        &user,
+        &json!({"env": {"OTEL_LOG_USER_PROMPTS": "1", "OTEL_LOG_TOOL_DETAILS": "0"}}),
+    );
+    let sources = Sources::read(&layout, Some(&user), Some(&project));
+    assert_eq!(
+        effective(&sources, "/env/OTEL_LOG_USER_PROMPTS"),
+        (json!("0"), ".claude/settings.json".into())
+    );
+    assert_eq!(
+        effective(&sources, "/env/OTEL_METRICS_EXPORTER"),
+        (json!("none"), ".claude/settings.json".into())
+    );
+    // Turning tool details on is not the project's to do.
+    let details = sources
+        .effective()
+        .into_iter()
+        .find(|e| e.pointer == "/env/OTEL_LOG_TOOL_DETAILS")
+        .unwrap();
+    assert_eq!(
+        (details.value, details.source.as_str()),
+        (json!("0"), "~/.claude/settings.json")
+    );
+    assert!(
+        details.also[0].note.starts_with("ignored"),
+        "{:?}",
+        details.also
+    );
+    // With managed policy setting it, the project's turn-off is ignored too.
+    write(
+        &layout.managed_file(),
+        &json!({"env": {"OTEL_LOG_USER_PROMPTS": "1"}}),
+    );
+    let sources = Sources::read(&layout, Some(&user), Some(&project));
+    assert_eq!(
+        effective(&sources, "/env/OTEL_LOG_USER_PROMPTS"),
+        (json!("1"), "managed-settings.json".into())
+    );
+}
+
+#[test]
 fn shadow_warnings_name_the_drop_in_that_wins() {
     let root = tempfile::tempdir().unwrap();
     let layout = Layout::under_root(Platform::Linux, root.path());

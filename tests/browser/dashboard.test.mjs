@@ -340,3 +340,42 @@ test("the receiver panel adds the settings to ~/.claude/settings.json, with a pr
   assert.equal(forged, "403");
   await shot("receiver-setup");
 });
+
+test("budgets: set on the receiver page, shown on the overview against today's spend", async () => {
+  const nowNs = `${BigInt(Date.now()) * 1_000_000n}`;
+  const body = {
+    resourceLogs: [{ scopeLogs: [{ logRecords: [{
+      timeUnixNano: nowNs,
+      body: { stringValue: "claude_code.api_request" },
+      attributes: [
+        { key: "session.id", value: { stringValue: "budget-session-0001" } },
+        { key: "event.name", value: { stringValue: "api_request" } },
+        { key: "event.sequence", value: { intValue: 0 } },
+        { key: "model", value: { stringValue: "claude-budget-test" } },
+        { key: "cost_usd", value: { doubleValue: 0.75 } },
+      ],
+    }] }] }],
+  };
+  const response = await fetch(`http://${httpAddr}/v1/logs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  assert.equal(response.status, 200);
+  await rendered(() => page.goto(`${uiOrigin}/#/receiver`));
+  assert.match(await page.textContent("#receiver"), /receiving/);
+  await page.fill("#budget-daily", "0.5");
+  await page.fill("#budget-monthly", "1000");
+  await page.click("#budget-save");
+  await page.waitForFunction(() => document.querySelector("#budget-status")?.textContent.startsWith("Saved."));
+  await page.fill("#budget-daily", "-3");
+  await page.click("#budget-save");
+  await page.waitForFunction(() => /positive number/.test(document.querySelector("#budget-status")?.textContent ?? ""));
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+  const midnight = new Date();
+  const day = `${midnight.getFullYear()}-${String(midnight.getMonth() + 1).padStart(2, "0")}-${String(midnight.getDate()).padStart(2, "0")}`;
+  const spentToday = JSON.parse(execFileSync(bin, ["report", "--json", "--from", day, "--data-dir", dataDir], { encoding: "utf8" })).cost_usd;
+  assert.ok(spentToday >= 0.75, `${spentToday}`);
+  const today = page.locator("#budget-strip .budget", { hasText: "Today" });
+  assert.equal((await today.innerText()).split(" (")[0], `Today: ${money(spentToday)} of $0.5000`);
+  assert.match(await today.getAttribute("class"), /crossed/);
+  const month = page.locator("#budget-strip .budget", { hasText: "This month" });
+  assert.doesNotMatch(await month.getAttribute("class"), /crossed/);
+  await shot("budgets");
+});

@@ -145,7 +145,19 @@ export interface Timeline {
   prompts: PromptGroup[];
 }
 
+export interface BudgetUsage {
+  spent_usd: number;
+  limit_usd: number | null;
+  crossed: boolean;
+}
+
+export interface BudgetInfo {
+  budgets: { daily_usd: number | null; monthly_usd: number | null };
+  status: { day: string; today: BudgetUsage; month: BudgetUsage };
+}
+
 export interface ReceiverInfo {
+  paused: boolean;
   grpc: string | null;
   http: string | null;
   database: string;

@@ -3,7 +3,7 @@
 // #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
-import { getJson, getText, postJson, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { getJson, getText, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { change, count, duration, localTime, money, percent, shortId } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
@@ -359,6 +359,7 @@ async function renderOverview(): Promise<void> {
   clear(view);
   if (!overview.has_data) view.append(guide());
   view.append(tiles(overview.current, overview.previous));
+  view.append(await budgetStrip());
   const report = (format: string, label: string) =>
     h("a", { class: "button", id: `report-${format}`, href: `/api/report?${params({ format }).toString()}`, download: `ccscope-report.${format}` }, label);
   view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
@@ -370,6 +371,56 @@ async function renderOverview(): Promise<void> {
     grid.append(card);
     return loadChart(card, spec);
   }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Budgets
+
+function budgetLine(label: string, u: BudgetInfo["status"]["today"]): HTMLElement | null {
+  if (u.limit_usd === null) return null;
+  const ratio = u.spent_usd / u.limit_usd;
+  return h("span", { class: `budget ${u.crossed ? "crossed" : ""}` },
+    `${label}: ${money(u.spent_usd)} of ${money(u.limit_usd)} (${percent(ratio)})`,
+    h("meter", { min: 0, max: 1, high: 0.8, optimum: 0, value: Math.min(ratio, 1) }));
+}
+
+async function budgetStrip(): Promise<HTMLElement> {
+  const b = await getJson<BudgetInfo>("/api/budgets");
+  const strip = h("div", { class: "budgets", id: "budget-strip" });
+  const today = budgetLine("Today", b.status.today);
+  const month = budgetLine("This month", b.status.month);
+  if (!today && !month) {
+    append(strip, h("span", { class: "hint" }, "No budget set: "), h("a", { href: "#/receiver" }, "set a daily or monthly budget"));
+  } else {
+    append(strip, today, month);
+  }
+  return strip;
+}
+
+function budgetForm(b: BudgetInfo): HTMLElement {
+  const input = (id: string, value: number | null) => h("input", { type: "number", id, min: "0", step: "0.01", value: value === null ? "" : String(value), placeholder: "none" });
+  const daily = input("budget-daily", b.budgets.daily_usd);
+  const monthly = input("budget-monthly", b.budgets.monthly_usd);
+  const status = h("span", { class: "hint", id: "budget-status", role: "status" },
+    `Spent today ${money(b.status.today.spent_usd)}, this month ${money(b.status.month.spent_usd)}.`);
+  const save = h("button", {
+    type: "button",
+    id: "budget-save",
+    onclick: async () => {
+      const value = (el: HTMLInputElement) => (el.value.trim() === "" ? null : Number(el.value));
+      try {
+        const saved = await sendJson<BudgetInfo>("/api/budgets", { daily_usd: value(daily), monthly_usd: value(monthly) });
+        status.textContent = `Saved. Spent today ${money(saved.status.today.spent_usd)}, this month ${money(saved.status.month.spent_usd)}.`;
+      } catch (error) {
+        status.textContent = error instanceof Error ? error.message : String(error);
+      }
+    },
+  }, "Save budgets");
+  return h("section", { class: "guide", id: "budgets" },
+    h("h3", {}, "Budgets"),
+    h("p", { class: "hint" }, "The desktop app notifies you once when a budget is reached; the overview shows how much is spent."),
+    h("label", { for: "budget-daily" }, "Daily (USD) "), daily, " ",
+    h("label", { for: "budget-monthly" }, "Monthly (USD) "), monthly, " ", save, " ", status);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -535,6 +586,7 @@ async function renderReceiver(): Promise<void> {
   append(view, h("table", { class: "attributes", id: "receiver" }, h("tbody", {},
     row("OTLP/gRPC", r.grpc ?? "off"),
     row("OTLP/HTTP", r.http ?? "off"),
+    row("State", r.paused ? "paused: exports are answered “retry later” and Claude Code keeps them" : "receiving"),
     row("Database", r.database),
     row("Exports accepted", count(r.exports_accepted)),
     row("Records accepted", count(r.records_accepted)),
@@ -542,6 +594,7 @@ async function renderReceiver(): Promise<void> {
     row("Records rejected", count(r.records_rejected)),
     row("Last export", r.last_export ? localTime(r.last_export) : "none since start"))));
   view.append(setupSection());
+  view.append(budgetForm(await getJson<BudgetInfo>("/api/budgets")));
   if (r.recent_refusals.length > 0) {
     const body = h("tbody");
     for (const x of r.recent_refusals) body.append(h("tr", {}, h("td", {}, localTime(x.time)), h("td", {}, `${x.transport} ${x.signal}`), h("td", {}, x.status), h("td", {}, x.reason)));

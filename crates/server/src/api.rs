@@ -46,6 +46,8 @@ pub struct ApiState {
     /// The OTLP bearer token, when required, for the settings the UI offers to write.
     pub otlp_token: Option<String>,
     pub changes: broadcast::Sender<Committed>,
+    /// Whether the receiver is paused (the desktop app's tray switches it).
+    pub paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Debug)]
@@ -183,6 +185,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/stream", get(stream))
         .route("/api/setup", get(setup_preview).post(setup_apply))
         .route("/api/report", get(usage_report))
+        .route("/api/budgets", get(budgets_get).post(budgets_set))
         .route("/api/settings", get(crate::managed::state))
         .route("/api/settings/schema", get(crate::managed::schema))
         .route(
@@ -675,6 +678,7 @@ async fn receiver(State(state): State<ApiState>) -> Json<Value> {
         "grpc": state.grpc_addr.map(|a| a.to_string()),
         "http": state.http_addr.map(|a| a.to_string()),
         "database": state.database.display().to_string(),
+        "paused": state.paused.load(std::sync::atomic::Ordering::Relaxed),
         "exports_accepted": stats.exports_accepted,
         "exports_refused": stats.exports_refused,
         "records_accepted": stats.records_accepted,
@@ -813,4 +817,32 @@ async fn usage_report(
         text,
     )
         .into_response())
+}
+
+/// GET /api/budgets: the budgets and today's and this month's spend against them.
+async fn budgets_get(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let database = state.database.clone();
+    let budgets = crate::budgets::load(&database)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let status = query(&state, move |reader| {
+        Ok(crate::budgets::status(
+            reader,
+            &budgets,
+            chrono::Local::now(),
+        )?)
+    })
+    .await?;
+    Ok(Json(json!({"budgets": budgets, "status": status})))
+}
+
+/// POST /api/budgets {daily_usd, monthly_usd}: stores new budgets (null for none).
+async fn budgets_set(
+    State(state): State<ApiState>,
+    Json(budgets): Json<crate::budgets::Budgets>,
+) -> Result<Json<Value>, ApiError> {
+    crate::budgets::save(&state.database, &budgets).map_err(|e| match e {
+        crate::budgets::BudgetError::Invalid(_) => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
+        other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+    })?;
+    budgets_get(State(state)).await
 }

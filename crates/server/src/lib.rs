@@ -8,6 +8,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use ccscope_receiver::{
     ExportSink, ReceiverConfig, ReceiverError, ReceiverStats, SinkError, StatsSnapshot,
@@ -16,6 +17,7 @@ use ccscope_store::{Retention, StoreError, WriteError, Writer, WriterThread};
 
 pub mod api;
 pub mod assets;
+pub mod budgets;
 pub mod claude_settings;
 pub mod dto;
 pub mod guard;
@@ -23,13 +25,22 @@ pub mod managed;
 pub mod report;
 use ccscope_telemetry::Batch;
 
-/// The receiver's sink: the store writer. Resolves once the batch is committed.
+/// The receiver's sink: the store writer. Resolves once the batch is committed. While paused
+/// (from the desktop app's tray) it refuses exports as "retry later", so senders keep them.
 #[derive(Clone)]
-pub struct StoreSink(Writer);
+pub struct StoreSink {
+    writer: Writer,
+    paused: Arc<AtomicBool>,
+}
 
 impl ExportSink for StoreSink {
     async fn accept(&self, batch: Batch, received_ns: i64) -> Result<(), SinkError> {
-        match self.0.write(batch, received_ns).await {
+        if self.paused.load(Ordering::Relaxed) {
+            return Err(SinkError::Unavailable(
+                "the receiver is paused; retry later".into(),
+            ));
+        }
+        match self.writer.write(batch, received_ns).await {
             Ok(_) => Ok(()),
             Err(WriteError::Saturated) => Err(SinkError::Saturated),
             Err(other) => Err(SinkError::Unavailable(other.to_string())),
@@ -77,6 +88,7 @@ pub struct Service {
     /// The dashboard's address including the launch token, when it runs.
     pub ui_url: Option<String>,
     stats: Arc<ReceiverStats>,
+    paused: Arc<AtomicBool>,
     writer: Writer,
     writer_thread: WriterThread,
     receiver: ccscope_receiver::Running,
@@ -121,20 +133,20 @@ impl Service {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let receiver = match ccscope_receiver::start(
-            config.receiver,
-            StoreSink(writer.clone()),
-            stopped(stop_rx.clone()),
-        )
-        .await
-        {
-            Ok(running) => running,
-            Err(error) => {
-                drop(writer);
-                writer_thread.join();
-                return Err(error.into());
-            }
+        let paused = Arc::new(AtomicBool::new(false));
+        let sink = StoreSink {
+            writer: writer.clone(),
+            paused: Arc::clone(&paused),
         };
+        let receiver =
+            match ccscope_receiver::start(config.receiver, sink, stopped(stop_rx.clone())).await {
+                Ok(running) => running,
+                Err(error) => {
+                    drop(writer);
+                    writer_thread.join();
+                    return Err(error.into());
+                }
+            };
         let mut ui_url = None;
         let mut ui_task = None;
         if let Some(listener) = ui_listener {
@@ -152,6 +164,7 @@ impl Service {
                 http_addr: receiver.http_addr,
                 otlp_token: otlp_token.clone(),
                 changes: writer.changes(),
+                paused: Arc::clone(&paused),
             };
             let router = api::router(state, guard::Guard { token, addr });
             let stop = stopped(stop_rx);
@@ -170,6 +183,7 @@ impl Service {
             database: config.database,
             ui_url,
             stats: Arc::clone(&receiver.stats),
+            paused,
             writer,
             writer_thread,
             receiver,
@@ -179,6 +193,26 @@ impl Service {
 
     pub fn stats(&self) -> StatsSnapshot {
         self.stats.snapshot()
+    }
+
+    /// Pauses or resumes the receiver: while paused every export is answered "retry later"
+    /// (503 / UNAVAILABLE), so Claude Code keeps and re-sends it.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
+        tracing::info!(
+            paused,
+            "receiver {}",
+            if paused { "paused" } else { "resumed" }
+        );
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+
+    /// A handle that can pause and resume the receiver from elsewhere (the tray).
+    pub fn pause_switch(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.paused)
     }
 
     pub fn writer(&self) -> &Writer {

@@ -46,6 +46,23 @@ case "$mode" in
       $sudo apt-get update -qq
       DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
     fi
+    # The desktop app: Tauri's build libraries, the .rpm tool, and for its end-to-end test Xvfb,
+    # a D-Bus session (single instance), WebKitWebDriver and pkexec (the .deb depends on it).
+    desktop_packages=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
+      file rpm xvfb xauth webkit2gtk-driver dbus dbus-x11 pkexec python3-xlib)
+    missing=()
+    for p in "${desktop_packages[@]}"; do
+      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      echo "setup: installing ${missing[*]}"
+      $sudo apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    # The Tauri CLI (prebuilt, from npm: `cargo install tauri-cli` takes 15 minutes) and
+    # tauri-driver (WebDriver for the real window).
+    [ -d node_modules/@tauri-apps ] || npm install --no-audit --no-fund --loglevel=error
+    command -v tauri-driver >/dev/null 2>&1 || cargo install --locked tauri-driver --version "^2"
     for dir in ui tests/browser; do
       [ -d "$dir/node_modules" ] || npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
     done

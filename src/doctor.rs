@@ -156,6 +156,42 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<u8> {
         }
     }
 
+    // Managed settings: where the helper is, and whether a policy already sets telemetry.
+    match ccscope_settings::elevate::helper_path() {
+        Ok(path) => {
+            writeln!(out, "{:<15} {}", "Settings helper", path.display())?;
+            writeln!(
+                out,
+                "  ok: `ccscope settings apply` and the Settings page can write managed settings"
+            )?;
+        }
+        Err(e) => {
+            writeln!(out, "{:<15} not found", "Settings helper")?;
+            writeln!(out, "  note: {e}")?;
+        }
+    }
+    let layout = ccscope_settings::paths::Layout::system();
+    let sources = ccscope_settings::sources::Sources::read(&layout, None, None);
+    let policy = sources.managed_policy();
+    let managed = policy
+        .get("env")
+        .and_then(|e| e.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+        .and_then(|v| v.as_str());
+    writeln!(
+        out,
+        "{:<15} {}",
+        "Managed policy",
+        layout.managed_file().display()
+    )?;
+    match managed {
+        Some(endpoint) => writeln!(
+            out,
+            "  note: managed settings send Claude Code's telemetry to {endpoint}; user settings cannot change that"
+        )?,
+        None if policy.is_empty() => writeln!(out, "  ok: none on this machine")?,
+        None => writeln!(out, "  ok: present, without a telemetry endpoint")?,
+    }
+
     let mut env = serde_json::Map::new();
     env.insert("CLAUDE_CODE_ENABLE_TELEMETRY".into(), json!("1"));
     env.insert("OTEL_METRICS_EXPORTER".into(), json!("otlp"));

@@ -184,6 +184,40 @@ impl Announcer {
     }
 }
 
+/// What the tray shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrayLabel {
+    /// Beside the icon (where the platform shows text): today's spend.
+    pub title: String,
+    pub tooltip: String,
+    /// The tray menu's first (informational) line.
+    pub menu: String,
+}
+
+fn dollars(usd: f64) -> String {
+    format!("${usd:.2}")
+}
+
+/// The tray's texts for `status`.
+pub fn tray_label(status: &Status) -> TrayLabel {
+    let today = dollars(status.today.spent_usd);
+    let menu = match status.today.limit_usd {
+        Some(limit) if status.today.crossed => {
+            format!("Today: {today} — over the {} budget", dollars(limit))
+        }
+        Some(limit) => format!("Today: {today} of {}", dollars(limit)),
+        None => format!("Today: {today}"),
+    };
+    TrayLabel {
+        title: today.clone(),
+        tooltip: format!(
+            "ccscope — today {today}, this month {}",
+            dollars(status.month.spent_usd)
+        ),
+        menu,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +267,27 @@ mod tests {
             a.check(&status((2026, 12, 1), 1.0, 60.0, budgets)).len(),
             1,
             "a new month"
+        );
+    }
+
+    #[test]
+    fn the_tray_shows_todays_spend_and_the_budget() {
+        let none = Budgets::default();
+        let label = tray_label(&status((2026, 11, 24), 1.234, 20.0, none));
+        assert_eq!(label.title, "$1.23");
+        assert_eq!(label.menu, "Today: $1.23");
+        assert_eq!(label.tooltip, "ccscope — today $1.23, this month $20.00");
+        let budgets = Budgets {
+            daily_usd: Some(5.0),
+            monthly_usd: None,
+        };
+        assert_eq!(
+            tray_label(&status((2026, 11, 24), 1.0, 1.0, budgets)).menu,
+            "Today: $1.00 of $5.00"
+        );
+        assert_eq!(
+            tray_label(&status((2026, 11, 24), 6.0, 6.0, budgets)).menu,
+            "Today: $6.00 — over the $5.00 budget"
         );
     }
 

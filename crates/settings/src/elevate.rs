@@ -19,7 +19,7 @@ pub const HELPER_NAME: &str = if cfg!(windows) {
     "ccscope-settings-helper"
 };
 /// Where the Linux packages install the helper (the polkit action names this path).
-pub const INSTALLED_HELPER: &str = "/usr/lib/ccscope/ccscope-settings-helper";
+pub const INSTALLED_HELPER: &str = "/usr/bin/ccscope-settings-helper";
 /// Overrides where the helper is looked for (an absolute path).
 pub const HELPER_ENV: &str = "CCSCOPE_SETTINGS_HELPER";
 /// The polkit action id shipped in the Linux packages.
@@ -395,11 +395,11 @@ mod tests {
     fn pkexec_gets_the_absolute_helper_and_the_document_on_stdin() {
         let spec = launch_spec(
             Elevation::Pkexec,
-            Path::new("/usr/lib/ccscope/ccscope-settings-helper"),
+            Path::new("/usr/bin/ccscope-settings-helper"),
             &apply(),
         );
         assert_eq!(spec.program, "pkexec");
-        assert_eq!(spec.args[0], "/usr/lib/ccscope/ccscope-settings-helper");
+        assert_eq!(spec.args[0], "/usr/bin/ccscope-settings-helper");
         assert_eq!(
             &spec.args[1..],
             [

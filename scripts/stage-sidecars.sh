@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the `ccscope` CLI and the settings helper and puts them where Tauri's `externalBin`
+# expects them (src-tauri/binaries/<name>-<target triple>), so every bundle installs them beside
+# the app. Run by `tauri build` (beforeBuildCommand); release unless TAURI_ENV_DEBUG=true.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+triple="${TAURI_ENV_TARGET_TRIPLE:-$(rustc -vV | sed -n 's/^host: //p')}"
+profile=release
+flags=(--release)
+if [ "${TAURI_ENV_DEBUG:-false}" = "true" ]; then profile=debug; flags=(); fi
+target_flag=()
+if [ "$triple" != "$(rustc -vV | sed -n 's/^host: //p')" ]; then target_flag=(--target "$triple"); fi
+cargo build --locked "${flags[@]}" "${target_flag[@]}" -p ccscope -p ccscope-settings-helper
+dir="target/${target_flag:+$triple/}$profile"
+ext=""
+case "$triple" in *windows*) ext=".exe" ;; esac
+mkdir -p src-tauri/binaries
+for bin in ccscope ccscope-settings-helper; do
+  cp "$dir/$bin$ext" "src-tauri/binaries/$bin-$triple$ext"
+done
+echo "stage-sidecars: $profile binaries for $triple staged in src-tauri/binaries"

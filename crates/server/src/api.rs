@@ -297,12 +297,7 @@ async fn chart(
                 )
             }
             "tokens" => {
-                let s = match group {
-                    None | Some(Dimension::Type) => {
-                        reader.metric_series(MetricKind::TokenUsage, &Dimension::Type, &filter)?
-                    }
-                    Some(g) => reader.usage_series(true, &g, &filter)?,
-                };
+                let s = reader.usage_series(true, &group.unwrap_or(Dimension::Type), &filter)?;
                 ccscope_charts::time_chart(
                     &time_chart_from(&s, "Tokens", Unit::Count, true),
                     theme,

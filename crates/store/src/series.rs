@@ -486,6 +486,10 @@ impl Reader {
                 series.add(g.clone(), b, v);
             }
         }
+        if tokens && matches!(group, Dimension::Type) {
+            self.add_event_tokens_by_type(&mut series, filter, &metered)?;
+            return Ok(series);
+        }
         let rolled_up = match group {
             Dimension::None | Dimension::Model | Dimension::Session => event_rows_sql(
                 EventRollup::Usage,
@@ -578,6 +582,67 @@ impl Reader {
             }
         }
         Ok(series)
+    }
+
+    /// Adds the tokens of `api_request` events, split into Claude Code's token types, for the
+    /// sessions not in `metered` (the fallback of the token-type chart).
+    fn add_event_tokens_by_type(
+        &self,
+        series: &mut TimeSeries,
+        filter: &Filter,
+        metered: &HashSet<String>,
+    ) -> Result<(), StoreError> {
+        const SUMS: &str = "TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cache_read_tokens), TOTAL(cache_creation_tokens)";
+        let (sql, args) = match event_rows_sql(
+            EventRollup::Usage,
+            filter,
+            series.bucket_ns,
+            " AND e.name = 'api_request'",
+        ) {
+            Some((rows, args)) => (
+                format!("SELECT b, session_id, {SUMS} FROM ({rows}) GROUP BY 1, 2"),
+                args,
+            ),
+            None => {
+                let (cond, args) = filter.sql("e", "e.time_ns")?;
+                let sums = SUMS.replace("TOTAL(", "TOTAL(e.");
+                (
+                    format!(
+                        "SELECT {}, e.session_id, {sums} FROM events e WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2",
+                        bucket_expr("e.time_ns", series.bucket_ns)
+                    ),
+                    args,
+                )
+            }
+        };
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                [
+                    r.get::<_, f64>(2)?,
+                    r.get::<_, f64>(3)?,
+                    r.get::<_, f64>(4)?,
+                    r.get::<_, f64>(5)?,
+                ],
+            ))
+        })?;
+        for row in rows {
+            let (bucket, session, sums) = row?;
+            if metered.contains(&session) {
+                continue;
+            }
+            for (kind, value) in ["input", "output", "cacheRead", "cacheCreation"]
+                .into_iter()
+                .zip(sums)
+            {
+                if value != 0.0 {
+                    series.add(kind.to_owned(), bucket, value);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Count of events of `names` per bucket and group; `distinct_sessions` counts sessions

@@ -206,7 +206,9 @@ fn spread(t0: i64, n: i64) -> (ccscope_telemetry::Batch, ccscope_telemetry::Batc
                 {"key": "event.sequence", "value": {"intValue": i}},
                 {"key": "model", "value": {"stringValue": "m"}},
                 {"key": "cost_usd", "value": {"doubleValue": 0.01}},
-                {"key": "duration_ms", "value": {"intValue": 100 + i}}
+                {"key": "duration_ms", "value": {"intValue": 100 + i}},
+                {"key": "input_tokens", "value": {"intValue": 10 + i}},
+                {"key": "output_tokens", "value": {"intValue": 5}}
             ]})
         })
         .collect();
@@ -299,6 +301,22 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
             (charted - expected).abs() < 1e-9,
             "chart [{a}, {b}): {charted} vs {expected}"
         );
+        // Tokens by type: this session sent no token metrics, so its api_request events count.
+        let tokens = reader
+            .usage_series(true, &ccscope_store::Dimension::Type, &filter)
+            .expect("tokens");
+        let totals = tokens.totals();
+        assert_eq!(
+            totals.get("input").copied().unwrap_or(0.0),
+            r.tokens.input,
+            "[{a}, {b}) input"
+        );
+        assert_eq!(
+            totals.get("output").copied().unwrap_or(0.0),
+            in_range(a, b) * 5.0,
+            "[{a}, {b}) output"
+        );
+        assert_eq!(r.tokens.output, in_range(a, b) * 5.0);
         let latency = reader.latency_series(&filter).expect("latency");
         let requests: u64 = latency.buckets.values().map(|(_, _, n)| n).sum();
         assert_eq!(requests as f64, in_range(a, b), "latency [{a}, {b})");

@@ -10,16 +10,20 @@ mode=${1:-install}
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 
-apt_packages=(build-essential pkg-config curl ca-certificates git)
-missing=()
-for p in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# Installs those of the given Debian packages that are not installed yet.
+apt_install_missing() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+apt_install_missing build-essential pkg-config curl ca-certificates git
 
 if ! command -v cargo >/dev/null 2>&1; then
   if [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -48,17 +52,8 @@ case "$mode" in
     fi
     # The desktop app: Tauri's build libraries, the .rpm tool, and for its end-to-end test Xvfb,
     # a D-Bus session (single instance), WebKitWebDriver and pkexec (the .deb depends on it).
-    desktop_packages=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin
-      file rpm xvfb xauth webkit2gtk-driver dbus dbus-x11 pkexec python3-xlib)
-    missing=()
-    for p in "${desktop_packages[@]}"; do
-      dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-      echo "setup: installing ${missing[*]}"
-      $sudo apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-    fi
+    apt_install_missing libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin \
+      file rpm xvfb xauth webkit2gtk-driver dbus dbus-x11 pkexec python3-xlib
     # The Tauri CLI (prebuilt, from npm: `cargo install tauri-cli` takes 15 minutes) and
     # tauri-driver (WebDriver for the real window).
     [ -d node_modules/@tauri-apps ] || npm install --no-audit --no-fund --loglevel=error

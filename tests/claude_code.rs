@@ -13,7 +13,7 @@ mod messages_stub;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use claude::claude_binary;
+use claude::{claude_binary, claude_command};
 use common::*;
 use messages_stub::{FILE_CONTENT, MessagesStub, USAGE};
 use serde_json::Value;
@@ -38,24 +38,8 @@ async fn run_claude(server: &Server, protocol: &str, log_prompts: bool, prompt: 
         "grpc" => format!("http://{}", server.grpc),
         _ => format!("http://{}", server.http),
     };
-    let mut command = tokio::process::Command::new(claude_binary());
+    let mut command = claude_command(prompt, &project, &home, stub.addr);
     command
-        .args([
-            "-p",
-            prompt,
-            "--output-format",
-            "json",
-            "--permission-mode",
-            "acceptEdits",
-        ])
-        .current_dir(&project)
-        .env_clear()
-        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("HOME", &home)
-        .env("ANTHROPIC_BASE_URL", format!("http://{}", stub.addr))
-        .env("ANTHROPIC_API_KEY", "sk-ant-test-key")
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .env("DISABLE_AUTOUPDATER", "1")
         .env("CLAUDE_CODE_ENABLE_TELEMETRY", "1")
         .env("OTEL_METRICS_EXPORTER", "otlp")
         .env("OTEL_LOGS_EXPORTER", "otlp")
@@ -66,8 +50,7 @@ async fn run_claude(server: &Server, protocol: &str, log_prompts: bool, prompt: 
         .env(
             "OTEL_RESOURCE_ATTRIBUTES",
             format!("department=eng,protocol={}", protocol.replace('/', "-")),
-        )
-        .kill_on_drop(true);
+        );
     if log_prompts {
         command.env("OTEL_LOG_USER_PROMPTS", "1");
     }

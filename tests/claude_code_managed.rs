@@ -15,7 +15,7 @@ mod messages_stub;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use claude::claude_binary;
+use claude::{claude_binary, claude_command};
 use common::*;
 use messages_stub::MessagesStub;
 use serde_json::{Value, json};
@@ -70,7 +70,7 @@ async fn a_policy_applied_by_ccscope_is_what_claude_code_exports_by() {
         unsafe { libc::geteuid() } == 0,
         "this test writes /etc/claude-code and runs as root (CI does)"
     );
-    let claude = claude_binary();
+    assert!(claude_binary().is_file());
     let _restore = Restore::take();
     let data = tempdir();
     let server = Server::start(data.path(), &[]);
@@ -118,25 +118,7 @@ async fn a_policy_applied_by_ccscope_is_what_claude_code_exports_by() {
     let prompt = "Write a greet function to greet.py (managed)";
     let output = tokio::time::timeout(
         Duration::from_secs(120),
-        tokio::process::Command::new(claude)
-            .args([
-                "-p",
-                prompt,
-                "--output-format",
-                "json",
-                "--permission-mode",
-                "acceptEdits",
-            ])
-            .current_dir(&project)
-            .env_clear()
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-            .env("HOME", &home)
-            .env("ANTHROPIC_BASE_URL", format!("http://{}", stub.addr))
-            .env("ANTHROPIC_API_KEY", "sk-ant-test-key")
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .env("DISABLE_AUTOUPDATER", "1")
-            .kill_on_drop(true)
-            .output(),
+        claude_command(prompt, &project, &home, stub.addr).output(),
     )
     .await
     .expect("claude finished within 2 minutes")

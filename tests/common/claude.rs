@@ -26,3 +26,33 @@ pub fn claude_binary() -> PathBuf {
         )
     })
 }
+
+/// `claude -p PROMPT` in `project` with a fresh `home`, offline against the Messages API stub at
+/// `api`: everything but telemetry configured (the caller adds that, or leaves it to settings).
+pub fn claude_command(
+    prompt: &str,
+    project: &Path,
+    home: &Path,
+    api: std::net::SocketAddr,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(claude_binary());
+    command
+        .args([
+            "-p",
+            prompt,
+            "--output-format",
+            "json",
+            "--permission-mode",
+            "acceptEdits",
+        ])
+        .current_dir(project)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("HOME", home)
+        .env("ANTHROPIC_BASE_URL", format!("http://{api}"))
+        .env("ANTHROPIC_API_KEY", "sk-ant-test-key")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .kill_on_drop(true);
+    command
+}

@@ -61,8 +61,21 @@ const POSITIVE_INT_VARS: &[&str] = &[
 /// Node timers fire at once for delays above this, so larger intervals are mistakes.
 const MAX_TIMER_MS: u64 = 2_147_483_647;
 
+/// Whether a project or local settings file may set `name` to `value`: anything outside the
+/// telemetry unit, and inside it only turning something off (reference §8.1).
+pub(crate) fn project_may_set(name: &str, value: &str) -> bool {
+    if !is_telemetry_unit(name) {
+        return true;
+    }
+    (name.ends_with("_EXPORTER") && value.trim() == "none")
+        || (matches!(
+            name,
+            "OTEL_LOG_USER_PROMPTS" | "OTEL_LOG_TOOL_CONTENT" | "OTEL_LOG_TOOL_DETAILS"
+        ) && parse_switch(value) == Some(false))
+}
+
 /// Variables of the telemetry unit that project and local files cannot set (reference §8.1).
-fn is_telemetry_unit(name: &str) -> bool {
+pub(crate) fn is_telemetry_unit(name: &str) -> bool {
     name.starts_with("OTEL_EXPORTER_OTLP_")
         || name.starts_with("OTEL_EXPORTER_PROMETHEUS_")
         || name.starts_with("OTEL_LOG_")
@@ -254,20 +267,13 @@ fn check_env(env: &Map<String, Value>, scope: Scope, report: &mut Report) {
                 format!("{name} is not a variable Claude Code or its OpenTelemetry SDK reads; check the spelling"),
             ));
         }
-        if matches!(scope, Scope::Project | Scope::Local) && is_telemetry_unit(name) {
-            let turn_off = (name.ends_with("_EXPORTER") && value.trim() == "none")
-                || (matches!(
-                    name.as_str(),
-                    "OTEL_LOG_USER_PROMPTS" | "OTEL_LOG_TOOL_CONTENT" | "OTEL_LOG_TOOL_DETAILS"
-                ) && parse_switch(value) == Some(false));
-            if !turn_off {
-                report.push(Issue::warning(
-                    pointer.clone(),
-                    format!(
-                        "project and local settings cannot set {name}; Claude Code ignores it here"
-                    ),
-                ));
-            }
+        if matches!(scope, Scope::Project | Scope::Local) && !project_may_set(name, value) {
+            report.push(Issue::warning(
+                pointer.clone(),
+                format!(
+                    "project and local settings cannot set {name}; Claude Code ignores it here"
+                ),
+            ));
         }
         check_env_value(name, value, &pointer, report);
     }

@@ -392,10 +392,14 @@ impl Sources {
             let Some(value) = s.doc.as_ref().and_then(|d| lookup(d, pointer)) else {
                 continue;
             };
-            if matches!(s.level, Level::Project | Level::Local)
-                && is_protected_env(pointer)
-                && !(contributors.is_empty() && is_turn_off(pointer, value))
-            {
+            // A project or local file cannot set the telemetry unit; it may only turn some of it
+            // off, and only when nothing higher sets the variable (reference §8.1).
+            let ignored_here = pointer.strip_prefix("/env/").is_some_and(|name| {
+                crate::rules::is_telemetry_unit(name)
+                    && !(contributors.is_empty()
+                        && crate::rules::project_may_set(name, value.as_str().unwrap_or_default()))
+            });
+            if matches!(s.level, Level::Project | Level::Local) && ignored_here {
                 ignored.push(Contribution {
                     source: s.label.clone(),
                     value: value.clone(),
@@ -534,36 +538,6 @@ fn lookup<'a>(doc: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
 
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
-}
-
-/// A project/local value Claude Code still honours: an exporter set to `none`, or prompt, tool
-/// content or tool detail logging turned off (reference §8.1).
-fn is_turn_off(pointer: &str, value: &Value) -> bool {
-    let Some(name) = pointer.strip_prefix("/env/") else {
-        return false;
-    };
-    let text = value.as_str().unwrap_or_default();
-    if name.ends_with("_EXPORTER") {
-        return text.trim() == "none";
-    }
-    matches!(
-        name,
-        "OTEL_LOG_USER_PROMPTS" | "OTEL_LOG_TOOL_CONTENT" | "OTEL_LOG_TOOL_DETAILS"
-    ) && crate::parse_switch(text) == Some(false)
-}
-
-fn is_protected_env(pointer: &str) -> bool {
-    pointer.strip_prefix("/env/").is_some_and(|name| {
-        name.starts_with("OTEL_EXPORTER_OTLP_")
-            || name.starts_with("OTEL_LOG_")
-            || matches!(
-                name,
-                "CLAUDE_CODE_ENABLE_TELEMETRY"
-                    | "OTEL_LOGS_EXPORTER"
-                    | "OTEL_METRICS_EXPORTER"
-                    | "OTEL_TRACES_EXPORTER"
-            )
-    })
 }
 
 /// Another source's value for a setting.

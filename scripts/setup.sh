@@ -54,6 +54,9 @@ case "$mode" in
     # a D-Bus session (single instance), WebKitWebDriver and pkexec (the .deb depends on it).
     apt_install_missing libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev librsvg2-bin \
       file rpm xvfb xauth webkit2gtk-driver dbus dbus-x11 pkexec python3-xlib
+    # D-Bus (the session bus of the E2E test, the system bus polkit uses) needs a machine id,
+    # which containers often lack.
+    [ -s /var/lib/dbus/machine-id ] || [ -s /etc/machine-id ] || $sudo dbus-uuidgen --ensure
     # The Tauri CLI (prebuilt, from npm: `cargo install tauri-cli` takes 15 minutes) and
     # tauri-driver (WebDriver for the real window).
     [ -d node_modules/@tauri-apps ] || npm install --no-audit --no-fund --loglevel=error

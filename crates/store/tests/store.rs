@@ -317,6 +317,24 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
             "[{a}, {b}) output"
         );
         assert_eq!(r.tokens.output, in_range(a, b) * 5.0);
+        // Sessions per bucket: the events-only and the metrics-only session, each counted once
+        // in every bucket where either side has a record.
+        let sessions = reader.session_series(&filter).expect("sessions");
+        let per_bucket: Vec<f64> = sessions
+            .groups
+            .values()
+            .flat_map(|b| b.values().copied())
+            .collect();
+        assert!(
+            per_bucket.iter().all(|n| *n == 1.0 || *n == 2.0),
+            "[{a}, {b}) {per_bucket:?}"
+        );
+        if in_range(a, b) > 0.0 {
+            assert!(
+                per_bucket.contains(&2.0),
+                "[{a}, {b}) both sessions share a bucket: {per_bucket:?}"
+            );
+        }
         let latency = reader.latency_series(&filter).expect("latency");
         let requests: u64 = latency.buckets.values().map(|(_, _, n)| n).sum();
         assert_eq!(requests as f64, in_range(a, b), "latency [{a}, {b})");

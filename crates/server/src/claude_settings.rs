@@ -30,11 +30,7 @@ pub enum SettingsError {
 
 /// The user's settings file.
 pub fn settings_path() -> Result<PathBuf, SettingsError> {
-    if let Some(dir) = std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        return Ok(PathBuf::from(dir).join("settings.json"));
-    }
-    let home = directories::BaseDirs::new().ok_or(SettingsError::NoHome)?;
-    Ok(home.home_dir().join(".claude").join("settings.json"))
+    ccscope_settings::paths::user_settings_file().ok_or(SettingsError::NoHome)
 }
 
 /// The `env` entries that send Claude Code's telemetry to the OTLP/HTTP receiver at `http`.
@@ -122,11 +118,7 @@ pub fn plan(path: &Path, env: &Map<String, Value>) -> Result<Plan, SettingsError
     let mut proposed = serde_json::to_string_pretty(&Value::Object(document)).unwrap_or_default();
     proposed.push('\n');
     let before = current.clone().unwrap_or_default();
-    let diff = similar::TextDiff::from_lines(&before, &proposed)
-        .unified_diff()
-        .context_radius(3)
-        .header(&path.display().to_string(), &path.display().to_string())
-        .to_string();
+    let diff = ccscope_settings::canonical::unified_diff("settings.json", &before, &proposed);
     Ok(Plan {
         path: path.to_path_buf(),
         current,

@@ -314,7 +314,8 @@ pub fn classify(
         // These launchers do not pass the helper's stdout back; its exit code is the result.
         let report = HelperReport {
             ok: code == exit::OK,
-            action: "apply".into(),
+            // Filled in by `run_helper`, which knows what was asked.
+            action: String::new(),
             target: None,
             path: None,
             sha256: None,
@@ -371,12 +372,22 @@ pub fn run_helper(request: &HelperRequest) -> Result<HelperOutcome, ElevateError
             program: spec.program.clone(),
             source,
         })?;
-    Ok(classify(
+    let mut outcome = classify(
         elevation,
         output.status.code(),
         &output.stdout,
         &output.stderr,
-    ))
+    );
+    if let HelperOutcome::Ran { report, .. } = &mut outcome
+        && report.action.is_empty()
+    {
+        report.action = match request {
+            HelperRequest::Apply { .. } => "apply",
+            HelperRequest::Restore { .. } => "restore",
+        }
+        .into();
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -33,8 +33,9 @@ const MAIN_WINDOW: &str = "main";
 const HIDDEN_FLAG: &str = "--hidden";
 /// How often the tray refreshes when nothing new arrives (the day can change).
 const TRAY_REFRESH: Duration = Duration::from_secs(60);
-/// Coalesces bursts of commits into one tray refresh.
-const TRAY_DEBOUNCE: Duration = Duration::from_millis(500);
+/// Coalesces commits into one tray refresh at most this often: each refresh runs a day and a
+/// month report, which a busy Claude Code (commits every second) must not turn into a loop.
+const TRAY_DEBOUNCE: Duration = Duration::from_secs(5);
 
 /// Where the app listens and stores, from the same variables the CLI reads.
 struct Settings {

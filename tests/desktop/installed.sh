@@ -27,6 +27,7 @@ cleanup() {
   rm -rf /etc/claude-code/.ccscope-backups
   [ "$had_dir" = 1 ] || rmdir /etc/claude-code 2>/dev/null || true
   [ -n "${polkitd_pid:-}" ] && kill "$polkitd_pid" 2>/dev/null
+  [ -n "${dbus_pid:-}" ] && kill "$dbus_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -42,13 +43,27 @@ check "the installed helper is a release build: it ignores the test root" bash -
   echo \"\$out\" | grep -q '/etc/claude-code/.ccscope-backups'"
 
 # The real elevation path: system D-Bus + polkitd, and a rule standing in for the admin's password.
-mkdir -p /run/dbus
-[ -S /run/dbus/system_bus_socket ] || dbus-daemon --system --fork
-if ! pgrep -x polkitd >/dev/null; then
+# A socket file left behind by a bus that is gone (containers keep /run) refuses connections:
+# ask the bus itself, and start a fresh one when nobody answers.
+bus_answers() {
+  dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.GetId >/dev/null 2>&1
+}
+polkit_on_bus() {
+  dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+    org.freedesktop.DBus.NameHasOwner string:org.freedesktop.PolicyKit1 2>/dev/null | grep -q 'boolean true'
+}
+if ! bus_answers; then
+  rm -f /run/dbus/system_bus_socket /run/dbus/pid
+  mkdir -p /run/dbus
+  dbus_pid=$(dbus-daemon --system --fork --print-pid) || echo "could not start the system D-Bus"
+  for _ in $(seq 50); do bus_answers && break; sleep 0.1; done
+fi
+if ! polkit_on_bus; then
   /usr/lib/polkit-1/polkitd --no-debug >/dev/null 2>&1 &
   polkitd_pid=$!
-  sleep 1.5
+  for _ in $(seq 100); do polkit_on_bus && break; sleep 0.1; done
 fi
+polkit_on_bus || echo "polkitd did not come up on the system bus"
 mkdir -p "$(dirname "$rule")"
 cat > "$rule" <<'RULE'
 polkit.addRule(function(action, subject) {

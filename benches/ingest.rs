@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench ingest               # full run (about a minute)
 //!     CCSCOPE_BENCH_SCALE=0.1 cargo bench --bench ingest   # quick look
+//!     CCSCOPE_BENCH_SERVER=/path/to/other/ccscope cargo bench --bench ingest   # A/B against another build
 //!
 //! Sender and server share the machine's cores, so the figures are a lower bound.
 
@@ -188,7 +189,10 @@ impl Drop for Serve {
 
 fn start_serve(dir: &std::path::Path) -> Serve {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ccscope"))
+    // CCSCOPE_BENCH_SERVER runs another build (e.g. the previous commit's) for an A/B run.
+    let server = std::env::var("CCSCOPE_BENCH_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_ccscope").to_owned());
+    let mut child = Command::new(server)
         .args([
             "serve",
             "--otlp-grpc",

@@ -4,6 +4,7 @@
 //!
 //!     cargo bench --bench queries                      # 1M events, 5M points (a few minutes to fill)
 //!     CCSCOPE_BENCH_SCALE=0.1 cargo bench --bench queries
+//!     CCSCOPE_BENCH_ONLY=overview cargo bench --bench queries   # the queries whose label has it
 //!
 //! The store is filled through the real writer; the database is kept in target/ between runs
 //! (delete target/bench-queries to refill).
@@ -185,6 +186,11 @@ fn fill(path: &Path, scale: f64, end_ns: i64) {
 }
 
 fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&Reader) -> T) {
+    if let Ok(only) = std::env::var("CCSCOPE_BENCH_ONLY")
+        && !label.contains(&only)
+    {
+        return;
+    }
     let mut ms = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();
@@ -246,6 +252,20 @@ fn main() {
             })
             .expect("q"),
         )
+    });
+    time("overview, one session", &path, |r| {
+        r.report(&Filter {
+            session: Some("bench-session-00042".into()),
+            ..f.clone()
+        })
+        .expect("q")
+    });
+    time("overview, one model", &path, |r| {
+        r.report(&Filter {
+            model: Some("claude-opus-4-8".into()),
+            ..f.clone()
+        })
+        .expect("q")
     });
     time("chart cost by model", &path, |r| {
         r.usage_series(false, &Dimension::Model, &f).expect("q")

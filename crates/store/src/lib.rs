@@ -74,6 +74,8 @@ pub enum StoreError {
         "SQLite refused WAL mode (journal mode is {0}); the data directory must be on a local file system"
     )]
     NoWal(String),
+    #[error("cannot flush the write-ahead log to disk: {0}")]
+    WalSync(std::io::Error),
     #[error("cannot start the store writer thread: {0}")]
     Thread(std::io::Error),
     #[error("cannot write the output: {0}")]

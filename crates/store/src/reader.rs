@@ -284,8 +284,24 @@ pub struct Reader {
     conn: Connection,
 }
 
-/// A metric sum grouped by (metric, session, model, type, decision).
-type MetricRow = (String, String, String, String, String, f64);
+/// Count, cost and tokens of events of one name, session and model.
+struct EventUsageRow {
+    name: String,
+    session: String,
+    model: String,
+    count: u64,
+    cost: f64,
+    tokens: Tokens,
+}
+
+/// One session's sum of one metric, model and type, with the hours it covers and the
+/// session's identity as its series carry it.
+struct SessionMetricSum {
+    value: f64,
+    first: i64,
+    last: i64,
+    identity: (Option<String>, Option<String>, Option<String>),
+}
 
 /// Per-session usage gathered from the metrics.
 #[derive(Default)]
@@ -316,76 +332,53 @@ impl Reader {
         Ok(Reader { conn })
     }
 
-    fn metric_rows(&self, filter: &Filter) -> Result<Vec<MetricRow>, StoreError> {
-        let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, args) = crate::series::point_rows_sql(
-            filter,
-            0,
-            &format!(" AND s.temporality != 'gauge'{conditions}"),
-            series_args,
-        );
-        let sql = format!(
-            "SELECT s.metric, s.session_id, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
-                    COALESCE(json_extract(s.attributes, '$.decision'), ''), SUM(x.v)
-             FROM ({inner}) x JOIN series s ON s.id = x.series_id
-             GROUP BY 1, 2, 3, 4, 5"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn api_request_rows(
+    /// Per event name, session and model: the count, cost and tokens of the events matching
+    /// `name_condition` (` AND …` on alias `e`) within the filter.
+    fn event_usage_rows(
         &self,
         filter: &Filter,
-    ) -> Result<Vec<(String, String, f64, Tokens)>, StoreError> {
+        name_condition: &str,
+    ) -> Result<Vec<EventUsageRow>, StoreError> {
         let (sql, args) = match crate::series::event_rows_sql(
             crate::series::EventRollup::Usage,
             filter,
             0,
-            " AND e.name = 'api_request'",
+            name_condition,
         ) {
             Some((rows, args)) => (
                 format!(
-                    "SELECT session_id, model, SUM(cost_usd), SUM(input_tokens), SUM(output_tokens),
-                            SUM(cache_read_tokens), SUM(cache_creation_tokens)
-                     FROM ({rows}) GROUP BY 1, 2"
+                    "SELECT name, session_id, model, SUM(n), SUM(cost_usd), SUM(input_tokens),
+                            SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_creation_tokens)
+                     FROM ({rows}) GROUP BY 1, 2, 3"
                 ),
                 args,
             ),
             None => {
                 let (cond, args) = filter.sql("e", "e.time_ns")?;
                 let sql = format!(
-                    "SELECT e.session_id, COALESCE(e.model, ''), TOTAL(e.cost_usd), TOTAL(e.input_tokens),
-                            TOTAL(e.output_tokens), TOTAL(e.cache_read_tokens),
+                    "SELECT e.name, e.session_id, COALESCE(e.model, ''), COUNT(*), TOTAL(e.cost_usd),
+                            TOTAL(e.input_tokens), TOTAL(e.output_tokens), TOTAL(e.cache_read_tokens),
                             TOTAL(e.cache_creation_tokens)
-                     FROM events e WHERE e.name = 'api_request' AND {cond} GROUP BY 1, 2"
+                     FROM events e WHERE {cond}{name_condition} GROUP BY 1, 2, 3"
                 );
                 (sql, args)
             }
         };
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                Tokens {
-                    input: r.get(3)?,
-                    output: r.get(4)?,
-                    cache_read: r.get(5)?,
-                    cache_creation: r.get(6)?,
+            Ok(EventUsageRow {
+                name: r.get(0)?,
+                session: r.get(1)?,
+                model: r.get(2)?,
+                count: r.get::<_, i64>(3)? as u64,
+                cost: r.get(4)?,
+                tokens: Tokens {
+                    input: r.get(5)?,
+                    output: r.get(6)?,
+                    cache_read: r.get(7)?,
+                    cache_creation: r.get(8)?,
                 },
-            ))
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -396,46 +389,81 @@ impl Reader {
         let mut usage: HashMap<String, MetricUsage> = HashMap::new();
         let mut sessions: HashSet<String> = HashSet::new();
         let mut unnamed_sessions = 0.0;
-        for (metric, session, model, point_type, decision, value) in self.metric_rows(filter)? {
-            if !session.is_empty() {
-                sessions.insert(session.clone());
-            }
-            match MetricKind::from_name(&metric) {
-                Some(MetricKind::CostUsage) => {
-                    let u = usage.entry(session).or_default();
-                    u.has_usage = true;
-                    u.cost += value;
-                    u.by_model.entry(model).or_default().0 += value;
+        // Sums per series, then each series' identity read once and borrowed, not copied:
+        // a 30-day report meets tens of thousands of series.
+        let sums = crate::series::point_sums(&self.conn, filter, 0, "", &[])?;
+        let ids: rustc_hash::FxHashSet<i64> = sums.keys().map(|&(id, _)| id).collect();
+        let (conditions, args) = filter.conditions("s")?;
+        crate::series::for_each_series(
+            &self.conn,
+            &ids,
+            "s.metric, s.session_id, s.model, s.point_type,
+             CASE WHEN s.metric = 'claude_code.code_edit_tool.decision'
+                  THEN json_extract(s.attributes, '$.decision') END",
+            &format!(" AND s.temporality != 'gauge'{conditions}"),
+            &args,
+            |id, row| {
+                use crate::series::text;
+                let value = sums.get(&(id, 0)).copied().unwrap_or(0.0);
+                let session = text(row, 2)?;
+                if !session.is_empty() && !sessions.contains(session) {
+                    sessions.insert(session.to_owned());
                 }
-                Some(MetricKind::TokenUsage) => {
-                    let u = usage.entry(session).or_default();
-                    u.has_usage = true;
-                    if let Some(t) = TokenType::parse(&point_type) {
-                        u.tokens.add_type(t, value);
+                let kind = MetricKind::from_name(text(row, 1)?);
+                let point_type = text(row, 4)?;
+                match kind {
+                    Some(MetricKind::CostUsage | MetricKind::TokenUsage) => {
+                        if !usage.contains_key(session) {
+                            usage.insert(session.to_owned(), MetricUsage::default());
+                        }
+                        let Some(u) = usage.get_mut(session) else {
+                            return Ok(());
+                        };
+                        u.has_usage = true;
+                        let model = text(row, 3)?;
+                        if !u.by_model.contains_key(model) {
+                            u.by_model.insert(model.to_owned(), (0.0, 0.0));
+                        }
+                        let per_model = u.by_model.get_mut(model);
+                        if kind == Some(MetricKind::CostUsage) {
+                            u.cost += value;
+                            if let Some(m) = per_model {
+                                m.0 += value;
+                            }
+                        } else {
+                            if let Some(t) = TokenType::parse(point_type) {
+                                u.tokens.add_type(t, value);
+                            }
+                            if let Some(m) = per_model {
+                                m.1 += value;
+                            }
+                        }
                     }
-                    u.by_model.entry(model).or_default().1 += value;
+                    Some(MetricKind::LinesOfCode) => match point_type {
+                        "added" => report.lines_added += value,
+                        "removed" => report.lines_removed += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::CommitCount) => report.commits += value,
+                    Some(MetricKind::PullRequestCount) => report.pull_requests += value,
+                    Some(MetricKind::ActiveTime) => match point_type {
+                        "user" => report.active_user_s += value,
+                        "cli" => report.active_cli_s += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::CodeEditToolDecision) => match text(row, 5)? {
+                        "accept" => report.edits_accepted += value,
+                        "reject" => report.edits_rejected += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::SessionCount) if session.is_empty() => {
+                        unnamed_sessions += value
+                    }
+                    _ => {}
                 }
-                Some(MetricKind::LinesOfCode) => match point_type.as_str() {
-                    "added" => report.lines_added += value,
-                    "removed" => report.lines_removed += value,
-                    _ => {}
-                },
-                Some(MetricKind::CommitCount) => report.commits += value,
-                Some(MetricKind::PullRequestCount) => report.pull_requests += value,
-                Some(MetricKind::ActiveTime) => match point_type.as_str() {
-                    "user" => report.active_user_s += value,
-                    "cli" => report.active_cli_s += value,
-                    _ => {}
-                },
-                Some(MetricKind::CodeEditToolDecision) => match decision.as_str() {
-                    "accept" => report.edits_accepted += value,
-                    "reject" => report.edits_rejected += value,
-                    _ => {}
-                },
-                Some(MetricKind::SessionCount) if session.is_empty() => unnamed_sessions += value,
-                _ => {}
-            }
-        }
+                Ok(())
+            },
+        )?;
         let mut by_model: HashMap<String, (f64, f64)> = HashMap::new();
         for u in usage.values() {
             report.cost_usd += u.cost;
@@ -446,49 +474,17 @@ impl Reader {
                 m.1 += tokens;
             }
         }
-        for (session, model, cost, tokens) in self.api_request_rows(filter)? {
-            if usage.get(&session).is_some_and(|u| u.has_usage) {
-                continue;
+        for row in self.event_usage_rows(filter, "")? {
+            *report.events.entry(row.name.clone()).or_default() += row.count;
+            if row.name == "api_request" && !usage.get(&row.session).is_some_and(|u| u.has_usage) {
+                report.cost_usd += row.cost;
+                report.tokens.add(&row.tokens);
+                let m = by_model.entry(row.model).or_default();
+                m.0 += row.cost;
+                m.1 += row.tokens.total();
             }
-            report.cost_usd += cost;
-            report.tokens.add(&tokens);
-            let m = by_model.entry(model).or_default();
-            m.0 += cost;
-            m.1 += tokens.total();
-        }
-        let (sql, args) = match crate::series::event_rows_sql(
-            crate::series::EventRollup::Usage,
-            filter,
-            0,
-            "",
-        ) {
-            Some((rows, args)) => (
-                format!("SELECT name, session_id, SUM(n) FROM ({rows}) GROUP BY 1, 2"),
-                args,
-            ),
-            None => {
-                let (cond, args) = filter.sql("e", "e.time_ns")?;
-                (
-                    format!(
-                        "SELECT e.name, e.session_id, COUNT(*) FROM events e WHERE {cond} GROUP BY 1, 2"
-                    ),
-                    args,
-                )
-            }
-        };
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (name, session, count) = row?;
-            *report.events.entry(name).or_default() += count as u64;
-            if !session.is_empty() {
-                sessions.insert(session);
+            if !row.session.is_empty() {
+                sessions.insert(row.session);
             }
         }
         report.sessions = sessions.len() as u64 + unnamed_sessions.round() as u64;
@@ -543,36 +539,63 @@ impl Reader {
         }
         // Metric usage per session, with the hours its points cover (events, when there are
         // any, give the exact first and last times).
-        let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, args) = crate::series::point_rows_sql(
-            filter,
-            crate::series::HOUR_NS,
+        let mut per_series: rustc_hash::FxHashMap<i64, (f64, i64, i64)> = Default::default();
+        for ((id, hour), value) in
+            crate::series::point_sums(&self.conn, filter, crate::series::HOUR_NS, "", &[])?
+        {
+            let e = per_series.entry(id).or_insert((0.0, hour, hour));
+            e.0 += value;
+            e.1 = e.1.min(hour);
+            e.2 = e.2.max(hour);
+        }
+        let ids: rustc_hash::FxHashSet<i64> = per_series.keys().copied().collect();
+        let (conditions, args) = filter.conditions("s")?;
+        let mut grouped: HashMap<(String, String, String, String), SessionMetricSum> =
+            HashMap::new();
+        crate::series::for_each_series(
+            &self.conn,
+            &ids,
+            "s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
+             s.user_id, s.user_email, s.terminal_type",
             &format!(" AND s.session_id != '' AND s.temporality != 'gauge'{conditions}"),
-            series_args,
-        );
-        let sql = format!(
-            "SELECT s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
-                    SUM(x.v), MIN(x.b), MAX(x.b), MAX(s.user_id), MAX(s.user_email), MAX(s.terminal_type)
-             FROM ({inner}) x JOIN series s ON s.id = x.series_id
-             GROUP BY 1, 2, 3, 4"
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, f64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-                (
-                    r.get::<_, Option<String>>(7)?,
-                    r.get::<_, Option<String>>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                ),
-            ))
-        })?;
+            &args,
+            |id, row| {
+                let Some(&(value, first, last)) = per_series.get(&id) else {
+                    return Ok(());
+                };
+                let key = (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);
+                let identity: (Option<String>, Option<String>, Option<String>) =
+                    (row.get(5)?, row.get(6)?, row.get(7)?);
+                let e = grouped.entry(key).or_insert(SessionMetricSum {
+                    value: 0.0,
+                    first,
+                    last,
+                    identity: (None, None, None),
+                });
+                e.value += value;
+                e.first = e.first.min(first);
+                e.last = e.last.max(last);
+                // The greatest non-null value of each, as SQL's MAX would pick.
+                e.identity.0 = e.identity.0.take().max(identity.0);
+                e.identity.1 = e.identity.1.take().max(identity.1);
+                e.identity.2 = e.identity.2.take().max(identity.2);
+                Ok(())
+            },
+        )?;
+        let rows = grouped
+            .into_iter()
+            .map(|((session, metric, model, point_type), sum)| {
+                Ok::<_, StoreError>((
+                    session,
+                    metric,
+                    model,
+                    point_type,
+                    sum.value,
+                    sum.first,
+                    sum.last,
+                    sum.identity,
+                ))
+            });
         for row in rows {
             let (session, metric, model, point_type, value, first, last, (user, email, terminal)) =
                 row?;
@@ -613,16 +636,16 @@ impl Reader {
                 _ => {}
             }
         }
-        for (session, model, cost, tokens) in self.api_request_rows(filter)? {
-            let Some(s) = out.get_mut(&session) else {
+        for row in self.event_usage_rows(filter, " AND e.name = 'api_request'")? {
+            let Some(s) = out.get_mut(&row.session) else {
                 continue;
             };
-            if !model.is_empty() {
-                models.entry(session).or_default().insert(model);
+            if !row.model.is_empty() {
+                models.entry(row.session).or_default().insert(row.model);
             }
             if s.usage_source == "events" {
-                s.cost_usd += cost;
-                s.tokens.add(&tokens);
+                s.cost_usd += row.cost;
+                s.tokens.add(&row.tokens);
             }
         }
         let mut list: Vec<SessionSummary> = out

@@ -129,7 +129,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX spans_by_session ON spans(session_id, start_ns);
     "#,
     // 2: hourly sums per series, so charts over weeks read one row per series-hour instead of
-    // every point (kept by the writer; see `series::point_rows_sql`).
+    // every point (kept by the writer; see `series::point_sums`).
     r#"
     CREATE TABLE point_hours (
         hour_ns   INTEGER NOT NULL,

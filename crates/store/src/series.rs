@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ccscope_telemetry::MetricKind;
-use rusqlite::{params_from_iter, types::Value as SqlValue};
+use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::StoreError;
@@ -31,62 +32,130 @@ fn whole_hours(filter: &Filter) -> (i64, i64) {
     (first, hour_of(filter.to_ns))
 }
 
-/// SQL giving `(series_id, b, v)`: the sum `v` of points per series and bucket `b` (of `width`
-/// nanoseconds, or one bucket `0` for the whole range when `width` is 0) within the filter's
-/// time range, for the series matching `series_condition` (a condition on alias `s`). Whole
-/// hours are read from `point_hours` when the buckets are whole hours; only the partial hours
-/// at the edges read raw points.
-pub(crate) fn point_rows_sql(
+/// The bucket of `time_ns` for a `width` (as `bucket_expr` computes it in SQL; one bucket `0`
+/// when `width` is 0).
+fn bucket_of(time_ns: i64, width: i64) -> i64 {
+    if width == 0 {
+        0
+    } else {
+        time_ns - time_ns % width
+    }
+}
+
+/// The sum of points per (series, bucket) within the filter's time range, for every series
+/// (callers keep the series they want). Rows are streamed and added up here rather than by
+/// SQLite's GROUP BY, which would sort every hourly row first: over 30 days that sort was
+/// most of a report's time. Whole hours come from `point_hours` when the buckets are whole
+/// hours; only the partial hours at the edges read raw points. `series_condition` (` AND …` on
+/// alias `s`, with `series_args`) and the filter's session, model, user and attribute
+/// conditions narrow the rows read to the series they match; with neither, every series.
+pub(crate) fn point_sums(
+    conn: &Connection,
     filter: &Filter,
     width: i64,
     series_condition: &str,
-    series_args: Vec<SqlValue>,
-) -> (String, Vec<SqlValue>) {
-    let bucket = |t: &str| {
-        if width == 0 {
-            "0".to_owned()
-        } else {
-            bucket_expr(t, width)
-        }
-    };
-    let in_series = format!("series_id IN (SELECT s.id FROM series s WHERE 1{series_condition})");
-    let rollups = width == 0 || width % HOUR_NS == 0;
-    let (first_hour, last_hour) = whole_hours(filter);
-    let mut args = Vec::new();
-    let sql = if rollups && first_hour < last_hour {
-        args.extend([SqlValue::Integer(first_hour), SqlValue::Integer(last_hour)]);
-        args.extend(series_args.iter().cloned());
-        args.extend([
-            SqlValue::Integer(filter.from_ns),
-            SqlValue::Integer(first_hour),
-            SqlValue::Integer(last_hour),
-            SqlValue::Integer(filter.to_ns),
-        ]);
-        args.extend(series_args);
-        format!(
-            "SELECT series_id, b, SUM(v) AS v FROM (
-                SELECT series_id, {} AS b, value AS v FROM point_hours
-                 WHERE hour_ns >= ? AND hour_ns < ? AND {in_series}
-                UNION ALL
-                SELECT series_id, {} AS b, value AS v FROM points
-                 WHERE ((time_ns >= ? AND time_ns < ?) OR (time_ns >= ? AND time_ns < ?)) AND {in_series})
-             GROUP BY series_id, b",
-            bucket("hour_ns"),
-            bucket("time_ns"),
-        )
+    series_args: &[SqlValue],
+) -> Result<FxHashMap<(i64, i64), f64>, StoreError> {
+    // The filter's own conditions (session, model, user, attributes) narrow the rows too: for
+    // one session that is a few series instead of every row of the range.
+    let (filter_conditions, filter_args) = filter.conditions("s")?;
+    let condition = format!("{series_condition}{filter_conditions}");
+    let series_args: Vec<SqlValue> = series_args.iter().cloned().chain(filter_args).collect();
+    let in_series = if condition.is_empty() {
+        String::new()
     } else {
-        args.extend([
-            SqlValue::Integer(filter.from_ns),
-            SqlValue::Integer(filter.to_ns),
-        ]);
-        args.extend(series_args);
-        format!(
-            "SELECT series_id, {} AS b, SUM(value) AS v FROM points
-             WHERE time_ns >= ? AND time_ns < ? AND {in_series} GROUP BY series_id, b",
-            bucket("time_ns"),
-        )
+        format!(" AND series_id IN (SELECT s.id FROM series s WHERE 1{condition})")
     };
-    (sql, args)
+    let mut sums: FxHashMap<(i64, i64), f64> = FxHashMap::default();
+    let mut add = |sql: &str, range: [i64; 2]| -> Result<(), StoreError> {
+        let mut stmt = conn.prepare(&format!("{sql}{in_series}"))?;
+        let args = range
+            .into_iter()
+            .map(SqlValue::Integer)
+            .chain(series_args.iter().cloned());
+        let mut rows = stmt.query(params_from_iter(args))?;
+        while let Some(row) = rows.next()? {
+            let series_id: i64 = row.get(0)?;
+            let time_ns: i64 = row.get(1)?;
+            let value: f64 = row.get(2)?;
+            *sums
+                .entry((series_id, bucket_of(time_ns, width)))
+                .or_default() += value;
+        }
+        Ok(())
+    };
+    let raw = "SELECT series_id, time_ns, value FROM points WHERE time_ns >= ? AND time_ns < ?";
+    let (first_hour, last_hour) = whole_hours(filter);
+    if (width == 0 || width % HOUR_NS == 0) && first_hour < last_hour {
+        add(
+            "SELECT series_id, hour_ns, value FROM point_hours WHERE hour_ns >= ? AND hour_ns < ?",
+            [first_hour, last_hour],
+        )?;
+        add(raw, [filter.from_ns, first_hour])?;
+        add(raw, [last_hour, filter.to_ns])?;
+    } else {
+        add(raw, [filter.from_ns, filter.to_ns])?;
+    }
+    Ok(sums)
+}
+
+/// Column `index` of `row` as borrowed text ('' for NULL), without allocating.
+pub(crate) fn text<'r>(row: &'r rusqlite::Row<'_>, index: usize) -> Result<&'r str, StoreError> {
+    match row.get_ref(index)? {
+        rusqlite::types::ValueRef::Null => Ok(""),
+        value => value.as_str().map_err(|e| {
+            StoreError::Sqlite(rusqlite::Error::FromSqlConversionFailure(
+                index,
+                value.data_type(),
+                Box::new(e),
+            ))
+        }),
+    }
+}
+
+/// Series looked up one by one by id when at most this many are wanted; more are read in one
+/// scan of the series table.
+const SERIES_LOOKUPS_MAX: usize = 2_000;
+
+/// Calls `each` with the id and a row of `columns` (SQL over alias `s`) of every series among
+/// `ids` that matches `condition` (` AND …` on alias `s`, with `args`).
+pub(crate) fn for_each_series(
+    conn: &Connection,
+    ids: &FxHashSet<i64>,
+    columns: &str,
+    condition: &str,
+    args: &[SqlValue],
+    mut each: impl FnMut(i64, &rusqlite::Row<'_>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    if ids.len() <= SERIES_LOOKUPS_MAX {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT s.id, {columns} FROM series s WHERE s.id = ?{condition}"
+        ))?;
+        for &id in ids {
+            let mut params = Vec::with_capacity(args.len() + 1);
+            params.push(SqlValue::Integer(id));
+            params.extend(args.iter().cloned());
+            let mut rows = stmt.query(params_from_iter(params))?;
+            if let Some(row) = rows.next()? {
+                each(id, row)?;
+            }
+        }
+        return Ok(());
+    }
+    let mut stmt = conn.prepare(&format!(
+        "SELECT s.id, {columns} FROM series s WHERE 1{condition}"
+    ))?;
+    let mut rows = stmt.query(params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if ids.contains(&id) {
+            each(id, row)?;
+        }
+    }
+    Ok(())
 }
 
 /// The latency histogram bin of a duration: `LATENCY_BINS_PER_OCTAVE` bins per doubling.
@@ -126,7 +195,7 @@ pub(crate) enum EventRollup {
     Detail,
 }
 
-/// SQL giving, per bucket `b` (as for `point_rows_sql`), `session_id`, `name`, `model` (and
+/// SQL giving, per bucket `b` (as `point_sums` buckets points), `session_id`, `name`, `model` (and
 /// `detail` for `EventRollup::Detail`), the sums that rollup keeps, for the events matching
 /// `name_condition` (on alias `e`, e.g. ` AND e.name = 'api_request'`). Whole hours come from
 /// the hourly table; only the partial hours at the edges read events. `None` when the filter
@@ -422,30 +491,37 @@ impl Reader {
         filter: &Filter,
     ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        let (conditions, mut series_args) = filter.conditions("s")?;
-        series_args.insert(0, SqlValue::Text(metric.name().to_owned()));
-        let (inner, args) = point_rows_sql(
+        let metric_arg = [SqlValue::Text(metric.name().to_owned())];
+        let mut buckets_by_series: FxHashMap<i64, Vec<(i64, f64)>> = FxHashMap::default();
+        for ((series_id, bucket), value) in point_sums(
+            self.conn(),
             filter,
             series.bucket_ns,
-            &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"),
-            series_args,
-        );
-        let sql = format!(
-            "SELECT x.b, {} AS g, SUM(x.v) FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2",
-            group.sql("s"),
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (bucket, g, value) = row?;
-            series.add(g, bucket, value);
+            " AND s.metric = ?",
+            &metric_arg,
+        )? {
+            buckets_by_series
+                .entry(series_id)
+                .or_default()
+                .push((bucket, value));
         }
+        let ids: FxHashSet<i64> = buckets_by_series.keys().copied().collect();
+        let (conditions, series_args) = filter.conditions("s")?;
+        let args: Vec<SqlValue> = metric_arg.into_iter().chain(series_args).collect();
+        for_each_series(
+            self.conn(),
+            &ids,
+            &group.sql("s"),
+            &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"),
+            &args,
+            |id, row| {
+                let g: String = row.get(1)?;
+                for &(bucket, value) in buckets_by_series.get(&id).into_iter().flatten() {
+                    series.add(g.clone(), bucket, value);
+                }
+                Ok(())
+            },
+        )?;
         Ok(series)
     }
 
@@ -464,22 +540,25 @@ impl Reader {
         };
         let mut series = TimeSeries::new(filter);
         // Sessions whose usage comes from metrics.
+        let usage_metrics =
+            " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage')";
+        let ids: FxHashSet<i64> = point_sums(self.conn(), filter, 0, usage_metrics, &[])?
+            .into_keys()
+            .map(|(series_id, _)| series_id)
+            .collect();
         let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, args) = point_rows_sql(
-            filter,
-            0,
-            &format!(
-                " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage'){conditions}"
-            ),
-            series_args,
-        );
-        let sql = format!(
-            "SELECT DISTINCT s.session_id FROM ({inner}) x JOIN series s ON s.id = x.series_id"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let metered: HashSet<String> = stmt
-            .query_map(params_from_iter(args.clone()), |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
+        let mut metered: HashSet<String> = HashSet::new();
+        for_each_series(
+            self.conn(),
+            &ids,
+            "s.session_id",
+            &format!("{usage_metrics}{conditions}"),
+            &series_args,
+            |_, row| {
+                metered.insert(row.get(1)?);
+                Ok(())
+            },
+        )?;
         let metric_part = self.metric_series(metric, group, filter)?;
         for (g, buckets) in metric_part.groups {
             for (b, v) in buckets {
@@ -744,33 +823,38 @@ impl Reader {
                 (sql, args)
             }
         };
-        let (conditions, series_args) = filter.conditions("s")?;
-        let (inner, inner_args) = point_rows_sql(
-            filter,
-            width,
-            &format!(" AND s.session_id != ''{conditions}"),
-            series_args,
-        );
         // Distinct (bucket, session) pairs from both sides, counted here: cheaper than
         // SQLite's UNION plus COUNT(DISTINCT) over text keys.
         let mut seen: HashSet<(i64, String)> = HashSet::new();
-        for (sql, args) in [
-            (format!("SELECT DISTINCT b, sid FROM ({event_part})"), args),
-            (
-                format!(
-                    "SELECT DISTINCT x.b, s.session_id FROM ({inner}) x JOIN series s ON s.id = x.series_id"
-                ),
-                inner_args,
-            ),
-        ] {
-            let mut stmt = self.conn().prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args), |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                seen.insert(row?);
-            }
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT DISTINCT b, sid FROM ({event_part})"))?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in rows {
+            seen.insert(row?);
         }
+        let mut buckets_by_series: FxHashMap<i64, Vec<i64>> = FxHashMap::default();
+        for (series_id, bucket) in point_sums(self.conn(), filter, width, "", &[])?.into_keys() {
+            buckets_by_series.entry(series_id).or_default().push(bucket);
+        }
+        let ids: FxHashSet<i64> = buckets_by_series.keys().copied().collect();
+        let (conditions, series_args) = filter.conditions("s")?;
+        for_each_series(
+            self.conn(),
+            &ids,
+            "s.session_id",
+            &format!(" AND s.session_id != ''{conditions}"),
+            &series_args,
+            |id, row| {
+                let session: String = row.get(1)?;
+                for &bucket in buckets_by_series.get(&id).into_iter().flatten() {
+                    seen.insert((bucket, session.clone()));
+                }
+                Ok(())
+            },
+        )?;
         let mut counts: BTreeMap<i64, f64> = BTreeMap::new();
         for (bucket, _) in &seen {
             *counts.entry(*bucket).or_default() += 1.0;
@@ -885,39 +969,35 @@ impl Reader {
         filter: &Filter,
     ) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let key = if by_language { "language" } else { "tool_name" };
-        let (conditions, mut series_args) = filter.conditions("s")?;
-        series_args.insert(
-            0,
-            SqlValue::Text(MetricKind::CodeEditToolDecision.name().to_owned()),
-        );
-        let (inner, args) = point_rows_sql(
-            filter,
-            0,
-            &format!(" AND s.metric = ?{conditions}"),
-            series_args,
-        );
-        let sql = format!(
-            "SELECT COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision'), SUM(x.v)
-             FROM ({inner}) x JOIN series s ON s.id = x.series_id GROUP BY 1, 2"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, Option<String>>(1)?,
-                r.get::<_, f64>(2)?,
-            ))
-        })?;
+        let metric_arg = [SqlValue::Text(
+            MetricKind::CodeEditToolDecision.name().to_owned(),
+        )];
+        let sums = point_sums(self.conn(), filter, 0, " AND s.metric = ?", &metric_arg)?;
+        let ids: FxHashSet<i64> = sums.keys().map(|&(series_id, _)| series_id).collect();
+        let (conditions, series_args) = filter.conditions("s")?;
+        let args: Vec<SqlValue> = metric_arg.into_iter().chain(series_args).collect();
         let mut by_key: HashMap<String, (f64, f64)> = HashMap::new();
-        for row in rows {
-            let (k, decision, v) = row?;
-            let e = by_key.entry(k).or_default();
-            match decision.as_deref() {
-                Some("accept") => e.0 += v,
-                Some("reject") => e.1 += v,
-                _ => {}
-            }
-        }
+        for_each_series(
+            self.conn(),
+            &ids,
+            &format!(
+                "COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision')"
+            ),
+            &format!(" AND s.metric = ?{conditions}"),
+            &args,
+            |id, row| {
+                let k: String = row.get(1)?;
+                let decision: Option<String> = row.get(2)?;
+                let v = sums.get(&(id, 0)).copied().unwrap_or(0.0);
+                let e = by_key.entry(k).or_default();
+                match decision.as_deref() {
+                    Some("accept") => e.0 += v,
+                    Some("reject") => e.1 += v,
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
         let mut out: Vec<(String, f64, f64)> =
             by_key.into_iter().map(|(k, (a, r))| (k, a, r)).collect();
         out.sort_by(|a, b| {

@@ -1,10 +1,19 @@
 //! The single writer. One thread owns the write connection; exports arrive through a bounded
-//! queue and are committed in groups (one transaction, one fsync for every batch waiting), and
-//! each submitter is answered only after the commit that holds its batch. A full queue is
+//! queue and are committed in groups (one transaction for every batch waiting), and each
+//! submitter is answered only once the commit that holds its batch is on disk. A full queue is
 //! refused at once (`WriteError::Saturated`) so the receiver can answer 503/UNAVAILABLE
 //! instead of buffering without bound.
 //!
-//! Must never: acknowledge a batch before its commit; let one bad batch fail others.
+//! Durability is pipelined: the writer commits without waiting for the disk
+//! (`synchronous=NORMAL`: SQLite writes the commit's WAL frames but does not fsync them) and
+//! hands the answers to a syncer thread, which fsyncs the WAL file once for every commit
+//! finished before the fsync began and only then answers them. The writer meanwhile inserts
+//! the next group, so the CPU works while the disk flushes. After a crash, SQLite's recovery
+//! keeps every commit whose frames reached the disk whole: every acknowledged one. (A WAL
+//! restart overwrites frames only after a checkpoint has copied them into the database file
+//! and synced it, which SQLite does at `synchronous=NORMAL` too.)
+//!
+//! Must never: acknowledge a batch before its commit is on disk; let one bad batch fail others.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +37,8 @@ pub const WRITE_QUEUE_CAPACITY: usize = 256;
 pub const MAX_BATCHES_PER_COMMIT: usize = 128;
 /// Live subscribers that fall this many commits behind miss the oldest notifications.
 pub const CHANGE_FEED_CAPACITY: usize = 1024;
+/// Committed groups waiting for the syncer's fsync; the writer waits when this many are.
+pub const SYNC_QUEUE_CAPACITY: usize = 64;
 /// How often retention runs while the writer is up.
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the checkpointer copies committed WAL frames into the database.
@@ -71,6 +82,76 @@ struct Job {
     batch: Prepared,
     received_ns: i64,
     reply: oneshot::Sender<Result<Committed, StoreError>>,
+}
+
+/// A submitter's answer, held until it may be sent.
+type Answer = (
+    oneshot::Sender<Result<Committed, StoreError>>,
+    Result<Committed, StoreError>,
+);
+
+/// Sends the answers and tells live views what they added.
+fn send_answers(answers: Vec<Answer>, changes: &broadcast::Sender<Committed>) {
+    let mut total = Committed::default();
+    for (reply, result) in answers {
+        if let Ok(committed) = &result {
+            total.add(*committed);
+        }
+        let _ = reply.send(result);
+    }
+    if total != Committed::default() {
+        // No receivers is fine: nobody is watching live.
+        let _ = changes.send(total);
+    }
+}
+
+/// Turns the successful answers into errors: their commits may not be on disk. (They are
+/// stored, and visible; a retried export is recognised as a duplicate.)
+fn refuse_unsynced(answers: &mut [Answer], error: &std::io::Error) {
+    for answer in answers {
+        if answer.1.is_ok() {
+            answer.1 = Err(StoreError::WalSync(std::io::Error::new(
+                error.kind(),
+                error.to_string(),
+            )));
+        }
+    }
+}
+
+/// Starts the syncer (see the module docs) for the WAL at `wal`: it fsyncs the WAL once for
+/// every group of answers waiting, then sends them.
+fn start_syncer(
+    wal: PathBuf,
+    changes: broadcast::Sender<Committed>,
+) -> Result<(SyncSender<Vec<Answer>>, JoinHandle<()>), StoreError> {
+    let (pending, queue) = mpsc::sync_channel::<Vec<Answer>>(SYNC_QUEUE_CAPACITY);
+    let thread = std::thread::Builder::new()
+        .name("ccscope-store-syncer".into())
+        .spawn(move || {
+            let mut file: Option<std::fs::File> = None;
+            while let Ok(first) = queue.recv() {
+                let mut answers = first;
+                while let Ok(more) = queue.try_recv() {
+                    answers.extend(more);
+                }
+                // Opened on first use: SQLite creates the WAL with the first commit, and keeps
+                // the same file (restarts and truncations reuse it) while the writer is open.
+                let synced = match &file {
+                    Some(f) => f.sync_data(),
+                    None => std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&wal)
+                        .and_then(|f| f.sync_data().map(|()| file = Some(f))),
+                };
+                if let Err(error) = synced {
+                    tracing::error!(%error, wal = %wal.display(), "WAL fsync failed; refusing the exports it held");
+                    refuse_unsynced(&mut answers, &error);
+                }
+                send_answers(answers, &changes);
+            }
+        })
+        .map_err(StoreError::Thread)?;
+    Ok((pending, thread))
 }
 
 /// The handle exports are submitted through. Cheap to clone.
@@ -167,7 +248,8 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
         return Err(StoreError::NoWal(mode));
     }
     // FULL: the WAL is fsynced at every commit, so an acknowledged export survives a crash
-    // of the process and of the machine.
+    // of the process and of the machine. `run` lowers it to NORMAL once the syncer, which
+    // fsyncs the WAL before any answer, is running.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.pragma_update(None, "cache_size", -32_000)?;
@@ -290,6 +372,20 @@ fn run(
     let mut next_sweep = Instant::now();
     let wal_path = wal_path(&conn);
     let checkpointer = start_checkpointer(&conn);
+    // With a syncer the writer's commits skip their fsync; without one (no WAL file to sync)
+    // every commit keeps its own (`synchronous=FULL`).
+    let syncer = wal_path.clone().and_then(|wal| {
+        match start_syncer(wal, changes.clone()).and_then(|syncer| {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(syncer)
+        }) {
+            Ok(syncer) => Some(syncer),
+            Err(error) => {
+                tracing::warn!(%error, "no WAL syncer; every commit waits for its own fsync");
+                None
+            }
+        }
+    });
     loop {
         if Instant::now() >= next_sweep {
             if let Err(error) = retention::sweep(&mut conn, retention, now_ns()) {
@@ -309,16 +405,35 @@ fn run(
                 Err(_) => break,
             }
         }
-        let total = commit_group(&mut conn, &mut caches, jobs);
-        if total != Committed::default() {
-            // No receivers is fine: nobody is watching live.
-            let _ = changes.send(total);
+        let answers = commit_group(&mut conn, &mut caches, jobs);
+        match &syncer {
+            Some((pending, _)) => {
+                if let Err(mpsc::SendError(mut answers)) = pending.send(answers) {
+                    // The syncer is gone (it cannot be, short of a panic): sync here.
+                    if let Some(wal) = &wal_path
+                        && let Err(error) = std::fs::OpenOptions::new()
+                            .write(true)
+                            .open(wal)
+                            .and_then(|f| f.sync_data())
+                    {
+                        refuse_unsynced(&mut answers, &error);
+                    }
+                    send_answers(answers, &changes);
+                }
+            }
+            None => send_answers(answers, &changes),
         }
         if let Some(path) = &wal_path
             && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > WAL_RESTART_BYTES
             && let Err(error) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
         {
             tracing::warn!(%error, "WAL restart failed");
+        }
+    }
+    if let Some((pending, thread)) = syncer {
+        drop(pending);
+        if thread.join().is_err() {
+            tracing::error!("store syncer thread panicked");
         }
     }
     if let Some((stop, thread)) = checkpointer {
@@ -364,8 +479,8 @@ fn start_checkpointer(conn: &Connection) -> Option<(mpsc::Sender<()>, JoinHandle
 }
 
 /// Commits every job in one transaction; if that fails, each job in its own, so only the
-/// batch at fault is refused. Answers every job. Returns what was added in total.
-fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> Committed {
+/// batch at fault is refused. Returns every job's answer, to send once the commits are on disk.
+fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> Vec<Answer> {
     let group: Result<Vec<Committed>, StoreError> = (|| {
         let tx = conn.transaction()?;
         let mut results = Vec::with_capacity(jobs.len());
@@ -383,30 +498,29 @@ fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> C
         tx.commit()?;
         Ok(results)
     })();
-    let mut total = Committed::default();
     match group {
-        Ok(results) => {
-            for (job, committed) in jobs.into_iter().zip(results) {
-                total.add(committed);
-                let _ = job.reply.send(Ok(committed));
-            }
-        }
+        Ok(results) => jobs
+            .into_iter()
+            .zip(results)
+            .map(|(job, committed)| (job.reply, Ok(committed)))
+            .collect(),
         Err(error) if jobs.len() == 1 => {
             caches.clear();
             tracing::warn!(%error, "store commit failed");
+            let mut answers = Vec::with_capacity(1);
             if let Some(job) = jobs.into_iter().next() {
-                let _ = job.reply.send(Err(error));
+                answers.push((job.reply, Err(error)));
             }
+            answers
         }
         Err(error) => {
             caches.clear();
             tracing::warn!(%error, batches = jobs.len(), "group commit failed; committing batches one by one");
-            for job in jobs {
-                total.add(commit_group(conn, caches, vec![job]));
-            }
+            jobs.into_iter()
+                .flat_map(|job| commit_group(conn, caches, vec![job]))
+                .collect()
         }
     }
-    total
 }
 
 impl Caches {

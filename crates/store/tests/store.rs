@@ -338,5 +338,52 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
         let latency = reader.latency_series(&filter).expect("latency");
         let requests: u64 = latency.buckets.values().map(|(_, _, n)| n).sum();
         assert_eq!(requests as f64, in_range(a, b), "latency [{a}, {b})");
+        // Narrowed to one session (the filter also narrows which series' rows are read), or
+        // to the model both share.
+        for (session, per_record) in [("metrics-only", 1.0), ("events-only", 0.01)] {
+            let one = Filter {
+                session: Some(session.into()),
+                ..filter.clone()
+            };
+            let r = reader.report(&one).expect("report");
+            assert!(
+                (r.cost_usd - in_range(a, b) * per_record).abs() < 1e-9,
+                "{session} [{a}, {b}): {}",
+                r.cost_usd
+            );
+            let listed = reader.sessions(&one).expect("sessions");
+            assert_eq!(
+                listed
+                    .iter()
+                    .map(|s| s.session_id.as_str())
+                    .collect::<Vec<_>>(),
+                if in_range(a, b) > 0.0 {
+                    vec![session]
+                } else {
+                    vec![]
+                },
+                "[{a}, {b})"
+            );
+            if let Some(s) = listed.first() {
+                assert!((s.cost_usd - in_range(a, b) * per_record).abs() < 1e-9);
+            }
+        }
+        let by_model = reader
+            .report(&Filter {
+                model: Some("m".into()),
+                ..filter.clone()
+            })
+            .expect("report");
+        assert!(
+            (by_model.cost_usd - expected).abs() < 1e-9,
+            "model m [{a}, {b})"
+        );
+        let other_model = reader
+            .report(&Filter {
+                model: Some("other".into()),
+                ..filter.clone()
+            })
+            .expect("report");
+        assert_eq!(other_model.cost_usd, 0.0, "model other [{a}, {b})");
     }
 }

@@ -239,8 +239,8 @@ test("the event explorer filters, shows every attribute, and exports", async () 
   assert.equal(await page.textContent("#event-count"), `${r.events.api_request} events`);
   assert.ok((await page.$$eval("#event-list .row", (rows) => rows.map((x) => x.dataset.name))).every((n) => n === "api_request"));
   // The oldest api_request is one Claude Code sent (the newest is this suite's own).
-  const rows = await page.$$("#event-list .row");
-  await rows[rows.length - 1].click();
+  // A locator, not an element handle: a live refresh may re-render the list under the click.
+  await page.locator("#event-list .row").last().click();
   const detail = await page.textContent("#event-detail");
   for (const key of ["request_id", "session.id", "event.sequence", "cost_usd", "input_tokens", "service.name"]) {
     assert.ok(detail.includes(key), `${key} in ${detail}`);
@@ -278,7 +278,7 @@ test("telemetry text is shown as text, never run", async () => {
   assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
 });
 
-test("a session timeline lists its events in order, joined by prompt and tool use", async () => {
+test("a session timeline lists its events in order, joined by prompt, tool use and request", async () => {
   const sessions = JSON.parse(execFileSync(bin, ["sessions", "--json", "--since", "all", "--data-dir", dataDir], { encoding: "utf8" }));
   const withTools = sessions.find((s) => s.events >= 10 && s.usage_source === "metrics");
   assert.ok(withTools, "a session with tool use");
@@ -289,6 +289,24 @@ test("a session timeline lists its events in order, joined by prompt and tool us
   assert.ok(first >= 0 && first < names.indexOf("api_request"), names.join(","));
   assert.ok(names.indexOf("tool_decision") < names.indexOf("tool_result"), names.join(","));
   assert.match(await page.textContent("#timeline"), /decision: accept/);
+  // request_id: every assistant response points back to the numbered API request that
+  // produced it, which comes before it.
+  const items = await page.$$eval("#timeline li.ev", (lis) => lis.map((li) => ({
+    name: li.dataset.name,
+    number: li.querySelector(".request-no")?.textContent.trim() ?? null,
+    link: li.querySelector(".request-link")?.textContent ?? null,
+  })));
+  const responses = items.filter((i) => i.name === "assistant_response");
+  assert.ok(responses.length > 0, "the session has assistant responses");
+  for (const [position, item] of items.entries()) {
+    if (item.name !== "assistant_response") continue;
+    const n = /API request #(\d+)/.exec(item.link ?? "")?.[1];
+    assert.ok(n, `assistant_response at ${position} names its request: ${JSON.stringify(item)}`);
+    const request = items.findIndex((i) => i.name === "api_request" && i.number === `#${n}`);
+    assert.ok(request >= 0 && request < position, `API request #${n} comes before its response`);
+  }
+  assert.equal(new Set(items.filter((i) => i.name === "api_request").map((i) => i.number)).size,
+    items.filter((i) => i.name === "api_request").length, "API requests are numbered once each");
   await shot("session-timeline");
 });
 

@@ -103,6 +103,10 @@ export interface EventItem {
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
   decision?: { decision: unknown; source: unknown };
+  /** Timeline only: this API request's number in the session. */
+  request_index?: number;
+  /** Timeline only: the API request whose `request_id` this event carries. */
+  request?: { index: number; request_id: string; model: string | null; cost_usd: number | null; duration_ms: number | null };
 }
 
 export interface EventPage {

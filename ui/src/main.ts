@@ -569,7 +569,9 @@ async function renderTimeline(id: string): Promise<void> {
       events.append(h("li", { class: `ev ev-${e.name}`, "data-name": e.name },
         h("span", { class: "time" }, new Date(e.time).toLocaleTimeString()), " ",
         h("span", { class: "name" }, e.name), " ",
-        h("span", { class: "details" }, details(e) + joined)));
+        e.request_index !== undefined ? h("span", { class: "request-no" }, `#${e.request_index} `) : null,
+        h("span", { class: "details" }, details(e) + joined),
+        e.request ? h("span", { class: "request-link", title: e.request.request_id }, ` ← API request #${e.request.index}`) : null));
     }
     list.append(h("li", { class: "prompt" }, head, events));
   }

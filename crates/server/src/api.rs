@@ -604,8 +604,9 @@ async fn sessions(
 }
 
 /// A session's events in order, grouped by prompt, with cost and tokens per prompt and the
-/// joins Claude Code's ids allow: tool decision -> tool result (`tool_use_id`), API request ->
-/// assistant response (`request_id`).
+/// joins Claude Code's ids allow: tool decision -> tool result (`tool_use_id`); API request ->
+/// the events carrying its `request_id` (assistant response, response body, tool decisions and
+/// results), each pointing back to the request's number in the session.
 async fn timeline(
     State(state): State<ApiState>,
     Path(id): Path<String>,
@@ -629,9 +630,22 @@ async fn timeline(
                 decisions.insert(id.to_owned(), json!({"decision": attr(row, "decision"), "source": attr(row, "source")}));
             }
         }
+        // API requests numbered in session order; events that carry a request's `request_id`
+        // (its assistant response, response body, and the tool decisions and results it asked
+        // for) point back to it.
+        let mut requests: BTreeMap<String, Value> = BTreeMap::new();
+        let mut request_ordinals: Vec<Option<u64>> = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let ordinal = (row.name == "api_request").then(|| requests.len() as u64 + 1);
+            if let (Some(n), Some(request_id)) = (ordinal, row.attributes.get("request_id").and_then(Value::as_str)) {
+                requests.insert(request_id.to_owned(), json!({"index": n, "request_id": request_id,
+                    "model": row.model, "cost_usd": row.cost_usd, "duration_ms": row.duration_ms}));
+            }
+            request_ordinals.push(ordinal);
+        }
         let mut prompts: Vec<Value> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        for row in &rows {
+        for (row, ordinal) in rows.iter().zip(request_ordinals) {
             let key = row.prompt_id.clone().unwrap_or_default();
             let i = *index.entry(key.clone()).or_insert_with(|| {
                 prompts.push(json!({"prompt_id": if key.is_empty() { Value::Null } else { json!(key) },
@@ -659,6 +673,11 @@ async fn timeline(
                 && let Some(d) = row.attributes.get("tool_use_id").and_then(Value::as_str).and_then(|id| decisions.get(id))
             {
                 event["decision"] = d.clone();
+            }
+            if let Some(n) = ordinal {
+                event["request_index"] = json!(n);
+            } else if let Some(request) = row.attributes.get("request_id").and_then(Value::as_str).and_then(|id| requests.get(id)) {
+                event["request"] = request.clone();
             }
             if let Some(events) = p["events"].as_array_mut() {
                 events.push(event);

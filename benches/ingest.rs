@@ -5,6 +5,7 @@
 //!     cargo bench --bench ingest               # full run (about a minute)
 //!     CCSCOPE_BENCH_SCALE=0.1 cargo bench --bench ingest   # quick look
 //!     CCSCOPE_BENCH_SERVER=/path/to/other/ccscope cargo bench --bench ingest   # A/B against another build
+//!     CCSCOPE_BENCH_ONLY="logs gRPC" cargo bench --bench ingest   # only the runs whose label holds it
 //!
 //! Sender and server share the machine's cores, so the figures are a lower bound.
 
@@ -225,6 +226,26 @@ fn start_serve(dir: &std::path::Path) -> Serve {
     Serve { child, grpc, http }
 }
 
+/// CPU time (user + system) `ccscope serve` has used so far, from /proc (0 elsewhere). Steadier
+/// than throughput on a shared host: it does not count the time spent waiting for a core.
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: f64 = fields
+        .get(11..13)
+        .map(|f| f.iter().filter_map(|t| t.parse::<f64>().ok()).sum())
+        .unwrap_or(0.0);
+    // /proc counts in USER_HZ, which is 100 on every Linux architecture.
+    ticks / 100.0
+}
+
 fn rss_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -391,6 +412,16 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// Whether a run is wanted: `CCSCOPE_BENCH_ONLY=<text>` runs those whose label holds the text
+/// (spaces squeezed), e.g. `logs gRPC` or `metrics`.
+fn selected(label: &str) -> bool {
+    let squeeze = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match std::env::var("CCSCOPE_BENCH_ONLY") {
+        Ok(only) => squeeze(label).contains(&squeeze(&only)),
+        Err(_) => true,
+    }
+}
+
 fn main() {
     let scale: f64 = std::env::var("CCSCOPE_BENCH_SCALE")
         .ok()
@@ -422,14 +453,23 @@ fn main() {
             ("metrics gRPC         ", Transport::Grpc, true),
             ("metrics HTTP protobuf", Transport::HttpProtobuf, true),
         ] {
+            if !selected(label) {
+                continue;
+            }
             let sender = Sender::new(&serve, channel.clone(), transport, metrics);
             let run = label.replace(' ', "");
+            let cpu_before = cpu_seconds(pid);
             let (rate, refused) = throughput(&sender, &run, requests).await;
+            let cpu = cpu_seconds(pid) - cpu_before;
             let unit = if metrics { "points" } else { "records" };
-            println!("{label}  {:>9.0} {unit}/s  ({refused} retries after 503/UNAVAILABLE)", rate);
+            let per_record_us = cpu * 1e6 / (requests * BATCH) as f64;
+            println!("{label}  {:>9.0} {unit}/s  ({refused} retries after 503/UNAVAILABLE; server CPU {per_record_us:.2} µs per {})", rate, &unit[..unit.len() - 1]);
             if !metrics && matches!(transport, Transport::Grpc) {
                 best_logs_rate = rate;
             }
+        }
+        if !selected("latency overload") {
+            return;
         }
         // Latency at half the sustained gRPC log rate.
         let sender = Sender::new(&serve, channel.clone(), Transport::Grpc, false);

@@ -150,7 +150,7 @@ fn fill(path: &Path, scale: f64, end_ns: i64) {
             for (signal, body) in [(Signal::Logs, logs), (Signal::Metrics, metrics)] {
                 let request = decode_request(signal, Encoding::Json, body.to_string().as_bytes())
                     .expect("decode");
-                let batch = normalize(&request, end_ns);
+                let batch = normalize(request, end_ns);
                 let writer = writer.clone();
                 pending.push(tokio::spawn(async move {
                     loop {

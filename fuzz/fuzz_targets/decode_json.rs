@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     for signal in [Signal::Logs, Signal::Metrics, Signal::Traces] {
         if let Ok(request) = decode_request(signal, Encoding::Json, data) {
-            let _ = normalize(&request, 1);
+            let _ = normalize(request, 1);
         }
     }
 });

@@ -245,8 +245,7 @@ impl<S: ExportSink> Ingest<S> {
             });
         }
         let request = decode_request(signal, encoding, body)?;
-        let batch = normalize(&request, received_ns);
-        drop(request);
+        let batch = normalize(request, received_ns);
         let rejected = batch.rejected.clone();
         let records = batch.len() as u64;
         if records > 0 {

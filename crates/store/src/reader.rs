@@ -13,8 +13,47 @@ use ccscope_telemetry::{MetricKind, TokenType};
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value as SqlValue};
 use serde::Serialize;
 
-use crate::prepare::{EVENT_COLUMN_KEYS, EventColumns, restore_event_columns};
+use crate::prepare::{
+    EVENT_COLUMN_KEYS, EventColumns, FORM_INTEGER, FORM_NATIVE, FORM_TEXT, FactColumn, MOVED_KEYS,
+    restore_event_columns, restore_moved,
+};
 use crate::{StoreError, retention, schema};
+
+/// Events keep some attributes in columns only (`prepare::EVENT_COLUMN_KEYS` and
+/// `prepare::MOVED_KEYS`): the SQL for the column that may hold attribute `key` of an event row
+/// `e`, or `None` when only the JSON text can.
+pub(crate) fn event_column_sql(key: &str) -> Option<String> {
+    if let Some((_, column)) = EVENT_COLUMN_KEYS.iter().find(|(k, _)| *k == key) {
+        return Some(format!("e.{column}"));
+    }
+    MOVED_KEYS
+        .iter()
+        .position(|(k, _, _)| *k == key)
+        .map(moved_value_sql)
+}
+
+/// SQL for the text an attribute filter compares for `MOVED_KEYS[index]` of an event row `e`
+/// whose JSON text left it out: the column, rendered as `json_extract` would have rendered the
+/// value as sent (NULL when the row did not move it).
+fn moved_value_sql(index: usize) -> String {
+    let (_, column, kind) = MOVED_KEYS[index];
+    let column = format!("e.{column}");
+    let text = match kind {
+        FactColumn::Text => column.clone(),
+        FactColumn::Integer => format!("CAST({column} AS TEXT)"),
+        FactColumn::Real => format!(
+            "CASE WHEN {column} = CAST({column} AS INTEGER) THEN CAST(CAST({column} AS INTEGER) AS TEXT)
+                  ELSE CAST({column} AS TEXT) END"
+        ),
+        FactColumn::Boolean => format!("CASE {column} WHEN 1 THEN 'true' ELSE 'false' END"),
+    };
+    format!(
+        "(CASE (e.moved >> {shift}) & 3 WHEN {FORM_TEXT} THEN {text}
+              WHEN {FORM_INTEGER} THEN CAST(CAST({column} AS INTEGER) AS TEXT)
+              WHEN {FORM_NATIVE} THEN CAST({column} AS TEXT) END)",
+        shift = 2 * index
+    )
+}
 
 /// Which records a query looks at. Times are Unix nanoseconds, `[from_ns, to_ns)`.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -77,16 +116,11 @@ impl Filter {
                 )));
             }
             let path = format!("$.\"{key}\"");
-            // Events keep some attributes in columns only (see `prepare::EVENT_COLUMN_KEYS`).
-            let column = EVENT_COLUMN_KEYS
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, c)| c);
             if alias == "e"
-                && let Some(column) = column
+                && let Some(column) = event_column_sql(key)
             {
                 sql.push_str(&format!(
-                    " AND (CAST(COALESCE(json_extract(e.attributes, ?), e.{column}) AS TEXT) = ?
+                    " AND (CAST(COALESCE(json_extract(e.attributes, ?), {column}) AS TEXT) = ?
                            OR CAST(json_extract((SELECT r.attributes FROM resources r
                                                  WHERE r.id = e.resource_id), ?) AS TEXT) = ?)"
                 ));
@@ -254,10 +288,15 @@ impl EventQuery {
             args.extend(self.names.iter().map(|n| SqlValue::Text(n.clone())));
         }
         if let Some(search) = &self.search {
-            // The identity columns are searched too: they are not repeated in the JSON text.
+            // The identity and fact columns are searched too: the JSON text leaves out what
+            // they hold.
             cond.push_str(
                 " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
-                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')),
+                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')
+                                 || ' ' || e.name || ' ' || COALESCE(e.model, '')
+                                 || ' ' || COALESCE(e.request_id, '') || ' ' || COALESCE(e.tool_name, '')
+                                 || ' ' || COALESCE(e.tool_use_id, '') || ' ' || COALESCE(e.decision, '')
+                                 || ' ' || COALESCE(e.error, '')),
                             lower(?)) > 0",
             );
             args.push(SqlValue::Text(search.clone()));
@@ -679,10 +718,17 @@ impl Reader {
             "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
                     e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
                     e.attributes, r.attributes, e.user_email, e.organization_id,
-                    e.terminal_type, e.app_version
+                    e.terminal_type, e.app_version, e.moved, {moved_columns}
              FROM events e JOIN resources r ON r.id = e.resource_id
-             WHERE {cond} ORDER BY e.time_ns {order}, e.seq {order}, e.id {order}{limit}"
+             WHERE {cond} ORDER BY e.time_ns {order}, e.seq {order}, e.id {order}{limit}",
+            moved_columns = MOVED_KEYS
+                .iter()
+                .map(|(_, column, _)| format!("e.{column}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
+        // Where the `MOVED_KEYS` columns start in each row.
+        const MOVED_FROM: usize = 19;
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query(params_from_iter(args))?;
         while let Some(r) = rows.next()? {
@@ -708,6 +754,10 @@ impl Reader {
                     seq: sequence,
                 },
             );
+            let moved_columns = (MOVED_FROM..MOVED_FROM + MOVED_KEYS.len())
+                .map(|i| r.get::<_, SqlValue>(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            restore_moved(&mut attributes, r.get(18)?, &moved_columns);
             each(EventRow {
                 time_ns: r.get(0)?,
                 name: r.get(1)?,

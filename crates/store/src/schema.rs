@@ -185,6 +185,9 @@ const MIGRATIONS: &[&str] = &[
         FROM events WHERE name IN ('api_request', 'api_error', 'tool_result', 'tool_decision')
         GROUP BY 1, 2, 3, 4, 5;
     "#,
+    // 4: which event attributes the stored JSON text leaves out because a fact column holds
+    // them exactly (see `prepare::MOVED_KEYS`); NULL on the rows written before.
+    "ALTER TABLE events ADD COLUMN moved INTEGER;",
 ];
 
 /// The schema version this build writes.

@@ -392,6 +392,14 @@ impl Dimension {
             Dimension::Version => format!(
                 "COALESCE({alias}.app_version, (SELECT json_extract(r.attributes, '$.\"service.version\"') FROM resources r WHERE r.id = {alias}.resource_id), '')"
             ),
+            Dimension::Attribute(key)
+                if alias == "e"
+                    && let Some(column) = crate::reader::event_column_sql(key) =>
+            {
+                format!(
+                    "COALESCE(CAST(json_extract(e.attributes, '$.\"{key}\"') AS TEXT), CAST({column} AS TEXT), (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) FROM resources r WHERE r.id = e.resource_id), '')"
+                )
+            }
             Dimension::Attribute(key) => format!(
                 "COALESCE(CAST(json_extract({alias}.attributes, '$.\"{key}\"') AS TEXT), (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) FROM resources r WHERE r.id = {alias}.resource_id), '')"
             ),

@@ -15,7 +15,6 @@
 //!
 //! Must never: acknowledge a batch before its commit is on disk; let one bad batch fail others.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
@@ -25,7 +24,8 @@ use ccscope_telemetry::{
     Batch, Resource, Temporality,
     cumulative::{CumulativeState, CumulativeStep, cumulative_step},
 };
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Transaction, params};
+use rustc_hash::FxHashMap;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::prepare::{Prepared, PreparedEvent, PreparedPoint, PreparedSpan, json_text};
@@ -78,26 +78,36 @@ pub enum WriteError {
     Store(#[from] StoreError),
 }
 
+/// What a submitter gets back: the outcome, and its batch, so that the batch's memory is freed
+/// on the submitting thread that allocated it rather than on the writer's.
+type Reply = (Result<Committed, StoreError>, Prepared);
+
 struct Job {
     batch: Prepared,
     received_ns: i64,
-    reply: oneshot::Sender<Result<Committed, StoreError>>,
+    reply: oneshot::Sender<Reply>,
 }
 
 /// A submitter's answer, held until it may be sent.
-type Answer = (
-    oneshot::Sender<Result<Committed, StoreError>>,
-    Result<Committed, StoreError>,
-);
+struct Answer {
+    reply: oneshot::Sender<Reply>,
+    result: Result<Committed, StoreError>,
+    batch: Prepared,
+}
 
 /// Sends the answers and tells live views what they added.
 fn send_answers(answers: Vec<Answer>, changes: &broadcast::Sender<Committed>) {
     let mut total = Committed::default();
-    for (reply, result) in answers {
+    for Answer {
+        reply,
+        result,
+        batch,
+    } in answers
+    {
         if let Ok(committed) = &result {
             total.add(*committed);
         }
-        let _ = reply.send(result);
+        let _ = reply.send((result, batch));
     }
     if total != Committed::default() {
         // No receivers is fine: nobody is watching live.
@@ -109,8 +119,8 @@ fn send_answers(answers: Vec<Answer>, changes: &broadcast::Sender<Committed>) {
 /// stored, and visible; a retried export is recognised as a duplicate.)
 fn refuse_unsynced(answers: &mut [Answer], error: &std::io::Error) {
     for answer in answers {
-        if answer.1.is_ok() {
-            answer.1 = Err(StoreError::WalSync(std::io::Error::new(
+        if answer.result.is_ok() {
+            answer.result = Err(StoreError::WalSync(std::io::Error::new(
                 error.kind(),
                 error.to_string(),
             )));
@@ -215,7 +225,9 @@ impl Writer {
                 TrySendError::Full(_) => WriteError::Saturated,
                 TrySendError::Disconnected(_) => WriteError::Closed,
             })?;
-        Ok(answer.await.map_err(|_| WriteError::Closed)??)
+        let (result, batch) = answer.await.map_err(|_| WriteError::Closed)?;
+        drop(batch);
+        Ok(result?)
     }
 
     /// A feed of commits, for live views.
@@ -263,24 +275,25 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Hourly sums gathered over one transaction and written once per key before it commits
 /// (a batch of a session's events shares a few keys: one upsert instead of one per event).
+/// Keys borrow the group's rows: (hour, session, name, model[, detail]).
 #[derive(Default)]
-struct Rollups {
-    points: HashMap<(i64, i64), f64>,
-    events: HashMap<(i64, String, String, String), EventSums>,
-    details: HashMap<(i64, String, String, String, String), DetailSums>,
+struct Rollups<'a> {
+    points: FxHashMap<(i64, i64), f64>,
+    events: FxHashMap<(i64, &'a str, &'a str, &'a str), EventSums<'a>>,
+    details: FxHashMap<(i64, &'a str, &'a str, &'a str, String), DetailSums<'a>>,
 }
 
 #[derive(Default)]
-struct EventSums {
-    model_base: String,
+struct EventSums<'a> {
+    model_base: &'a str,
     n: i64,
     cost_usd: f64,
     tokens: [f64; 4],
 }
 
 #[derive(Default)]
-struct DetailSums {
-    model_base: String,
+struct DetailSums<'a> {
+    model_base: &'a str,
     n: i64,
     successes: i64,
     failures: i64,
@@ -288,7 +301,7 @@ struct DetailSums {
     duration_n: i64,
 }
 
-impl Rollups {
+impl Rollups<'_> {
     fn flush(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         let mut points = tx.prepare_cached(
             "INSERT INTO point_hours (hour_ns, series_id, value) VALUES (?1, ?2, ?3)
@@ -352,8 +365,8 @@ impl Rollups {
 /// Per-connection memo of ids the writer has already looked up.
 #[derive(Default)]
 struct Caches {
-    resources: HashMap<u64, i64>,
-    series: HashMap<u64, SeriesState>,
+    resources: FxHashMap<u64, i64>,
+    series: FxHashMap<u64, SeriesState>,
 }
 
 #[derive(Clone, Copy)]
@@ -425,7 +438,7 @@ fn run(
         }
         if let Some(path) = &wal_path
             && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > WAL_RESTART_BYTES
-            && let Err(error) = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()))
+            && let Err(error) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         {
             tracing::warn!(%error, "WAL restart failed");
         }
@@ -502,14 +515,22 @@ fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> V
         Ok(results) => jobs
             .into_iter()
             .zip(results)
-            .map(|(job, committed)| (job.reply, Ok(committed)))
+            .map(|(job, committed)| Answer {
+                reply: job.reply,
+                result: Ok(committed),
+                batch: job.batch,
+            })
             .collect(),
         Err(error) if jobs.len() == 1 => {
             caches.clear();
             tracing::warn!(%error, "store commit failed");
             let mut answers = Vec::with_capacity(1);
             if let Some(job) = jobs.into_iter().next() {
-                answers.push((job.reply, Err(error)));
+                answers.push(Answer {
+                    reply: job.reply,
+                    result: Err(error),
+                    batch: job.batch,
+                });
             }
             answers
         }
@@ -530,26 +551,33 @@ impl Caches {
     }
 }
 
-fn apply(
+fn apply<'a>(
     tx: &Transaction<'_>,
     caches: &mut Caches,
-    rollups: &mut Rollups,
-    batch: &Prepared,
+    rollups: &mut Rollups<'a>,
+    batch: &'a Prepared,
     received_ns: i64,
 ) -> Result<Committed, StoreError> {
     let mut committed = Committed::default();
-    for event in &batch.events {
-        if insert_event(tx, caches, rollups, event, received_ns)? {
-            committed.events += 1;
-        } else {
-            committed.duplicates += 1;
+    // Each statement is looked up once per batch: a cache lookup hashes the whole SQL text.
+    if !batch.events.is_empty() {
+        let mut insert = tx.prepare_cached(INSERT_EVENT_SQL)?;
+        for event in &batch.events {
+            if insert_event(tx, &mut insert, caches, rollups, event, received_ns)? {
+                committed.events += 1;
+            } else {
+                committed.duplicates += 1;
+            }
         }
     }
-    for point in &batch.points {
-        if insert_point(tx, caches, rollups, point)? {
-            committed.points += 1;
-        } else {
-            committed.duplicates += 1;
+    if !batch.points.is_empty() {
+        let mut insert = tx.prepare_cached(INSERT_POINT_SQL)?;
+        for point in &batch.points {
+            if insert_point(tx, &mut insert, caches, rollups, point)? {
+                committed.points += 1;
+            } else {
+                committed.duplicates += 1;
+            }
         }
     }
     for span in &batch.spans {
@@ -580,81 +608,80 @@ fn resource_id(
     Ok(id)
 }
 
-fn insert_event(
+const INSERT_EVENT_SQL: &str = "INSERT OR IGNORE INTO events (dedup_key, time_ns, observed_ns,
+    received_ns, name, session_id, seq, prompt_id, user_id, user_email, organization_id,
+    terminal_type, app_version, model, model_base, cost_usd, input_tokens, output_tokens,
+    cache_read_tokens, cache_creation_tokens, duration_ms, ttft_ms, success, status_code, attempt,
+    tool_name, tool_use_id, request_id, decision, decision_source, error, prompt_text, severity,
+    body, trace_id, span_id, scope, attributes, resource_id, moved)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+    ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38,
+    ?39, ?40)";
+
+fn insert_event<'a>(
     tx: &Transaction<'_>,
+    insert: &mut CachedStatement<'_>,
     caches: &mut Caches,
-    rollups: &mut Rollups,
-    prepared: &PreparedEvent,
+    rollups: &mut Rollups<'a>,
+    prepared: &'a PreparedEvent,
     received_ns: i64,
 ) -> Result<bool, StoreError> {
     let e = &prepared.event;
     let resource_id = resource_id(tx, caches, &e.resource)?;
     let f = &e.facts;
     let id = &e.identity;
-    let changed = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO events (dedup_key, time_ns, observed_ns, received_ns, name,
-                session_id, seq, prompt_id, user_id, user_email, organization_id, terminal_type,
-                app_version, model, model_base, cost_usd, input_tokens, output_tokens,
-                cache_read_tokens, cache_creation_tokens, duration_ms, ttft_ms, success,
-                status_code, attempt, tool_name, tool_use_id, request_id, decision,
-                decision_source, error, prompt_text, severity, body, trace_id, span_id, scope,
-                attributes, resource_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33,
-                ?34, ?35, ?36, ?37, ?38, ?39)",
-        )?
-        .execute(params![
-            e.dedup_key,
-            e.time_ns,
-            e.observed_ns,
-            received_ns,
-            e.name,
-            id.session_id.as_deref().unwrap_or(""),
-            e.sequence,
-            e.prompt_id,
-            id.user_id,
-            id.user_email,
-            id.organization_id,
-            id.terminal_type,
-            id.app_version,
-            f.model,
-            prepared.model_base,
-            f.cost_usd,
-            f.input_tokens,
-            f.output_tokens,
-            f.cache_read_tokens,
-            f.cache_creation_tokens,
-            f.duration_ms,
-            f.ttft_ms,
-            f.success,
-            f.status_code,
-            f.attempt,
-            f.tool_name,
-            f.tool_use_id,
-            f.request_id,
-            f.decision,
-            f.decision_source,
-            f.error,
-            f.prompt_text,
-            e.severity,
-            prepared.body,
-            e.trace_id,
-            e.span_id,
-            e.scope,
-            prepared.attributes,
-            resource_id,
-        ])?;
+    let changed = insert.execute(params![
+        e.dedup_key,
+        e.time_ns,
+        e.observed_ns,
+        received_ns,
+        e.name,
+        id.session_id.as_deref().unwrap_or(""),
+        e.sequence,
+        e.prompt_id,
+        id.user_id,
+        id.user_email,
+        id.organization_id,
+        id.terminal_type,
+        id.app_version,
+        f.model,
+        prepared.model_base,
+        f.cost_usd,
+        f.input_tokens,
+        f.output_tokens,
+        f.cache_read_tokens,
+        f.cache_creation_tokens,
+        f.duration_ms,
+        f.ttft_ms,
+        f.success,
+        f.status_code,
+        f.attempt,
+        f.tool_name,
+        f.tool_use_id,
+        f.request_id,
+        f.decision,
+        f.decision_source,
+        f.error,
+        f.prompt_text,
+        e.severity,
+        prepared.body,
+        e.trace_id,
+        e.span_id,
+        e.scope,
+        prepared.attributes,
+        resource_id,
+        prepared.moved,
+    ])?;
     if changed == 1 {
         let hour = crate::series::hour_of(e.time_ns);
-        let session = id.session_id.clone().unwrap_or_default();
-        let model = f.model.clone().unwrap_or_default();
-        let model_base = prepared.model_base.clone().unwrap_or_default();
+        let session = id.session_id.as_deref().unwrap_or_default();
+        let model = f.model.as_deref().unwrap_or_default();
+        let model_base = prepared.model_base.as_deref().unwrap_or_default();
         let sums = rollups
             .events
-            .entry((hour, session.clone(), e.name.clone(), model.clone()))
+            .entry((hour, session, e.name.as_str(), model))
             .or_default();
-        sums.model_base.clone_from(&model_base);
+        sums.model_base = model_base;
         sums.n += 1;
         sums.cost_usd += f.cost_usd.unwrap_or(0.0);
         for (total, value) in sums.tokens.iter_mut().zip([
@@ -669,7 +696,7 @@ fn insert_event(
             let key = (
                 hour,
                 session,
-                e.name.clone(),
+                e.name.as_str(),
                 model,
                 crate::series::event_detail(&e.name, f),
             );
@@ -758,10 +785,14 @@ fn series_state(
     Ok(state)
 }
 
+const INSERT_POINT_SQL: &str = "INSERT OR IGNORE INTO points (series_id, start_ns, time_ns, value,
+    extra) VALUES (?1, ?2, ?3, ?4, ?5)";
+
 fn insert_point(
     tx: &Transaction<'_>,
+    insert: &mut CachedStatement<'_>,
     caches: &mut Caches,
-    rollups: &mut Rollups,
+    rollups: &mut Rollups<'_>,
     prepared: &PreparedPoint,
 ) -> Result<bool, StoreError> {
     let p = &prepared.point;
@@ -778,18 +809,13 @@ fn insert_point(
     } else {
         (p.value, None)
     };
-    let changed = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO points (series_id, start_ns, time_ns, value, extra)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
-            state.id,
-            p.start_ns,
-            p.time_ns,
-            value,
-            prepared.extra
-        ])?;
+    let changed = insert.execute(params![
+        state.id,
+        p.start_ns,
+        p.time_ns,
+        value,
+        prepared.extra
+    ])?;
     if changed == 1 {
         *rollups
             .points

@@ -25,7 +25,7 @@ fn events_at(session: &str, times_ns: &[i64], padding: usize) -> ccscope_telemet
         .collect();
     let body = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).to_string();
     normalize(
-        &decode_request(Signal::Logs, Encoding::Json, body.as_bytes()).expect("decode"),
+        decode_request(Signal::Logs, Encoding::Json, body.as_bytes()).expect("decode"),
         1,
     )
 }
@@ -228,11 +228,11 @@ fn spread(t0: i64, n: i64) -> (ccscope_telemetry::Batch, ccscope_telemetry::Batc
     .to_string();
     (
         normalize(
-            &decode_request(Signal::Logs, Encoding::Json, logs.as_bytes()).expect("logs"),
+            decode_request(Signal::Logs, Encoding::Json, logs.as_bytes()).expect("logs"),
             1,
         ),
         normalize(
-            &decode_request(Signal::Metrics, Encoding::Json, metrics.as_bytes()).expect("metrics"),
+            decode_request(Signal::Metrics, Encoding::Json, metrics.as_bytes()).expect("metrics"),
             1,
         ),
     )
@@ -386,4 +386,159 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
             .expect("report");
         assert_eq!(other_model.cost_usd, 0.0, "model other [{a}, {b})");
     }
+}
+
+/// Attributes the store keeps in columns (identity, prompt id, sequence) come back exactly as
+/// sent, whatever their type: moved out only when they are non-empty strings or an integer
+/// sequence, put back on reading; a repeated key keeps its last value; other senders' records
+/// without a sequence are told apart by content.
+#[tokio::test]
+async fn event_attributes_come_back_exactly_as_sent() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let (writer, thread) = Writer::start(
+        &path,
+        Retention {
+            max_age_days: None,
+            max_bytes: None,
+        },
+    )
+    .expect("start");
+    let records = json!([
+        {"timeUnixNano": "1000", "attributes": [
+            {"key": "session.id", "value": {"stringValue": "first"}},
+            {"key": "event.name", "value": {"stringValue": "api_request"}},
+            {"key": "user.id", "value": {"stringValue": ""}},
+            {"key": "organization.id", "value": {"intValue": "42"}},
+            {"key": "terminal.type", "value": {"boolValue": true}},
+            {"key": "app.version", "value": {"doubleValue": 2.5}},
+            {"key": "prompt.id", "value": {"bytesValue": "q80="}},
+            {"key": "event.sequence", "value": {"stringValue": "7"}},
+            {"key": "model", "value": {"stringValue": "claude-opus-4-8[1m]"}},
+            {"key": "session.id", "value": {"stringValue": "last"}},
+            {"key": "cost_usd", "value": {"doubleValue": 0.5}},
+            {"key": "input_tokens", "value": {"intValue": "120"}},
+            {"key": "output_tokens", "value": {"stringValue": "42"}},
+            {"key": "cache_read_tokens", "value": {"stringValue": " 7"}},
+            {"key": "duration_ms", "value": {"intValue": "51"}},
+            {"key": "ttft_ms", "value": {"doubleValue": 20.5}},
+            {"key": "request_id", "value": {"stringValue": "req_1"}},
+            {"key": "success", "value": {"boolValue": true}},
+            {"key": "status_code", "value": {"stringValue": "0429"}},
+            {"key": "attempt", "value": {"doubleValue": 2.0}}
+        ]},
+        {"timeUnixNano": "2000", "attributes": [
+            {"key": "session.id", "value": {"stringValue": "s"}},
+            {"key": "user.email", "value": {"stringValue": "a@example.com"}},
+            {"key": "event.name", "value": {"stringValue": "tool_result"}},
+            {"key": "event.sequence", "value": {"intValue": "3"}},
+            {"key": "prompt.id", "value": {"stringValue": "p-1"}},
+            {"key": "duration_ms", "value": {"stringValue": "18"}},
+            {"key": "success", "value": {"stringValue": "true"}},
+            {"key": "tool_name", "value": {"stringValue": "Edit"}},
+            {"key": "tool_use_id", "value": {"stringValue": "toolu_1"}},
+            {"key": "decision", "value": {"stringValue": "accept"}},
+            {"key": "decision_type", "value": {"stringValue": "accept"}},
+            {"key": "error", "value": {"stringValue": ""}}
+        ]},
+        {"timeUnixNano": "2500", "attributes": [
+            {"key": "event.name", "value": {"stringValue": "api_error"}},
+            {"key": "status_code", "value": {"intValue": "429"}},
+            {"key": "error", "value": {"stringValue": "Boom"}},
+            {"key": "attempt", "value": {"intValue": "1"}},
+            {"key": "duration_ms", "value": {"stringValue": "18.0"}},
+            {"key": "cost_usd", "value": {"doubleValue": -0.0}},
+            {"key": "model", "value": {"stringValue": "claude-haiku-4-5"}}
+        ]},
+        {"timeUnixNano": "3000", "attributes": [{"key": "other", "value": {"stringValue": "a"}}]},
+        {"timeUnixNano": "3000", "attributes": [{"key": "other", "value": {"stringValue": "b"}}]}
+    ]);
+    let body = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).to_string();
+    let request = decode_request(Signal::Logs, Encoding::Json, body.as_bytes()).expect("decode");
+    let ccscope_telemetry::ExportRequest::Logs(sent) = &request else {
+        panic!("logs")
+    };
+    let expected: Vec<serde_json::Value> = sent.resource_logs[0].scope_logs[0]
+        .log_records
+        .iter()
+        .map(|r| {
+            serde_json::Value::Object(ccscope_telemetry::value::key_values_to_json(&r.attributes))
+        })
+        .collect();
+    let committed = writer.write(normalize(request, 1), 1).await.expect("write");
+    assert_eq!(committed.events, 5);
+    drop(writer);
+    thread.join();
+    let reader = Reader::open(&path).expect("reader");
+    let mut stored = Vec::new();
+    reader
+        .events(
+            &ccscope_store::EventQuery {
+                filter: Filter {
+                    from_ns: 0,
+                    to_ns: i64::MAX,
+                    ..Filter::default()
+                },
+                ..Default::default()
+            },
+            |row| {
+                stored.push((
+                    row.time_ns,
+                    row.session_id.clone(),
+                    row.sequence,
+                    row.attributes,
+                ));
+                Ok(())
+            },
+        )
+        .expect("events");
+    stored.sort_by(|a, b| a.0.cmp(&b.0).then(a.3.to_string().cmp(&b.3.to_string())));
+    let attributes: Vec<&serde_json::Value> = stored.iter().map(|s| &s.3).collect();
+    assert_eq!(attributes, expected.iter().collect::<Vec<_>>());
+    // The columns hold what was read from the attributes.
+    assert_eq!((stored[0].1.as_str(), stored[0].2), ("last", Some(7)));
+    assert_eq!((stored[1].1.as_str(), stored[1].2), ("s", Some(3)));
+
+    // Filters and search see attributes kept in columns as they were sent.
+    let count = |attributes: &[(&str, &str)], search: Option<&str>| {
+        reader
+            .count_events(&ccscope_store::EventQuery {
+                filter: Filter {
+                    from_ns: 0,
+                    to_ns: i64::MAX,
+                    attributes: attributes
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                    ..Filter::default()
+                },
+                search: search.map(str::to_owned),
+                ..Default::default()
+            })
+            .expect("count")
+    };
+    for (key, value, expected) in [
+        ("event.name", "api_error", 1),
+        ("model", "claude-opus-4-8[1m]", 1),
+        ("input_tokens", "120", 1),
+        ("output_tokens", "42", 1),
+        ("cost_usd", "0.5", 1),
+        ("duration_ms", "51", 1),
+        ("duration_ms", "18", 1),
+        ("duration_ms", "18.0", 1),
+        ("ttft_ms", "20.5", 1),
+        ("success", "true", 1),
+        ("status_code", "429", 1),
+        ("status_code", "0429", 1),
+        ("tool_use_id", "toolu_1", 1),
+        ("decision", "accept", 1),
+        ("attempt", "1", 1),
+        ("session.id", "last", 1),
+        ("duration_ms", "19", 0),
+    ] {
+        assert_eq!(count(&[(key, value)], None), expected, "{key}={value}");
+    }
+    assert_eq!(count(&[], Some("boom")), 1);
+    assert_eq!(count(&[], Some("req_1")), 1);
+    assert_eq!(count(&[], Some("toolu_1")), 1);
 }

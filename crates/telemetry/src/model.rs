@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::value::Attributes;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 
 /// The metrics Claude Code exports (reference §3). Anything else is kept by name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -240,7 +241,11 @@ pub struct Event {
     pub trace_id: Option<String>,
     pub span_id: Option<String>,
     pub scope: Option<String>,
-    pub attributes: Attributes,
+    /// The record's attributes as sent, each key once (a repeated key keeps its last value),
+    /// less those moved into fields: `identity`'s session, user, email, organization,
+    /// terminal and version and `prompt_id` when they are non-empty strings, `sequence` when
+    /// it is an integer. A reader puts those back from the fields to show the record whole.
+    pub attributes: Vec<KeyValue>,
     pub resource: Arc<Resource>,
     /// Stable key for de-duplicating re-sent exports (see `normalize::event_dedup_key`).
     pub dedup_key: i64,

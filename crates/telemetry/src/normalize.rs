@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::{
         logs::v1::ExportLogsServiceRequest, metrics::v1::ExportMetricsServiceRequest,
         trace::v1::ExportTraceServiceRequest,
     },
-    common::v1::{InstrumentationScope, KeyValue},
+    common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value},
     logs::v1::LogRecord,
     metrics::v1::{AggregationTemporality, Metric, metric::Data, number_data_point},
     resource::v1::Resource as ProtoResource,
@@ -24,8 +24,8 @@ use crate::model::{
     SpanRecord, Temporality,
 };
 use crate::value::{
-    Attributes, any_value_to_json, attr_bool, attr_f64, attr_i64, attr_str, attr_string, hex,
-    key_values_to_json,
+    Attributes, any_bool, any_f64, any_i64, any_str, any_string, any_value_to_json, attr_string,
+    dedupe_keys, has_duplicate_keys, hex, key_values_to_json,
 };
 
 /// A record with more attributes than this is refused (Claude Code sends 20-40; the OTel SDKs
@@ -39,11 +39,12 @@ const EVENT_BODY_PREFIX: &str = "claude_code.";
 pub const REDACTED: &str = "<REDACTED>";
 
 /// Normalises any decoded export request. `received_ns` stands in for missing timestamps.
-pub fn normalize(request: &ExportRequest, received_ns: i64) -> Batch {
+/// Takes the request: attribute lists move into the records instead of being copied.
+pub fn normalize(request: ExportRequest, received_ns: i64) -> Batch {
     match request {
         ExportRequest::Logs(r) => normalize_logs(r, received_ns),
-        ExportRequest::Metrics(r) => normalize_metrics(r),
-        ExportRequest::Traces(r) => normalize_traces(r),
+        ExportRequest::Metrics(r) => normalize_metrics(&r),
+        ExportRequest::Traces(r) => normalize_traces(&r),
     }
 }
 
@@ -96,13 +97,13 @@ fn identity_of(attrs: &Attributes) -> Identity {
 // ---------------------------------------------------------------------------------------------
 // Logs -> events
 
-pub fn normalize_logs(request: &ExportLogsServiceRequest, received_ns: i64) -> Batch {
+pub fn normalize_logs(request: ExportLogsServiceRequest, received_ns: i64) -> Batch {
     let mut batch = Batch::default();
-    for resource_logs in &request.resource_logs {
+    for resource_logs in request.resource_logs {
         let resource = resource_of(resource_logs.resource.as_ref());
-        for scope_logs in &resource_logs.scope_logs {
+        for scope_logs in resource_logs.scope_logs {
             let scope = scope_name(scope_logs.scope.as_ref());
-            for record in &scope_logs.log_records {
+            for record in scope_logs.log_records {
                 match event_of(record, &resource, scope.as_ref(), received_ns) {
                     Ok(event) => batch.events.push(event),
                     Err(reason) => batch.rejected.add(reason),
@@ -113,35 +114,183 @@ pub fn normalize_logs(request: &ExportLogsServiceRequest, received_ns: i64) -> B
     batch
 }
 
+/// Declares `Known`: the attributes normalisation reads, each the value of one key, found in
+/// one pass over a record's list (a `match` on the key instead of a lookup per fact).
+macro_rules! known_attributes {
+    ($($field:ident = $key:literal),* $(,)?) => {
+        #[derive(Default)]
+        struct Known<'a> {
+            $($field: Option<&'a AnyValue>,)*
+        }
+
+        impl<'a> Known<'a> {
+            /// The list must not repeat keys (see `value::dedupe_keys`).
+            fn of(values: &'a [KeyValue]) -> Known<'a> {
+                let mut known = Known::default();
+                for kv in values {
+                    match kv.key.as_str() {
+                        $($key => known.$field = kv.value.as_ref(),)*
+                        _ => {}
+                    }
+                }
+                known
+            }
+        }
+    };
+}
+
+known_attributes! {
+    event_name = "event.name",
+    event_sequence = "event.sequence",
+    prompt_id = "prompt.id",
+    session_id = "session.id",
+    user_id = "user.id",
+    user_email = "user.email",
+    organization_id = "organization.id",
+    account_uuid = "user.account_uuid",
+    terminal_type = "terminal.type",
+    app_version = "app.version",
+    model = "model",
+    final_model = "final_model",
+    duration_ms = "duration_ms",
+    total_duration_ms = "total_duration_ms",
+    total_retry_duration_ms = "total_retry_duration_ms",
+    ttft_ms = "ttft_ms",
+    success = "success",
+    status = "status",
+    status_code = "status_code",
+    attempt = "attempt",
+    total_attempts = "total_attempts",
+    tool_name = "tool_name",
+    tool_use_id = "tool_use_id",
+    request_id = "request_id",
+    decision = "decision",
+    decision_type = "decision_type",
+    decision_source = "decision_source",
+    source = "source",
+    error = "error",
+    error_type = "error_type",
+    error_code = "error_code",
+    error_name = "error_name",
+    cost_usd = "cost_usd",
+    cost_usd_micros = "cost_usd_micros",
+    input_tokens = "input_tokens",
+    output_tokens = "output_tokens",
+    cache_read_tokens = "cache_read_tokens",
+    cache_creation_tokens = "cache_creation_tokens",
+    prompt_text = "prompt_text",
+    prompt = "prompt",
+    num_blocking = "num_blocking",
+    num_non_blocking_error = "num_non_blocking_error",
+}
+
+/// Moves the attributes the store keeps in columns of their own out of the list: identity
+/// strings, `prompt.id` and an integer `event.sequence` (see `Event::attributes`). Only
+/// non-empty strings and integers move, so the reader can put each back exactly.
+fn take_column_attributes(
+    attributes: &mut Vec<KeyValue>,
+    identity: &mut Identity,
+    prompt_id: &mut Option<String>,
+    sequence: &mut Option<i64>,
+) {
+    attributes.retain_mut(|kv| {
+        let value = kv.value.as_mut().and_then(|v| v.value.as_mut());
+        let slot = match kv.key.as_str() {
+            "session.id" => &mut identity.session_id,
+            "user.id" => &mut identity.user_id,
+            "user.email" => &mut identity.user_email,
+            "organization.id" => &mut identity.organization_id,
+            "terminal.type" => &mut identity.terminal_type,
+            "app.version" => &mut identity.app_version,
+            "prompt.id" => prompt_id,
+            "event.sequence" => {
+                return match value {
+                    Some(any_value::Value::IntValue(i)) => {
+                        *sequence = Some(*i);
+                        false
+                    }
+                    _ => true,
+                };
+            }
+            _ => return true,
+        };
+        match value {
+            Some(any_value::Value::StringValue(text)) if !text.is_empty() => {
+                *slot = Some(std::mem::take(text));
+                false
+            }
+            _ => true,
+        }
+    });
+}
+
 fn event_of(
-    record: &LogRecord,
+    mut record: LogRecord,
     resource: &Arc<Resource>,
     scope: Option<&String>,
     received_ns: i64,
 ) -> Result<Event, String> {
     check_attribute_count(&record.attributes, "log record")?;
-    let attributes = key_values_to_json(&record.attributes);
-    let body = record
-        .body
-        .as_ref()
-        .map(any_value_to_json)
-        .filter(|b| !b.is_null());
-    let name = event_name(record, &attributes, body.as_ref());
+    let mut attributes = std::mem::take(&mut record.attributes);
+    if has_duplicate_keys(&attributes) {
+        attributes = dedupe_keys(attributes);
+    }
     let observed_ns = nanos(record.observed_time_unix_nano, "observedTimeUnixNano")?;
     let time_ns = match nanos(record.time_unix_nano, "timeUnixNano")? {
         0 if observed_ns != 0 => observed_ns,
         0 => received_ns,
         t => t,
     };
+    let body = record.body.take().filter(|b| b.value.is_some());
+    // Records without an integer `event.sequence` (other senders) are keyed by their whole
+    // content, read before anything moves out of the list.
+    let content = if attributes
+        .iter()
+        .any(|kv| kv.key == "event.sequence" && any_i64(kv.value.as_ref()).is_some())
+    {
+        None
+    } else {
+        Some(key_values_to_json(&attributes))
+    };
+    let mut identity = Identity::default();
+    let mut prompt_id = None;
+    let mut sequence = None;
+    take_column_attributes(
+        &mut attributes,
+        &mut identity,
+        &mut prompt_id,
+        &mut sequence,
+    );
+    let known = Known::of(&attributes);
+    // What did not move (numbers, empty strings) is read as before.
+    let fill = |field: &mut Option<String>, value: Option<&AnyValue>| {
+        if field.is_none() {
+            *field = any_string(value);
+        }
+    };
+    fill(&mut identity.session_id, known.session_id);
+    fill(&mut identity.user_id, known.user_id);
+    fill(&mut identity.user_email, known.user_email);
+    fill(&mut identity.organization_id, known.organization_id);
+    fill(&mut identity.terminal_type, known.terminal_type);
+    fill(&mut identity.app_version, known.app_version);
+    fill(&mut prompt_id, known.prompt_id);
+    identity.account_uuid = any_string(known.account_uuid);
+    let sequence = sequence.or_else(|| any_i64(known.event_sequence));
+    let name = event_name(&record, known.event_name, body.as_ref());
     let kind = EventKind::from_name(&name);
-    let facts = facts_of(kind, &attributes);
-    let identity = identity_of(&attributes);
-    let sequence = attr_i64(&attributes, "event.sequence");
-    let body = body.filter(|b| {
-        b.as_str().and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX)) != Some(name.as_str())
-    });
+    let facts = facts_of(kind, &known);
+    // The body is kept when it says more than `claude_code.<name>`.
+    let body = body
+        .filter(|b| {
+            any_str(Some(b))
+                .as_deref()
+                .and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX))
+                != Some(name.as_str())
+        })
+        .map(|b| any_value_to_json(&b));
     let severity = if !record.severity_text.is_empty() {
-        Some(record.severity_text.clone())
+        Some(std::mem::take(&mut record.severity_text))
     } else if record.severity_number != 0 {
         Some(record.severity_number.to_string())
     } else {
@@ -152,11 +301,11 @@ fn event_of(
         sequence,
         &name,
         time_ns,
-        &attributes,
+        content.as_ref(),
         body.as_ref(),
     );
     Ok(Event {
-        prompt_id: attr_string(&attributes, "prompt.id"),
+        prompt_id,
         trace_id: (!record.trace_id.is_empty()).then(|| hex(&record.trace_id)),
         span_id: (!record.span_id.is_empty()).then(|| hex(&record.span_id)),
         scope: scope.cloned(),
@@ -181,9 +330,13 @@ fn event_of(
 
 /// The short event name: `event.name`, else the record's `event_name` field, else the body
 /// without its `claude_code.` prefix, else `log` for a plain log line.
-fn event_name(record: &LogRecord, attributes: &Attributes, body: Option<&Value>) -> String {
-    if let Some(name) = attr_str(attributes, "event.name").filter(|n| !n.is_empty()) {
-        return name.to_owned();
+fn event_name(
+    record: &LogRecord,
+    event_name: Option<&AnyValue>,
+    body: Option<&AnyValue>,
+) -> String {
+    if let Some(name) = any_str(event_name).filter(|n| !n.is_empty()) {
+        return name.into_owned();
     }
     if !record.event_name.is_empty() {
         let name = record.event_name.as_str();
@@ -192,8 +345,8 @@ fn event_name(record: &LogRecord, attributes: &Attributes, body: Option<&Value>)
             .unwrap_or(name)
             .to_owned();
     }
-    if let Some(name) = body
-        .and_then(Value::as_str)
+    if let Some(name) = any_str(body)
+        .as_deref()
         .and_then(|b| b.strip_prefix(EVENT_BODY_PREFIX))
     {
         return name.to_owned();
@@ -203,13 +356,14 @@ fn event_name(record: &LogRecord, attributes: &Attributes, body: Option<&Value>)
 
 /// The key that makes a re-sent event a duplicate: (session, sequence, name, time) as the
 /// design says; records without `event.sequence` (other senders) are keyed by their content
-/// instead, so two different records at the same instant are both kept.
+/// (`content`: every attribute as sent) instead, so two different records at the same instant
+/// are both kept.
 pub fn event_dedup_key(
     identity: &Identity,
     sequence: Option<i64>,
     name: &str,
     time_ns: i64,
-    attributes: &Attributes,
+    content: Option<&Attributes>,
     body: Option<&Value>,
 ) -> i64 {
     let mut h = Xxh3::new();
@@ -225,7 +379,9 @@ pub fn event_dedup_key(
         }
         None => {
             h.update(b"content");
-            attributes_hash(attributes, &mut h);
+            if let Some(attributes) = content {
+                attributes_hash(attributes, &mut h);
+            }
             if let Some(body) = body {
                 h.update(body.to_string().as_bytes());
             }
@@ -247,67 +403,67 @@ fn attributes_hash(attributes: &Attributes, h: &mut Xxh3) -> u64 {
     h.digest()
 }
 
-fn facts_of(kind: Option<EventKind>, a: &Attributes) -> EventFacts {
+fn facts_of(kind: Option<EventKind>, a: &Known<'_>) -> EventFacts {
     // Attributes common to many kinds are read for every event, known or not, so future
     // events get sensible columns too; kind-specific keys are read below.
     let mut f = EventFacts {
-        model: attr_string(a, "model"),
-        duration_ms: attr_f64(a, "duration_ms"),
-        success: attr_bool(a, "success"),
-        status_code: attr_i64(a, "status_code"),
-        attempt: attr_i64(a, "attempt"),
-        tool_name: attr_string(a, "tool_name"),
-        tool_use_id: attr_string(a, "tool_use_id"),
-        request_id: attr_string(a, "request_id"),
-        decision: attr_string(a, "decision"),
-        error: attr_string(a, "error"),
+        model: any_string(a.model),
+        duration_ms: any_f64(a.duration_ms),
+        success: any_bool(a.success),
+        status_code: any_i64(a.status_code),
+        attempt: any_i64(a.attempt),
+        tool_name: any_string(a.tool_name),
+        tool_use_id: any_string(a.tool_use_id),
+        request_id: any_string(a.request_id),
+        decision: any_string(a.decision),
+        error: any_string(a.error),
         ..EventFacts::default()
     };
     match kind {
         Some(EventKind::ApiRequest) => {
-            f.cost_usd = attr_f64(a, "cost_usd")
-                .or_else(|| attr_f64(a, "cost_usd_micros").map(|m| m / 1_000_000.0));
-            f.input_tokens = attr_i64(a, "input_tokens");
-            f.output_tokens = attr_i64(a, "output_tokens");
-            f.cache_read_tokens = attr_i64(a, "cache_read_tokens");
-            f.cache_creation_tokens = attr_i64(a, "cache_creation_tokens");
-            f.ttft_ms = attr_f64(a, "ttft_ms");
+            f.cost_usd =
+                any_f64(a.cost_usd).or_else(|| any_f64(a.cost_usd_micros).map(|m| m / 1_000_000.0));
+            f.input_tokens = any_i64(a.input_tokens);
+            f.output_tokens = any_i64(a.output_tokens);
+            f.cache_read_tokens = any_i64(a.cache_read_tokens);
+            f.cache_creation_tokens = any_i64(a.cache_creation_tokens);
+            f.ttft_ms = any_f64(a.ttft_ms);
             f.success = Some(true);
         }
         Some(EventKind::ApiError) => f.success = Some(false),
         Some(EventKind::ApiRetriesExhausted) => {
-            f.attempt = attr_i64(a, "total_attempts");
-            f.duration_ms = attr_f64(a, "total_retry_duration_ms");
+            f.attempt = any_i64(a.total_attempts);
+            f.duration_ms = any_f64(a.total_retry_duration_ms);
             f.success = Some(false);
         }
         Some(EventKind::ApiRefusal) => f.success = Some(false),
         Some(EventKind::ToolResult) => {
-            f.decision = attr_string(a, "decision_type");
-            f.decision_source = attr_string(a, "decision_source");
-            f.error = attr_string(a, "error").or_else(|| attr_string(a, "error_type"));
+            f.decision = any_string(a.decision_type);
+            f.decision_source = any_string(a.decision_source);
+            f.error = any_string(a.error).or_else(|| any_string(a.error_type));
         }
-        Some(EventKind::ToolDecision) => f.decision_source = attr_string(a, "source"),
+        Some(EventKind::ToolDecision) => f.decision_source = any_string(a.source),
         Some(EventKind::UserPrompt) => {
-            f.prompt_text = attr_string(a, "prompt_text")
-                .or_else(|| attr_string(a, "prompt"))
+            f.prompt_text = any_string(a.prompt_text)
+                .or_else(|| any_string(a.prompt))
                 .filter(|p| p != REDACTED);
         }
         Some(EventKind::McpServerConnection) => {
-            f.success = attr_str(a, "status").map(|s| s != "failed");
-            f.error = attr_string(a, "error").or_else(|| attr_string(a, "error_code"));
+            f.success = any_str(a.status).map(|s| s != "failed");
+            f.error = any_string(a.error).or_else(|| any_string(a.error_code));
         }
         Some(EventKind::HookExecutionComplete) => {
-            f.duration_ms = attr_f64(a, "total_duration_ms");
-            f.success = attr_i64(a, "num_blocking")
-                .zip(attr_i64(a, "num_non_blocking_error"))
+            f.duration_ms = any_f64(a.total_duration_ms);
+            f.success = any_i64(a.num_blocking)
+                .zip(any_i64(a.num_non_blocking_error))
                 .map(|(blocking, errors)| blocking == 0 && errors == 0);
         }
         Some(EventKind::InternalError) => {
-            f.error = attr_string(a, "error_name").or_else(|| attr_string(a, "error_code"));
+            f.error = any_string(a.error_name).or_else(|| any_string(a.error_code));
         }
-        Some(EventKind::SafetyEvent) => f.decision_source = attr_string(a, "decision_source"),
+        Some(EventKind::SafetyEvent) => f.decision_source = any_string(a.decision_source),
         Some(EventKind::SubagentCompleted) => {
-            f.model = attr_string(a, "final_model").or_else(|| attr_string(a, "model"));
+            f.model = any_string(a.final_model).or_else(|| any_string(a.model));
         }
         _ => {}
     }

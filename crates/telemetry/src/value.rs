@@ -51,6 +51,154 @@ pub fn key_values_to_json(values: &[KeyValue]) -> Attributes {
     map
 }
 
+/// Whether an attribute list names a key twice (OTLP forbids it, but receivers must cope).
+pub fn has_duplicate_keys(values: &[KeyValue]) -> bool {
+    // Lists are short (Claude Code sends 20-40): a pairwise check that compares lengths first
+    // is cheaper than hashing every key. Long lists (up to the per-record cap) use a set.
+    if values.len() > 64 {
+        let mut seen = std::collections::HashSet::with_capacity(values.len());
+        return !values.iter().all(|kv| seen.insert(kv.key.as_str()));
+    }
+    values.iter().enumerate().any(|(i, a)| {
+        values[i + 1..]
+            .iter()
+            .any(|b| a.key.len() == b.key.len() && a.key == b.key)
+    })
+}
+
+/// Keeps each key once, with its last value at its first position: what `key_values_to_json`
+/// makes of a list that repeats keys.
+pub fn dedupe_keys(values: Vec<KeyValue>) -> Vec<KeyValue> {
+    let mut kept: Vec<KeyValue> = Vec::with_capacity(values.len());
+    let mut index = std::collections::HashMap::with_capacity(values.len());
+    for kv in values {
+        match index.get(&kv.key) {
+            Some(&i) => kept[i] = kv,
+            None => {
+                index.insert(kv.key.clone(), kept.len());
+                kept.push(kv);
+            }
+        }
+    }
+    kept
+}
+
+/// An attribute list serialised as the JSON object `key_values_to_json` would make of it,
+/// without building that map first. The list must not repeat keys (see `dedupe_keys`).
+pub struct JsonKeyValues<'a>(pub &'a [KeyValue]);
+
+impl serde::Serialize for JsonKeyValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for kv in self.0 {
+            map.serialize_entry(&kv.key, &JsonAnyValue(kv.value.as_ref()))?;
+        }
+        map.end()
+    }
+}
+
+/// One value serialised as `any_value_to_json` maps it.
+struct JsonAnyValue<'a>(Option<&'a AnyValue>);
+
+impl serde::Serialize for JsonAnyValue<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        match self.0.and_then(|v| v.value.as_ref()) {
+            None => serializer.serialize_unit(),
+            Some(any_value::Value::StringValue(s)) => serializer.serialize_str(s),
+            Some(any_value::Value::BoolValue(b)) => serializer.serialize_bool(*b),
+            Some(any_value::Value::IntValue(i)) => serializer.serialize_i64(*i),
+            Some(any_value::Value::DoubleValue(d)) if d.is_finite() => serializer.serialize_f64(*d),
+            Some(any_value::Value::DoubleValue(d)) => serializer.serialize_str(&d.to_string()),
+            Some(any_value::Value::ArrayValue(array)) => {
+                let mut seq = serializer.serialize_seq(Some(array.values.len()))?;
+                for value in &array.values {
+                    seq.serialize_element(&JsonAnyValue(Some(value)))?;
+                }
+                seq.end()
+            }
+            Some(any_value::Value::BytesValue(bytes)) => serializer.serialize_str(&hex(bytes)),
+            // Nested lists may repeat keys, and are rare: the map does the de-duplicating.
+            Some(other) => any_value_to_json(&AnyValue {
+                value: Some(other.clone()),
+            })
+            .serialize(serializer),
+        }
+    }
+}
+
+/// The JSON text of an attribute list that does not repeat keys.
+pub fn key_values_json_text(values: &[KeyValue]) -> String {
+    // Serialising cannot fail: every key is a string and every value maps to JSON.
+    serde_json::to_string(&JsonKeyValues(values)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// An attribute value as text: a string as sent, bytes as hex; `None` for other kinds.
+pub fn any_str(value: Option<&AnyValue>) -> Option<std::borrow::Cow<'_, str>> {
+    match value?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(std::borrow::Cow::Borrowed(s)),
+        any_value::Value::BytesValue(b) => Some(std::borrow::Cow::Owned(hex(b))),
+        // JSON has no NaN or infinity: such a double is kept as its text.
+        any_value::Value::DoubleValue(d) if !d.is_finite() => {
+            Some(std::borrow::Cow::Owned(d.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// `attr_string` for a value as sent: numbers and booleans rendered as JSON renders them.
+pub fn any_string(value: Option<&AnyValue>) -> Option<String> {
+    match value?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        any_value::Value::BoolValue(b) => Some(b.to_string()),
+        any_value::Value::IntValue(i) => Some(i.to_string()),
+        any_value::Value::DoubleValue(d) => Some(
+            serde_json::Number::from_f64(*d)
+                .map(|n| n.to_string())
+                .unwrap_or_else(|| d.to_string()),
+        ),
+        any_value::Value::BytesValue(b) => Some(hex(b)),
+        _ => None,
+    }
+}
+
+/// `attr_f64` for a value as sent.
+pub fn any_f64(value: Option<&AnyValue>) -> Option<f64> {
+    match value?.value.as_ref()? {
+        any_value::Value::IntValue(i) => Some(*i as f64),
+        any_value::Value::DoubleValue(d) => d.is_finite().then_some(*d),
+        any_value::Value::StringValue(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// `attr_i64` for a value as sent.
+pub fn any_i64(value: Option<&AnyValue>) -> Option<i64> {
+    match value?.value.as_ref()? {
+        any_value::Value::IntValue(i) => Some(*i),
+        any_value::Value::DoubleValue(d) => integral(*d),
+        any_value::Value::StringValue(s) => {
+            let s = s.trim();
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| integral(s.parse::<f64>().ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// `attr_bool` for a value as sent.
+pub fn any_bool(value: Option<&AnyValue>) -> Option<bool> {
+    match value?.value.as_ref()? {
+        any_value::Value::BoolValue(b) => Some(*b),
+        any_value::Value::StringValue(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        any_value::Value::StringValue(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        any_value::Value::IntValue(i) => Some(*i != 0),
+        _ => None,
+    }
+}
+
 /// Lowercase hex of a byte string (trace and span ids).
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -152,6 +300,147 @@ mod tests {
         assert_eq!(attr_bool(&a, "F"), Some(false));
         assert_eq!(attr_bool(&a, "b"), Some(false));
         assert_eq!(attr_bool(&a, "n"), None);
+    }
+
+    fn every_kind() -> Vec<Option<any_value::Value>> {
+        use any_value::Value as V;
+        use opentelemetry_proto::tonic::common::v1::{ArrayValue, KeyValueList};
+        let mut kinds: Vec<Option<V>> = [
+            "",
+            " 13 ",
+            "0.5",
+            "abc",
+            "true",
+            "FALSE",
+            "NaN",
+            "1e3",
+            "-7",
+            "9007199254740993",
+        ]
+        .into_iter()
+        .map(|s| Some(V::StringValue(s.into())))
+        .collect();
+        kinds.extend([0, -3, 1, i64::MAX].map(|i| Some(V::IntValue(i))));
+        kinds.extend(
+            [
+                2.0,
+                0.5,
+                -0.0,
+                1e20,
+                1e-7,
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            ]
+            .map(|d| Some(V::DoubleValue(d))),
+        );
+        kinds.extend([
+            Some(V::BoolValue(true)),
+            Some(V::BoolValue(false)),
+            Some(V::BytesValue(vec![0xab, 0x01])),
+            Some(V::ArrayValue(ArrayValue {
+                values: vec![
+                    AnyValue {
+                        value: Some(V::DoubleValue(f64::NAN)),
+                    },
+                    AnyValue { value: None },
+                ],
+            })),
+            Some(V::KvlistValue(KeyValueList {
+                values: vec![
+                    KeyValue {
+                        key: "n".into(),
+                        value: Some(AnyValue {
+                            value: Some(V::IntValue(1)),
+                        }),
+                        key_strindex: 0,
+                    },
+                    KeyValue {
+                        key: "n".into(),
+                        value: None,
+                        key_strindex: 0,
+                    },
+                ],
+            })),
+            Some(V::StringValueStrindex(4)),
+            None,
+        ]);
+        kinds
+    }
+
+    #[test]
+    fn readers_of_values_as_sent_agree_with_the_json_readers() {
+        for kind in every_kind() {
+            let value = AnyValue { value: kind };
+            let mut map = Attributes::new();
+            map.insert("k".into(), any_value_to_json(&value));
+            let v = Some(&value);
+            assert_eq!(any_str(v).as_deref(), attr_str(&map, "k"), "{value:?}");
+            assert_eq!(any_string(v), attr_string(&map, "k"), "{value:?}");
+            assert_eq!(any_i64(v), attr_i64(&map, "k"), "{value:?}");
+            assert_eq!(any_bool(v), attr_bool(&map, "k"), "{value:?}");
+            let (a, b) = (any_f64(v), attr_f64(&map, "k"));
+            assert!(
+                a == b || a.is_some_and(|a| b.is_some_and(|b| a.to_bits() == b.to_bits())),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_text_of_a_list_is_the_text_of_its_map() {
+        let mut list: Vec<KeyValue> = every_kind()
+            .into_iter()
+            .enumerate()
+            .map(|(i, kind)| KeyValue {
+                key: format!("key {i} \"quoted\" \u{e9}"),
+                value: Some(AnyValue { value: kind }),
+                key_strindex: 0,
+            })
+            .collect();
+        list.push(KeyValue {
+            key: "no value".into(),
+            value: None,
+            key_strindex: 0,
+        });
+        assert!(!has_duplicate_keys(&list));
+        let map_text = serde_json::to_string(&key_values_to_json(&list)).expect("text");
+        assert_eq!(key_values_json_text(&list), map_text);
+
+        // A repeated key keeps its last value at its first position, as the map does.
+        let mut repeated = list.clone();
+        repeated.insert(1, list[5].clone());
+        repeated.push(KeyValue {
+            key: list[0].key.clone(),
+            value: list[3].value.clone(),
+            key_strindex: 0,
+        });
+        assert!(has_duplicate_keys(&repeated));
+        let map_text = serde_json::to_string(&key_values_to_json(&repeated)).expect("text");
+        let deduped = dedupe_keys(repeated);
+        assert!(!has_duplicate_keys(&deduped));
+        assert_eq!(key_values_json_text(&deduped), map_text);
+    }
+
+    #[test]
+    fn duplicates_are_found_in_short_and_long_lists() {
+        let list = |n: usize, repeat: bool| -> Vec<KeyValue> {
+            (0..n)
+                .map(|i| KeyValue {
+                    key: if repeat && i == n - 1 {
+                        "k0".into()
+                    } else {
+                        format!("k{i}")
+                    },
+                    value: None,
+                    key_strindex: 0,
+                })
+                .collect()
+        };
+        for n in [2, 20, 64, 65, 500] {
+            assert!(!has_duplicate_keys(&list(n, false)), "{n}");
+            assert!(has_duplicate_keys(&list(n, true)), "{n}");
+        }
     }
 
     #[test]

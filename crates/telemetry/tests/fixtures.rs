@@ -63,8 +63,8 @@ fn protobuf_and_json_renderings_normalise_identically() {
             &std::fs::read(&json_path).expect("read json"),
         )
         .expect("json rendering decodes");
-        let a = normalize(&from_pb, 1);
-        let b = normalize(&from_json, 1);
+        let a = normalize(from_pb, 1);
+        let b = normalize(from_json, 1);
         assert!(!a.is_empty(), "{} normalised to nothing", pb.display());
         assert_eq!(a, b, "{} differs from its JSON rendering", pb.display());
         assert_eq!(a.rejected.count, 0, "{}: {:?}", pb.display(), a.rejected);
@@ -94,7 +94,7 @@ fn http_json_payloads_are_typed() {
             &std::fs::read(&path).expect("read"),
         )
         .expect("json fixture decodes");
-        let batch = normalize(&request, 1);
+        let batch = normalize(request, 1);
         assert!(!batch.is_empty(), "{}", path.display());
         for event in &batch.events {
             assert!(event.kind.is_some(), "unknown event kind {}", event.name);
@@ -145,7 +145,7 @@ fn prompt_text_is_kept_only_when_sent() {
             &std::fs::read(&path).expect("read"),
         )
         .expect("decodes");
-        for event in normalize(&request, 1).events {
+        for event in normalize(request, 1).events {
             if event.kind == Some(EventKind::UserPrompt) {
                 match &event.facts.prompt_text {
                     Some(text) => {

@@ -16,6 +16,8 @@
 //! Must never: acknowledge a batch before its commit is on disk; let one bad batch fail others.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -43,9 +45,12 @@ pub const SYNC_QUEUE_CAPACITY: usize = 64;
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the checkpointer copies committed WAL frames into the database.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
-/// When the WAL file grows past this, the writer restarts it (the checkpointer has already
-/// copied nearly all of it, so the pause is short).
+/// When the WAL holds more than this, the writer restarts it (the checkpointer has already
+/// copied nearly all of it, so the pause is short). Under a steady stream of commits the
+/// checkpointer never finds the WAL idle, which is when SQLite restarts it on its own.
 pub const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
+/// The WAL file is cut back to this size when it restarts (it is reused, not regrown, below).
+const WAL_SIZE_LIMIT_BYTES: u64 = 2 * WAL_RESTART_BYTES;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
 const SERIES_CACHE_LIMIT: usize = 200_000;
 
@@ -384,6 +389,7 @@ fn run(
     let mut caches = Caches::default();
     let mut next_sweep = Instant::now();
     let wal_path = wal_path(&conn);
+    let wal_bytes = watch_wal_size(&mut conn);
     let checkpointer = start_checkpointer(&conn);
     // With a syncer the writer's commits skip their fsync; without one (no WAL file to sync)
     // every commit keeps its own (`synchronous=FULL`).
@@ -436,11 +442,15 @@ fn run(
             }
             None => send_answers(answers, &changes),
         }
-        if let Some(path) = &wal_path
-            && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) > WAL_RESTART_BYTES
-            && let Err(error) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        if let Some(bytes) = &wal_bytes
+            && bytes.load(Ordering::Relaxed) > WAL_RESTART_BYTES
         {
-            tracing::warn!(%error, "WAL restart failed");
+            // RESTART, not TRUNCATE: the next commits overwrite the file from its start
+            // instead of growing it again block by block.
+            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
+                Ok(()) => bytes.store(0, Ordering::Relaxed),
+                Err(error) => tracing::warn!(%error, "WAL restart failed"),
+            }
         }
     }
     if let Some((pending, thread)) = syncer {
@@ -457,6 +467,31 @@ fn run(
         tracing::warn!(%error, "final checkpoint failed");
     }
     tracing::debug!("store writer stopped");
+}
+
+/// Keeps count of the bytes in the WAL after each commit (SQLite's WAL hook reports its frames),
+/// so the writer knows when to restart it; `None` when the hook cannot be set.
+fn watch_wal_size(conn: &mut Connection) -> Option<Arc<AtomicU64>> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
+    let page_size = page_size.max(0) as u64;
+    if let Err(error) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES as i64)
+    {
+        tracing::warn!(%error, "cannot limit the WAL file's size");
+    }
+    let bytes = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&bytes);
+    // A frame is a page plus its 24-byte header.
+    let hooked = conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
+        seen.store(frames.max(0) as u64 * (page_size + 24), Ordering::Relaxed);
+        Ok(())
+    }));
+    match hooked {
+        Ok(()) => Some(bytes),
+        Err(error) => {
+            tracing::warn!(%error, "no WAL hook; the WAL is restarted only when idle");
+            None
+        }
+    }
 }
 
 fn wal_path(conn: &Connection) -> Option<PathBuf> {

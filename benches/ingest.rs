@@ -468,17 +468,24 @@ fn main() {
                 best_logs_rate = rate;
             }
         }
-        if !selected("latency overload") {
+        // Latency at half the sustained gRPC log rate (or at CCSCOPE_BENCH_RATE records/s, to
+        // compare builds at the same load).
+        if selected("latency gRPC logs") {
+            let sender = Sender::new(&serve, channel.clone(), Transport::Grpc, false);
+            let records_per_s = std::env::var("CCSCOPE_BENCH_RATE")
+                .ok()
+                .and_then(|r| r.parse::<f64>().ok())
+                .unwrap_or(best_logs_rate / 2.0);
+            let rate = (records_per_s / BATCH as f64).max(1.0);
+            let lat = latency(&sender, "latency", rate, 10.0 * scale.max(0.3)).await;
+            println!(
+                "latency gRPC logs at {:.0} exports/s ({:.0} records/s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} exports)",
+                rate, rate * BATCH as f64, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0), lat.len()
+            );
+        }
+        if !selected("overload") {
             return;
         }
-        // Latency at half the sustained gRPC log rate.
-        let sender = Sender::new(&serve, channel.clone(), Transport::Grpc, false);
-        let rate = (best_logs_rate / BATCH as f64 / 2.0).max(1.0);
-        let lat = latency(&sender, "latency", rate, 10.0 * scale.max(0.3)).await;
-        println!(
-            "latency gRPC logs at {:.0} exports/s ({:.0} records/s): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} exports)",
-            rate, rate * BATCH as f64, pct(&lat, 0.5), pct(&lat, 0.99), pct(&lat, 1.0), lat.len()
-        );
         // Overload: 64 HTTP senders with 5,000-record JSON bodies (about 3.5 MB each) at once,
         // far more than the in-flight budget: the excess is refused with 503 and retried.
         const OVERLOAD_BATCH: usize = 5_000;

@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -45,12 +45,19 @@ pub const SYNC_QUEUE_CAPACITY: usize = 64;
 pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 /// How often the checkpointer copies committed WAL frames into the database.
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
-/// When the WAL holds more than this, the writer restarts it (the checkpointer has already
-/// copied nearly all of it, so the pause is short). Under a steady stream of commits the
-/// checkpointer never finds the WAL idle, which is when SQLite restarts it on its own.
+/// SQLite restarts the WAL from its start on its own only when a checkpoint has copied all of
+/// it before the next commit, which a steady stream of commits never allows. So once the WAL
+/// holds more than this, the checkpointer flags a restart after a checkpoint, and the writer
+/// runs it after its next commit: only the few frames committed since are left to copy, and
+/// it never waits (a busy restart is dropped until the next checkpoint flags one).
 pub const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
-/// The WAL file is cut back to this size when it restarts (it is reused, not regrown, below).
-const WAL_SIZE_LIMIT_BYTES: u64 = 2 * WAL_RESTART_BYTES;
+/// If the WAL grows past this all the same, the writer restarts it whatever it costs: a hard
+/// bound on the file.
+pub const WAL_WRITER_RESTART_BYTES: u64 = 4 * WAL_RESTART_BYTES;
+/// How long the writer waits for a lock a reader or the checkpointer holds.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The WAL file is cut back to this size when it restarts (up to it, it is reused, not regrown).
+const WAL_SIZE_LIMIT_BYTES: u64 = WAL_RESTART_BYTES;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
 const SERIES_CACHE_LIMIT: usize = 200_000;
 
@@ -273,7 +280,7 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     // No checkpoints on the writer's own commits: the checkpointer thread copies the WAL back
     // in the background, and the writer only restarts the WAL once it is large.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
     crate::series::register_functions(&conn)?;
     Ok(conn)
 }
@@ -391,6 +398,11 @@ fn run(
     let wal_path = wal_path(&conn);
     let wal_bytes = watch_wal_size(&mut conn);
     let checkpointer = start_checkpointer(&conn);
+    if checkpointer.is_none()
+        && let Err(error) = conn.pragma_update(None, "wal_autocheckpoint", 1000)
+    {
+        tracing::warn!(%error, "no checkpointer and no automatic checkpoints");
+    }
     // With a syncer the writer's commits skip their fsync; without one (no WAL file to sync)
     // every commit keeps its own (`synchronous=FULL`).
     let syncer = wal_path.clone().and_then(|wal| {
@@ -442,15 +454,14 @@ fn run(
             }
             None => send_answers(answers, &changes),
         }
-        if let Some(bytes) = &wal_bytes
-            && bytes.load(Ordering::Relaxed) > WAL_RESTART_BYTES
-        {
-            // RESTART, not TRUNCATE: the next commits overwrite the file from its start
-            // instead of growing it again block by block.
-            match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(())) {
-                Ok(()) => bytes.store(0, Ordering::Relaxed),
-                Err(error) => tracing::warn!(%error, "WAL restart failed"),
-            }
+        let flagged = checkpointer
+            .as_ref()
+            .is_some_and(|c| c.restart_due.swap(false, Ordering::Relaxed));
+        let too_large = wal_bytes
+            .as_ref()
+            .is_some_and(|b| b.load(Ordering::Relaxed) > WAL_WRITER_RESTART_BYTES);
+        if flagged || too_large {
+            restart_wal(&conn, !too_large);
         }
     }
     if let Some((pending, thread)) = syncer {
@@ -459,7 +470,7 @@ fn run(
             tracing::error!("store syncer thread panicked");
         }
     }
-    if let Some((stop, thread)) = checkpointer {
+    if let Some(Checkpointer { stop, thread, .. }) = checkpointer {
         drop(stop);
         let _ = thread.join();
     }
@@ -469,20 +480,24 @@ fn run(
     tracing::debug!("store writer stopped");
 }
 
+/// The bytes a WAL frame takes: a page and its 24-byte header.
+fn wal_frame_bytes(conn: &Connection) -> Option<u64> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
+    Some(page_size.max(0) as u64 + 24)
+}
+
 /// Keeps count of the bytes in the WAL after each commit (SQLite's WAL hook reports its frames),
 /// so the writer knows when to restart it; `None` when the hook cannot be set.
 fn watch_wal_size(conn: &mut Connection) -> Option<Arc<AtomicU64>> {
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).ok()?;
-    let page_size = page_size.max(0) as u64;
+    let frame_bytes = wal_frame_bytes(conn)?;
     if let Err(error) = conn.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES as i64)
     {
         tracing::warn!(%error, "cannot limit the WAL file's size");
     }
     let bytes = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&bytes);
-    // A frame is a page plus its 24-byte header.
     let hooked = conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames: i32| {
-        seen.store(frames.max(0) as u64 * (page_size + 24), Ordering::Relaxed);
+        seen.store(frames.max(0) as u64 * frame_bytes, Ordering::Relaxed);
         Ok(())
     }));
     match hooked {
@@ -500,11 +515,37 @@ fn wal_path(conn: &Connection) -> Option<PathBuf> {
         .map(|p| PathBuf::from(format!("{p}-wal")))
 }
 
-/// Starts the background checkpointer on a connection of its own. Dropping the returned sender
-/// stops it.
-fn start_checkpointer(conn: &Connection) -> Option<(mpsc::Sender<()>, JoinHandle<()>)> {
+/// Restarts the WAL (see `WAL_RESTART_BYTES`); with `without_waiting`, gives up at once
+/// rather than wait for the checkpointer or a reader.
+fn restart_wal(conn: &Connection, without_waiting: bool) {
+    if without_waiting {
+        let _ = conn.busy_timeout(Duration::ZERO);
+    }
+    // (busy, frames in the WAL, frames copied)
+    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
+        Ok(0) => {}
+        Ok(_) => tracing::debug!("WAL restart put off: a reader or the checkpointer is busy"),
+        Err(error) => tracing::warn!(%error, "WAL restart failed"),
+    }
+    if without_waiting {
+        let _ = conn.busy_timeout(WRITER_BUSY_TIMEOUT);
+    }
+}
+
+/// The background checkpointer; dropping `stop` stops it.
+struct Checkpointer {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+    /// Set after a checkpoint that found the WAL over `WAL_RESTART_BYTES`.
+    restart_due: Arc<AtomicBool>,
+}
+
+/// Starts the background checkpointer on a connection of its own.
+fn start_checkpointer(conn: &Connection) -> Option<Checkpointer> {
     let path = conn.path().filter(|p| !p.is_empty())?.to_owned();
     let (stop, stopped) = mpsc::channel::<()>();
+    let restart_due = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&restart_due);
     let thread = std::thread::Builder::new()
         .name("ccscope-store-checkpointer".into())
         .spawn(move || {
@@ -516,14 +557,27 @@ fn start_checkpointer(conn: &Connection) -> Option<(mpsc::Sender<()>, JoinHandle
                 }
             };
             let _ = conn.busy_timeout(Duration::from_secs(1));
+            let frame_bytes = wal_frame_bytes(&conn).unwrap_or(4096 + 24);
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
-                if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::debug!(%error, "background checkpoint skipped");
+                // (busy, frames in the WAL, frames copied into the database)
+                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                });
+                match passive {
+                    Ok((frames, _)) if frames.max(0) as u64 * frame_bytes > WAL_RESTART_BYTES => {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::debug!(%error, "background checkpoint skipped"),
                 }
             }
         })
         .ok()?;
-    Some((stop, thread))
+    Some(Checkpointer {
+        stop,
+        thread,
+        restart_due,
+    })
 }
 
 /// Commits every job in one transaction; if that fails, each job in its own, so only the

@@ -1,5 +1,5 @@
-//! Turns a `Batch` into rows ready to bind: attribute maps serialised to JSON text and dropped,
-//! plain model names derived. Runs on the submitting task, in parallel across exports, so the
+//! Turns a `Batch` into rows ready to bind: attributes serialised to JSON text (less what
+//! columns hold) and dropped, plain model names derived. Runs on the submitting task, in parallel across exports, so the
 //! single writer thread only binds and inserts.
 
 use ccscope_telemetry::otlp::tonic::common::v1::{AnyValue, KeyValue, any_value};
@@ -233,7 +233,7 @@ pub(crate) fn restore_event_columns(attributes: &mut Value, columns: EventColumn
 }
 
 pub(crate) struct PreparedEvent {
-    /// The event with its attribute map taken out (serialised into `attributes`).
+    /// The event with its attribute list taken out (serialised into `attributes`).
     pub event: Event,
     pub attributes: String,
     /// Which attributes fact columns hold instead of `attributes` (see `MOVED_KEYS`).

@@ -430,20 +430,21 @@ impl Reader {
         let mut unnamed_sessions = 0.0;
         // Sums per series, then each series' identity read once and borrowed, not copied:
         // a 30-day report meets tens of thousands of series.
-        let sums = crate::series::point_sums(&self.conn, filter, 0, "", &[])?;
-        let ids: rustc_hash::FxHashSet<i64> = sums.keys().map(|&(id, _)| id).collect();
-        let (conditions, args) = filter.conditions("s")?;
-        crate::series::for_each_series(
+        crate::series::series_sums(
             &self.conn,
-            &ids,
-            "s.metric, s.session_id, s.model, s.point_type,
-             CASE WHEN s.metric = 'claude_code.code_edit_tool.decision'
-                  THEN json_extract(s.attributes, '$.decision') END",
-            &format!(" AND s.temporality != 'gauge'{conditions}"),
-            &args,
-            |id, row| {
+            filter,
+            0,
+            crate::series::SeriesSelection {
+                narrowing: "",
+                args: &[],
+                only: " AND s.temporality != 'gauge'",
+                columns: "s.metric, s.session_id, s.model, s.point_type,
+                    CASE WHEN s.metric = 'claude_code.code_edit_tool.decision'
+                         THEN json_extract(s.attributes, '$.decision') END",
+            },
+            |row, buckets| {
                 use crate::series::text;
-                let value = sums.get(&(id, 0)).copied().unwrap_or(0.0);
+                let value: f64 = buckets.iter().map(|&(_, value)| value).sum();
                 let session = text(row, 2)?;
                 if !session.is_empty() && !sessions.contains(session) {
                     sessions.insert(session.to_owned());
@@ -578,28 +579,24 @@ impl Reader {
         }
         // Metric usage per session, with the hours its points cover (events, when there are
         // any, give the exact first and last times).
-        let mut per_series: rustc_hash::FxHashMap<i64, (f64, i64, i64)> = Default::default();
-        for ((id, hour), value) in
-            crate::series::point_sums(&self.conn, filter, crate::series::HOUR_NS, "", &[])?
-        {
-            let e = per_series.entry(id).or_insert((0.0, hour, hour));
-            e.0 += value;
-            e.1 = e.1.min(hour);
-            e.2 = e.2.max(hour);
-        }
-        let ids: rustc_hash::FxHashSet<i64> = per_series.keys().copied().collect();
-        let (conditions, args) = filter.conditions("s")?;
         let mut grouped: HashMap<(String, String, String, String), SessionMetricSum> =
             HashMap::new();
-        crate::series::for_each_series(
+        crate::series::series_sums(
             &self.conn,
-            &ids,
-            "s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
-             s.user_id, s.user_email, s.terminal_type",
-            &format!(" AND s.session_id != '' AND s.temporality != 'gauge'{conditions}"),
-            &args,
-            |id, row| {
-                let Some(&(value, first, last)) = per_series.get(&id) else {
+            filter,
+            crate::series::HOUR_NS,
+            crate::series::SeriesSelection {
+                narrowing: "",
+                args: &[],
+                only: " AND s.session_id != '' AND s.temporality != 'gauge'",
+                columns:
+                    "s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
+                    s.user_id, s.user_email, s.terminal_type",
+            },
+            |row, buckets| {
+                let value: f64 = buckets.iter().map(|&(_, value)| value).sum();
+                let hours = buckets.iter().map(|&(hour, _)| hour);
+                let (Some(first), Some(last)) = (hours.clone().min(), hours.max()) else {
                     return Ok(());
                 };
                 let key = (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);

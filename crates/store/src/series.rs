@@ -49,7 +49,7 @@ fn bucket_of(time_ns: i64, width: i64) -> i64 {
 /// hours; only the partial hours at the edges read raw points. `series_condition` (` AND …` on
 /// alias `s`, with `series_args`) and the filter's session, model, user and attribute
 /// conditions narrow the rows read to the series they match; with neither, every series.
-pub(crate) fn point_sums(
+fn point_sums(
     conn: &Connection,
     filter: &Filter,
     width: i64,
@@ -119,7 +119,7 @@ const SERIES_LOOKUPS_MAX: usize = 2_000;
 
 /// Calls `each` with the id and a row of `columns` (SQL over alias `s`) of every series among
 /// `ids` that matches `condition` (` AND …` on alias `s`, with `args`).
-pub(crate) fn for_each_series(
+fn for_each_series(
     conn: &Connection,
     ids: &FxHashSet<i64>,
     columns: &str,
@@ -156,6 +156,58 @@ pub(crate) fn for_each_series(
         }
     }
     Ok(())
+}
+
+/// Which series `series_sums` reads, and which of their columns.
+pub(crate) struct SeriesSelection<'a> {
+    /// ` AND …` on alias `s`, with `args`: with the filter's conditions, limits the points read
+    /// to the series it matches.
+    pub narrowing: &'a str,
+    pub args: &'a [SqlValue],
+    /// ` AND …` on alias `s`, without arguments, checked on the series rows alone: for a
+    /// condition such as "not a gauge" that would narrow nothing and cost an `IN` over every
+    /// series.
+    pub only: &'a str,
+    /// SQL over alias `s`: the row's columns after column 0, the series id.
+    pub columns: &'a str,
+}
+
+/// Each series' point sums per bucket (see `point_sums`) with a row of its selected columns:
+/// `each(row, buckets)` once for every series with points in the range that matches the
+/// filter and the selection.
+pub(crate) fn series_sums(
+    conn: &Connection,
+    filter: &Filter,
+    width: i64,
+    selection: SeriesSelection<'_>,
+    mut each: impl FnMut(&rusqlite::Row<'_>, &[(i64, f64)]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let SeriesSelection {
+        narrowing,
+        args,
+        only,
+        columns,
+    } = selection;
+    let mut buckets_by_series: FxHashMap<i64, Vec<(i64, f64)>> = FxHashMap::default();
+    for ((series_id, bucket), value) in point_sums(conn, filter, width, narrowing, args)? {
+        buckets_by_series
+            .entry(series_id)
+            .or_default()
+            .push((bucket, value));
+    }
+    let ids: FxHashSet<i64> = buckets_by_series.keys().copied().collect();
+    // The points read already belong to series matching `narrowing` and the filter.
+    for_each_series(
+        conn,
+        &ids,
+        columns,
+        only,
+        &[],
+        |id, row| match buckets_by_series.get(&id) {
+            Some(buckets) => each(row, buckets),
+            None => Ok(()),
+        },
+    )
 }
 
 /// The latency histogram bin of a duration: `LATENCY_BINS_PER_OCTAVE` bins per doubling.
@@ -499,32 +551,19 @@ impl Reader {
         filter: &Filter,
     ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        let metric_arg = [SqlValue::Text(metric.name().to_owned())];
-        let mut buckets_by_series: FxHashMap<i64, Vec<(i64, f64)>> = FxHashMap::default();
-        for ((series_id, bucket), value) in point_sums(
+        series_sums(
             self.conn(),
             filter,
             series.bucket_ns,
-            " AND s.metric = ?",
-            &metric_arg,
-        )? {
-            buckets_by_series
-                .entry(series_id)
-                .or_default()
-                .push((bucket, value));
-        }
-        let ids: FxHashSet<i64> = buckets_by_series.keys().copied().collect();
-        let (conditions, series_args) = filter.conditions("s")?;
-        let args: Vec<SqlValue> = metric_arg.into_iter().chain(series_args).collect();
-        for_each_series(
-            self.conn(),
-            &ids,
-            &group.sql("s"),
-            &format!(" AND s.metric = ? AND s.temporality != 'gauge'{conditions}"),
-            &args,
-            |id, row| {
+            SeriesSelection {
+                narrowing: " AND s.metric = ?",
+                args: &[SqlValue::Text(metric.name().to_owned())],
+                only: " AND s.temporality != 'gauge'",
+                columns: &group.sql("s"),
+            },
+            |row, buckets| {
                 let g: String = row.get(1)?;
-                for &(bucket, value) in buckets_by_series.get(&id).into_iter().flatten() {
+                for &(bucket, value) in buckets {
                     series.add(g.clone(), bucket, value);
                 }
                 Ok(())
@@ -550,19 +589,18 @@ impl Reader {
         // Sessions whose usage comes from metrics.
         let usage_metrics =
             " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage')";
-        let ids: FxHashSet<i64> = point_sums(self.conn(), filter, 0, usage_metrics, &[])?
-            .into_keys()
-            .map(|(series_id, _)| series_id)
-            .collect();
-        let (conditions, series_args) = filter.conditions("s")?;
         let mut metered: HashSet<String> = HashSet::new();
-        for_each_series(
+        series_sums(
             self.conn(),
-            &ids,
-            "s.session_id",
-            &format!("{usage_metrics}{conditions}"),
-            &series_args,
-            |_, row| {
+            filter,
+            0,
+            SeriesSelection {
+                narrowing: usage_metrics,
+                args: &[],
+                only: "",
+                columns: "s.session_id",
+            },
+            |row, _| {
                 metered.insert(row.get(1)?);
                 Ok(())
             },
@@ -843,22 +881,20 @@ impl Reader {
         for row in rows {
             seen.insert(row?);
         }
-        let mut buckets_by_series: FxHashMap<i64, Vec<i64>> = FxHashMap::default();
-        for (series_id, bucket) in point_sums(self.conn(), filter, width, "", &[])?.into_keys() {
-            buckets_by_series.entry(series_id).or_default().push(bucket);
-        }
-        let ids: FxHashSet<i64> = buckets_by_series.keys().copied().collect();
-        let (conditions, series_args) = filter.conditions("s")?;
-        for_each_series(
+        series_sums(
             self.conn(),
-            &ids,
-            "s.session_id",
-            &format!(" AND s.session_id != ''{conditions}"),
-            &series_args,
-            |id, row| {
-                let session: String = row.get(1)?;
-                for &bucket in buckets_by_series.get(&id).into_iter().flatten() {
-                    seen.insert((bucket, session.clone()));
+            filter,
+            width,
+            SeriesSelection {
+                narrowing: "",
+                args: &[],
+                only: " AND s.session_id != ''",
+                columns: "s.session_id",
+            },
+            |row, buckets| {
+                let session = text(row, 1)?;
+                for &(bucket, _) in buckets {
+                    seen.insert((bucket, session.to_owned()));
                 }
                 Ok(())
             },
@@ -977,26 +1013,25 @@ impl Reader {
         filter: &Filter,
     ) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let key = if by_language { "language" } else { "tool_name" };
-        let metric_arg = [SqlValue::Text(
-            MetricKind::CodeEditToolDecision.name().to_owned(),
-        )];
-        let sums = point_sums(self.conn(), filter, 0, " AND s.metric = ?", &metric_arg)?;
-        let ids: FxHashSet<i64> = sums.keys().map(|&(series_id, _)| series_id).collect();
-        let (conditions, series_args) = filter.conditions("s")?;
-        let args: Vec<SqlValue> = metric_arg.into_iter().chain(series_args).collect();
         let mut by_key: HashMap<String, (f64, f64)> = HashMap::new();
-        for_each_series(
+        series_sums(
             self.conn(),
-            &ids,
-            &format!(
-                "COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision')"
-            ),
-            &format!(" AND s.metric = ?{conditions}"),
-            &args,
-            |id, row| {
+            filter,
+            0,
+            SeriesSelection {
+                narrowing: " AND s.metric = ?",
+                args: &[SqlValue::Text(
+                    MetricKind::CodeEditToolDecision.name().to_owned(),
+                )],
+                only: "",
+                columns: &format!(
+                    "COALESCE(json_extract(s.attributes, '$.{key}'), '?'), json_extract(s.attributes, '$.decision')"
+                ),
+            },
+            |row, buckets| {
                 let k: String = row.get(1)?;
                 let decision: Option<String> = row.get(2)?;
-                let v = sums.get(&(id, 0)).copied().unwrap_or(0.0);
+                let v: f64 = buckets.iter().map(|&(_, value)| value).sum();
                 let e = by_key.entry(k).or_default();
                 match decision.as_deref() {
                     Some("accept") => e.0 += v,

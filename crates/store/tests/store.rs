@@ -30,6 +30,18 @@ fn events_at(session: &str, times_ns: &[i64], padding: usize) -> ccscope_telemet
     )
 }
 
+/// A writer with no retention (nothing is ever too old or too much).
+fn start_writer(path: &std::path::Path) -> (Writer, ccscope_store::WriterThread) {
+    Writer::start(
+        path,
+        Retention {
+            max_age_days: None,
+            max_bytes: None,
+        },
+    )
+    .expect("start")
+}
+
 fn count_events(path: &std::path::Path) -> u64 {
     let reader = Reader::open(path).expect("reader");
     let filter = Filter {
@@ -49,14 +61,7 @@ fn count_events(path: &std::path::Path) -> u64 {
 async fn commits_are_announced_and_duplicates_counted() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("ccscope.db");
-    let (writer, thread) = Writer::start(
-        &path,
-        Retention {
-            max_age_days: None,
-            max_bytes: None,
-        },
-    )
-    .expect("start");
+    let (writer, thread) = start_writer(&path);
     let mut feed = writer.subscribe();
     let now = ccscope_store::now_ns();
     let first = writer
@@ -81,14 +86,7 @@ async fn old_records_are_removed_by_age_on_start() {
     let path = dir.path().join("ccscope.db");
     let now = ccscope_store::now_ns();
     {
-        let (writer, thread) = Writer::start(
-            &path,
-            Retention {
-                max_age_days: None,
-                max_bytes: None,
-            },
-        )
-        .expect("start");
+        let (writer, thread) = start_writer(&path);
         writer
             .write(
                 events_at("old", &[now - 100 * DAY_NS, now - 95 * DAY_NS], 0),
@@ -124,14 +122,7 @@ async fn the_oldest_days_go_while_the_database_is_over_its_size_cap() {
     let path = dir.path().join("ccscope.db");
     let now = ccscope_store::now_ns();
     {
-        let (writer, thread) = Writer::start(
-            &path,
-            Retention {
-                max_age_days: None,
-                max_bytes: None,
-            },
-        )
-        .expect("start");
+        let (writer, thread) = start_writer(&path);
         for day in 0..10 {
             let t = now - (10 - day) * DAY_NS;
             let times: Vec<i64> = (0..50).map(|i| t + i).collect();
@@ -247,14 +238,7 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
         + 13 * 60 * 1_000_000_000;
     let n = 100;
     let step = 7 * 60 * 1_000_000_000i64;
-    let (writer, thread) = Writer::start(
-        &path,
-        Retention {
-            max_age_days: None,
-            max_bytes: None,
-        },
-    )
-    .expect("start");
+    let (writer, thread) = start_writer(&path);
     let (logs, metrics) = spread(t0, n);
     writer.write(logs, 1).await.expect("logs");
     writer.write(metrics, 1).await.expect("metrics");
@@ -396,14 +380,7 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
 async fn event_attributes_come_back_exactly_as_sent() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("ccscope.db");
-    let (writer, thread) = Writer::start(
-        &path,
-        Retention {
-            max_age_days: None,
-            max_bytes: None,
-        },
-    )
-    .expect("start");
+    let (writer, thread) = start_writer(&path);
     let records = json!([
         {"timeUnixNano": "1000", "attributes": [
             {"key": "session.id", "value": {"stringValue": "first"}},

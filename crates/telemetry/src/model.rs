@@ -197,7 +197,7 @@ pub struct Resource {
 }
 
 /// The typed facts of an event that reports and the explorer query; which ones are set
-/// depends on the kind. All attributes also stay in `Event::attributes`.
+/// depends on the kind. The attributes they are read from also stay in `Event::attributes`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EventFacts {
     pub model: Option<String>,

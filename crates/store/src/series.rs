@@ -188,8 +188,20 @@ pub(crate) fn series_sums(
         only,
         columns,
     } = selection;
+    let sums = point_sums(conn, filter, width, narrowing, args)?;
+    if width == 0 {
+        // One bucket per series: looked up, not regrouped (a report meets tens of thousands
+        // of series, and a vector each cost about 12 % of its time).
+        let ids: FxHashSet<i64> = sums.keys().map(|&(id, _)| id).collect();
+        return for_each_series(conn, &ids, columns, only, &[], |id, row| {
+            match sums.get(&(id, 0)) {
+                Some(&value) => each(row, &[(0, value)]),
+                None => Ok(()),
+            }
+        });
+    }
     let mut buckets_by_series: FxHashMap<i64, Vec<(i64, f64)>> = FxHashMap::default();
-    for ((series_id, bucket), value) in point_sums(conn, filter, width, narrowing, args)? {
+    for ((series_id, bucket), value) in sums {
         buckets_by_series
             .entry(series_id)
             .or_default()

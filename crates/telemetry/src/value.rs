@@ -210,59 +210,12 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Reads an attribute as text. Numbers and booleans are rendered, arrays and objects are not.
-pub fn attr_str<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
-    match attrs.get(key)? {
-        Value::String(s) => Some(s.as_str()),
-        _ => None,
-    }
-}
-
 /// Reads an attribute as an owned string, rendering numbers and booleans too.
 pub fn attr_string(attrs: &Attributes, key: &str) -> Option<String> {
     match attrs.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Reads an attribute as a float: accepts JSON numbers and numeric strings.
-pub fn attr_f64(attrs: &Attributes, key: &str) -> Option<f64> {
-    value_f64(attrs.get(key)?)
-}
-
-/// Reads an attribute as an integer: accepts integers, integral floats and numeric strings.
-pub fn attr_i64(attrs: &Attributes, key: &str) -> Option<i64> {
-    match attrs.get(key)? {
-        Value::Number(n) => n.as_i64().or_else(|| integral(n.as_f64()?)),
-        Value::String(s) => {
-            let s = s.trim();
-            s.parse::<i64>()
-                .ok()
-                .or_else(|| integral(s.parse::<f64>().ok()?))
-        }
-        _ => None,
-    }
-}
-
-/// Reads an attribute as a boolean: accepts booleans and the strings `"true"`/`"false"`
-/// (any case), which is how Claude Code encodes several flags.
-pub fn attr_bool(attrs: &Attributes, key: &str) -> Option<bool> {
-    match attrs.get(key)? {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        Value::Number(n) => n.as_i64().map(|i| i != 0),
-        _ => None,
-    }
-}
-
-fn value_f64(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
 }
@@ -275,6 +228,56 @@ fn integral(f: f64) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    // The readers over JSON attribute maps that normalisation used before it read values as
+    // sent: the `any_*` readers must agree with them (`readers_of_values_as_sent_agree_…`).
+
+    /// Reads an attribute as text. Numbers and booleans are rendered, arrays and objects are not.
+    fn attr_str<'a>(attrs: &'a Attributes, key: &str) -> Option<&'a str> {
+        match attrs.get(key)? {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// Reads an attribute as a float: accepts JSON numbers and numeric strings.
+    fn attr_f64(attrs: &Attributes, key: &str) -> Option<f64> {
+        value_f64(attrs.get(key)?)
+    }
+
+    /// Reads an attribute as an integer: accepts integers, integral floats and numeric strings.
+    fn attr_i64(attrs: &Attributes, key: &str) -> Option<i64> {
+        match attrs.get(key)? {
+            Value::Number(n) => n.as_i64().or_else(|| integral(n.as_f64()?)),
+            Value::String(s) => {
+                let s = s.trim();
+                s.parse::<i64>()
+                    .ok()
+                    .or_else(|| integral(s.parse::<f64>().ok()?))
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads an attribute as a boolean: accepts booleans and the strings `"true"`/`"false"`
+    /// (any case), which is how Claude Code encodes several flags.
+    fn attr_bool(attrs: &Attributes, key: &str) -> Option<bool> {
+        match attrs.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            Value::Number(n) => n.as_i64().map(|i| i != 0),
+            _ => None,
+        }
+    }
+
+    fn value_f64(value: &Value) -> Option<f64> {
+        match value {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+            _ => None,
+        }
+    }
 
     fn attrs(v: Value) -> Attributes {
         v.as_object().cloned().expect("object")

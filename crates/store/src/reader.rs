@@ -430,7 +430,7 @@ impl Reader {
         let mut unnamed_sessions = 0.0;
         // Sums per series, then each series' identity read once and borrowed, not copied:
         // a 30-day report meets tens of thousands of series.
-        crate::series::series_sums(
+        crate::series::series_sums::<f64>(
             &self.conn,
             filter,
             0,
@@ -577,8 +577,8 @@ impl Reader {
             let s = row?;
             out.insert(s.session_id.clone(), s);
         }
-        // Metric usage per session, with the hours its points cover (events, when there are
-        // any, give the exact first and last times).
+        // Metric usage per session, with the times of its first and last point: a session's
+        // start and end are those of its first and last record, event or point.
         let mut grouped: HashMap<(String, String, String, String), SessionMetricSum> =
             HashMap::new();
         crate::series::series_sums(
@@ -593,10 +593,12 @@ impl Reader {
                     "s.session_id, s.metric, COALESCE(s.model, ''), COALESCE(s.point_type, ''),
                     s.user_id, s.user_email, s.terminal_type",
             },
-            |row, buckets| {
-                let value: f64 = buckets.iter().map(|&(_, value)| value).sum();
-                let hours = buckets.iter().map(|&(hour, _)| hour);
-                let (Some(first), Some(last)) = (hours.clone().min(), hours.max()) else {
+            |row, buckets: &[(i64, crate::series::TimedSum)]| {
+                let value: f64 = buckets.iter().map(|(_, sum)| sum.value).sum();
+                // The exact times of the series' first and last point in the range.
+                let first = buckets.iter().map(|(_, sum)| sum.first_ns).min();
+                let last = buckets.iter().map(|(_, sum)| sum.last_ns).max();
+                let (Some(first), Some(last)) = (first, last) else {
                     return Ok(());
                 };
                 let key = (row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?);

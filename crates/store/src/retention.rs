@@ -56,8 +56,9 @@ fn delete_before(conn: &Connection, cutoff_ns: i64) -> Result<Swept, StoreError>
     let hour = crate::series::hour_of(cutoff_ns);
     conn.execute("DELETE FROM point_hours WHERE hour_ns <= ?1", params![hour])?;
     conn.execute(
-        "INSERT INTO point_hours (hour_ns, series_id, value)
-         SELECT ?1, series_id, SUM(value) FROM points WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY series_id",
+        "INSERT INTO point_hours (hour_ns, series_id, value, first_ns, last_ns)
+         SELECT ?1, series_id, SUM(value), MIN(time_ns), MAX(time_ns) FROM points
+         WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY series_id",
         params![hour, hour + crate::series::HOUR_NS],
     )?;
     let spans = conn.execute("DELETE FROM spans WHERE start_ns < ?1", params![cutoff_ns])?;

@@ -188,6 +188,18 @@ const MIGRATIONS: &[&str] = &[
     // 4: which event attributes the stored JSON text leaves out because a fact column holds
     // them exactly (see `prepare::MOVED_KEYS`); NULL on the rows written before.
     "ALTER TABLE events ADD COLUMN moved INTEGER;",
+    // 5: the times of the first and last point in each series-hour, so a session's start and
+    // end come out exact (to the nanosecond) without reading its raw points.
+    r#"
+    ALTER TABLE point_hours ADD COLUMN first_ns INTEGER;
+    ALTER TABLE point_hours ADD COLUMN last_ns INTEGER;
+    UPDATE point_hours SET (first_ns, last_ns) = (
+        SELECT MIN(p.time_ns), MAX(p.time_ns) FROM points p
+        WHERE p.series_id = point_hours.series_id
+          AND p.time_ns >= point_hours.hour_ns AND p.time_ns < point_hours.hour_ns + 3600000000000);
+    UPDATE point_hours SET first_ns = hour_ns WHERE first_ns IS NULL;
+    UPDATE point_hours SET last_ns = hour_ns WHERE last_ns IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -42,6 +42,48 @@ fn bucket_of(time_ns: i64, width: i64) -> i64 {
     }
 }
 
+/// What `point_sums` keeps per (series, bucket): a plain sum, or a sum with the times of the
+/// first and last point added (a session's exact start and end, to the nanosecond).
+pub(crate) trait BucketSum: Default + Copy {
+    /// Whether the hourly rows must carry their first and last point times.
+    const TIMES: bool;
+    fn add(&mut self, value: f64, first_ns: i64, last_ns: i64);
+}
+
+impl BucketSum for f64 {
+    const TIMES: bool = false;
+    fn add(&mut self, value: f64, _: i64, _: i64) {
+        *self += value;
+    }
+}
+
+/// A bucket's sum with the times of its first and last point.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimedSum {
+    pub value: f64,
+    pub first_ns: i64,
+    pub last_ns: i64,
+}
+
+impl Default for TimedSum {
+    fn default() -> Self {
+        TimedSum {
+            value: 0.0,
+            first_ns: i64::MAX,
+            last_ns: i64::MIN,
+        }
+    }
+}
+
+impl BucketSum for TimedSum {
+    const TIMES: bool = true;
+    fn add(&mut self, value: f64, first_ns: i64, last_ns: i64) {
+        self.value += value;
+        self.first_ns = self.first_ns.min(first_ns);
+        self.last_ns = self.last_ns.max(last_ns);
+    }
+}
+
 /// The sum of points per (series, bucket) within the filter's time range, for every series
 /// (callers keep the series they want). Rows are streamed and added up here rather than by
 /// SQLite's GROUP BY, which would sort every hourly row first: over 30 days that sort was
@@ -49,13 +91,13 @@ fn bucket_of(time_ns: i64, width: i64) -> i64 {
 /// hours; only the partial hours at the edges read raw points. `series_condition` (` AND …` on
 /// alias `s`, with `series_args`) and the filter's session, model, user and attribute
 /// conditions narrow the rows read to the series they match; with neither, every series.
-fn point_sums(
+fn point_sums<A: BucketSum>(
     conn: &Connection,
     filter: &Filter,
     width: i64,
     series_condition: &str,
     series_args: &[SqlValue],
-) -> Result<FxHashMap<(i64, i64), f64>, StoreError> {
+) -> Result<FxHashMap<(i64, i64), A>, StoreError> {
     // The filter's own conditions (session, model, user, attributes) narrow the rows too: for
     // one session that is a few series instead of every row of the range.
     let (filter_conditions, filter_args) = filter.conditions("s")?;
@@ -66,7 +108,7 @@ fn point_sums(
     } else {
         format!(" AND series_id IN (SELECT s.id FROM series s WHERE 1{condition})")
     };
-    let mut sums: FxHashMap<(i64, i64), f64> = FxHashMap::default();
+    let mut sums: FxHashMap<(i64, i64), A> = FxHashMap::default();
     let mut add = |sql: &str, range: [i64; 2]| -> Result<(), StoreError> {
         let mut stmt = conn.prepare(&format!("{sql}{in_series}"))?;
         let args = range
@@ -78,19 +120,30 @@ fn point_sums(
             let series_id: i64 = row.get(0)?;
             let time_ns: i64 = row.get(1)?;
             let value: f64 = row.get(2)?;
-            *sums
-                .entry((series_id, bucket_of(time_ns, width)))
-                .or_default() += value;
+            let (first_ns, last_ns) = if A::TIMES {
+                (row.get(3)?, row.get(4)?)
+            } else {
+                (time_ns, time_ns)
+            };
+            sums.entry((series_id, bucket_of(time_ns, width)))
+                .or_default()
+                .add(value, first_ns, last_ns);
         }
         Ok(())
     };
-    let raw = "SELECT series_id, time_ns, value FROM points WHERE time_ns >= ? AND time_ns < ?";
+    let raw = if A::TIMES {
+        "SELECT series_id, time_ns, value, time_ns, time_ns FROM points WHERE time_ns >= ? AND time_ns < ?"
+    } else {
+        "SELECT series_id, time_ns, value FROM points WHERE time_ns >= ? AND time_ns < ?"
+    };
+    let hourly = if A::TIMES {
+        "SELECT series_id, hour_ns, value, first_ns, last_ns FROM point_hours WHERE hour_ns >= ? AND hour_ns < ?"
+    } else {
+        "SELECT series_id, hour_ns, value FROM point_hours WHERE hour_ns >= ? AND hour_ns < ?"
+    };
     let (first_hour, last_hour) = whole_hours(filter);
     if (width == 0 || width % HOUR_NS == 0) && first_hour < last_hour {
-        add(
-            "SELECT series_id, hour_ns, value FROM point_hours WHERE hour_ns >= ? AND hour_ns < ?",
-            [first_hour, last_hour],
-        )?;
+        add(hourly, [first_hour, last_hour])?;
         add(raw, [filter.from_ns, first_hour])?;
         add(raw, [last_hour, filter.to_ns])?;
     } else {
@@ -175,12 +228,12 @@ pub(crate) struct SeriesSelection<'a> {
 /// Each series' point sums per bucket (see `point_sums`) with a row of its selected columns:
 /// `each(row, buckets)` once for every series with points in the range that matches the
 /// filter and the selection.
-pub(crate) fn series_sums(
+pub(crate) fn series_sums<A: BucketSum>(
     conn: &Connection,
     filter: &Filter,
     width: i64,
     selection: SeriesSelection<'_>,
-    mut each: impl FnMut(&rusqlite::Row<'_>, &[(i64, f64)]) -> Result<(), StoreError>,
+    mut each: impl FnMut(&rusqlite::Row<'_>, &[(i64, A)]) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let SeriesSelection {
         narrowing,
@@ -200,7 +253,7 @@ pub(crate) fn series_sums(
             }
         });
     }
-    let mut buckets_by_series: FxHashMap<i64, Vec<(i64, f64)>> = FxHashMap::default();
+    let mut buckets_by_series: FxHashMap<i64, Vec<(i64, A)>> = FxHashMap::default();
     for ((series_id, bucket), value) in sums {
         buckets_by_series
             .entry(series_id)
@@ -563,7 +616,7 @@ impl Reader {
         filter: &Filter,
     ) -> Result<TimeSeries, StoreError> {
         let mut series = TimeSeries::new(filter);
-        series_sums(
+        series_sums::<f64>(
             self.conn(),
             filter,
             series.bucket_ns,
@@ -602,7 +655,7 @@ impl Reader {
         let usage_metrics =
             " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage')";
         let mut metered: HashSet<String> = HashSet::new();
-        series_sums(
+        series_sums::<f64>(
             self.conn(),
             filter,
             0,
@@ -893,7 +946,7 @@ impl Reader {
         for row in rows {
             seen.insert(row?);
         }
-        series_sums(
+        series_sums::<f64>(
             self.conn(),
             filter,
             width,
@@ -1026,7 +1079,7 @@ impl Reader {
     ) -> Result<Vec<(String, f64, f64)>, StoreError> {
         let key = if by_language { "language" } else { "tool_name" };
         let mut by_key: HashMap<String, (f64, f64)> = HashMap::new();
-        series_sums(
+        series_sums::<f64>(
             self.conn(),
             filter,
             0,

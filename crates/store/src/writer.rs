@@ -293,7 +293,7 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
 /// Keys borrow the group's rows: (hour, session, name, model[, detail]).
 #[derive(Default)]
 struct Rollups<'a> {
-    points: FxHashMap<(i64, i64), f64>,
+    points: FxHashMap<(i64, i64), crate::series::TimedSum>,
     events: FxHashMap<(i64, &'a str, &'a str, &'a str), EventSums<'a>>,
     details: FxHashMap<(i64, &'a str, &'a str, &'a str, String), DetailSums<'a>>,
 }
@@ -319,11 +319,13 @@ struct DetailSums<'a> {
 impl Rollups<'_> {
     fn flush(self, tx: &Transaction<'_>) -> Result<(), StoreError> {
         let mut points = tx.prepare_cached(
-            "INSERT INTO point_hours (hour_ns, series_id, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (hour_ns, series_id) DO UPDATE SET value = value + excluded.value",
+            "INSERT INTO point_hours (hour_ns, series_id, value, first_ns, last_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (hour_ns, series_id) DO UPDATE SET value = value + excluded.value,
+                first_ns = MIN(first_ns, excluded.first_ns), last_ns = MAX(last_ns, excluded.last_ns)",
         )?;
-        for ((hour, series), value) in self.points {
-            points.execute(params![hour, series, value])?;
+        for ((hour, series), sum) in self.points {
+            points.execute(params![hour, series, sum.value, sum.first_ns, sum.last_ns])?;
         }
         let mut events = tx.prepare_cached(
             "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -909,10 +911,12 @@ fn insert_point(
         prepared.extra
     ])?;
     if changed == 1 {
-        *rollups
+        use crate::series::BucketSum;
+        rollups
             .points
             .entry((crate::series::hour_of(p.time_ns), state.id))
-            .or_default() += value;
+            .or_default()
+            .add(value, p.time_ns, p.time_ns);
     }
     if changed == 1
         && let Some(next) = new_state

@@ -519,3 +519,91 @@ async fn event_attributes_come_back_exactly_as_sent() {
     assert_eq!(count(&[], Some("req_1")), 1);
     assert_eq!(count(&[], Some("toolu_1")), 1);
 }
+
+/// A session's start and end are its first and last record to the nanosecond, whether the
+/// record is an event or a metric point, over ranges with whole hours (read from the hourly
+/// sums) and partial ones (raw rows), and on a database migrated from before the hourly sums
+/// kept their times.
+#[tokio::test]
+async fn session_start_and_end_are_the_first_and_last_record_exactly() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let (writer, thread) = start_writer(&path);
+    // 2026-11-30 19:15:09 UTC and two seconds later; then a metric-only session at 19:40:31.
+    let second = 1_000_000_000i64;
+    let t0 = 1_796_066_109 * second;
+    writer
+        .write(events_at("both", &[t0, t0 + 2 * second], 0), t0)
+        .await
+        .expect("events");
+    let (_, metrics_a) = spread(t0 + 2 * second + 500, 1);
+    writer.write(metrics_a, t0).await.expect("points");
+    let points = |session: &str, time: i64| {
+        let body = json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": "claude_code.cost.usage", "unit": "USD",
+            "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [{
+                "attributes": [{"key": "session.id", "value": {"stringValue": session}}],
+                "startTimeUnixNano": (time - second).to_string(),
+                "timeUnixNano": time.to_string(), "asDouble": 0.5}]}}]}]}]})
+        .to_string();
+        normalize(
+            decode_request(Signal::Metrics, Encoding::Json, body.as_bytes()).expect("metrics"),
+            1,
+        )
+    };
+    let late = t0 + (25 * 60 + 22) * second;
+    writer.write(points("metric-only", late), t0).await.expect("p");
+    writer
+        .write(points("metric-only", late + 3 * second), t0)
+        .await
+        .expect("p");
+    // The point of session `both` comes 2.0000005 s after its first event.
+    writer
+        .write(points("both", t0 + 4 * second), t0)
+        .await
+        .expect("p");
+    drop(writer);
+    thread.join();
+
+    let check = |path: &std::path::Path| {
+        let reader = Reader::open(path).expect("reader");
+        let hour = 3600 * second;
+        for (from, to) in [
+            (0, i64::MAX),
+            (t0 - t0 % hour, t0 - t0 % hour + hour),
+            (t0 - 10 * hour, t0 + 10 * hour),
+            (t0 - 1, late + 10 * second),
+        ] {
+            let filter = Filter {
+                from_ns: from,
+                to_ns: to,
+                ..Filter::default()
+            };
+            let sessions = reader.sessions(&filter).expect("sessions");
+            let by = |id: &str| {
+                sessions
+                    .iter()
+                    .find(|s| s.session_id == id)
+                    .map(|s| (s.first_ns, s.last_ns))
+            };
+            assert_eq!(by("both"), Some((t0, t0 + 4 * second)), "range {from}..{to}");
+            assert_eq!(
+                by("metric-only"),
+                Some((late, late + 3 * second)),
+                "range {from}..{to}"
+            );
+        }
+    };
+    check(&path);
+    // As a database written before migration 5: the hourly rows without times, filled in by it.
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "ALTER TABLE point_hours DROP COLUMN first_ns;
+             ALTER TABLE point_hours DROP COLUMN last_ns; PRAGMA user_version = 4;",
+        )
+        .expect("downgrade");
+        let mut conn = conn;
+        schema::migrate(&mut conn).expect("migrate");
+    }
+    check(&path);
+}

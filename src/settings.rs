@@ -10,7 +10,7 @@ use ccscope_settings::backup::{list_backups, parse_backup_id};
 use ccscope_settings::elevate::{self, HelperOutcome, HelperRequest};
 use ccscope_settings::paths::{self, Layout};
 use ccscope_settings::sources::Sources;
-use ccscope_settings::{Issue, Report, Scope, Target, parse, preview, validate};
+use ccscope_settings::{Issue, Report, Scope, Target, parse_bytes, preview, validate};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
@@ -65,6 +65,11 @@ enum SettingsCommand {
         /// managed-settings.json, or a drop-in name such as 50-telemetry.json
         #[arg(long, value_name = "NAME", default_value = "managed-settings.json")]
         target: String,
+        /// Write only if the target still has this SHA-256 (as `settings diff` printed it, or
+        /// `absent` for a new file): a file changed since you reviewed the diff is left alone
+        /// [default: the file as this command reads it]
+        #[arg(long, value_name = "HEX")]
+        expect_current_sha256: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -115,7 +120,12 @@ pub fn run(args: SettingsArgs) -> anyhow::Result<u8> {
         }
         SettingsCommand::Validate { file, scope, json } => validate_file(&file, scope.into(), json),
         SettingsCommand::Diff { file, target } => diff(&file, &target),
-        SettingsCommand::Apply { file, target, json } => apply(&file, &target, json),
+        SettingsCommand::Apply {
+            file,
+            target,
+            expect_current_sha256,
+            json,
+        } => apply(&file, &target, expect_current_sha256.as_deref(), json),
         SettingsCommand::Backups { target, json } => backups(target.as_deref(), json),
         SettingsCommand::Restore { id, json } => restore(&id, json),
     };
@@ -128,22 +138,31 @@ pub fn run(args: SettingsArgs) -> anyhow::Result<u8> {
     }
 }
 
-fn read_input(file: &Path) -> Result<String, Usage> {
-    if file == Path::new("-") {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Usage(format!("cannot read stdin: {e}")))?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(file).map_err(|e| Usage(format!("cannot read {}: {e}", file.display())))
+/// Reads FILE (`-`: stdin), at most one byte more than a settings document may have.
+fn read_input(file: &Path) -> Result<Vec<u8>, Usage> {
+    let mut bytes = Vec::new();
+    let limit = ccscope_settings::MAX_DOCUMENT_BYTES as u64 + 1;
+    let result = if file == Path::new("-") {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut bytes))
+    };
+    result.map_err(|e| Usage(format!("cannot read {}: {e}", file.display())))?;
+    Ok(bytes)
 }
 
-/// Parses FILE; prints the JSON error and returns `Err(code)` when it is not JSON.
-fn load(file: &Path) -> Result<Result<Value, u8>, Usage> {
-    let text = read_input(file)?;
-    Ok(match parse(&text) {
-        Ok(doc) => Ok(doc),
+/// A parsed document and the findings about its text (repeated keys).
+struct Loaded {
+    doc: Value,
+    text_findings: Vec<Issue>,
+}
+
+/// Parses FILE; prints why and returns `Err(code)` when it is not a settings document
+/// (too large, not UTF-8, a byte order mark, not JSON): exit 1, like an invalid one.
+fn load(file: &Path) -> Result<Result<Loaded, u8>, Usage> {
+    let bytes = read_input(file)?;
+    Ok(match parse_bytes(&bytes) {
+        Ok((doc, text_findings)) => Ok(Loaded { doc, text_findings }),
         Err(e) => {
             eprintln!("{}:{}:{}: {}", file.display(), e.line, e.column, e.message);
             Err(exit::INVALID)
@@ -176,11 +195,14 @@ fn print_report(report: &Report) {
 }
 
 fn validate_file(file: &Path, scope: Scope, json: bool) -> Result<u8, Usage> {
-    let doc = match load(file)? {
-        Ok(doc) => doc,
+    let loaded = match load(file)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
-    let report = validate(&doc, scope);
+    let mut report = validate(&loaded.doc, scope);
+    for finding in loaded.text_findings {
+        report.push(finding);
+    }
     if json {
         println!(
             "{}",
@@ -220,12 +242,15 @@ fn current_sources(layout: &Layout) -> Sources {
 
 fn diff(file: &Path, target: &str) -> Result<u8, Usage> {
     let target = parse_target(target)?;
-    let doc = match load(file)? {
-        Ok(doc) => doc,
+    let loaded = match load(file)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let layout = Layout::system();
-    let p = preview(&layout, &current_sources(&layout), &target, &doc);
+    let mut p = preview(&layout, &current_sources(&layout), &target, &loaded.doc);
+    for finding in loaded.text_findings {
+        p.report.push(finding);
+    }
     if p.unchanged {
         eprintln!("{} would not change", p.path);
     } else {
@@ -233,6 +258,12 @@ fn diff(file: &Path, target: &str) -> Result<u8, Usage> {
     }
     print_report(&p.report);
     eprintln!("sha256 of the new {}: {}", target.name(), p.sha256);
+    eprintln!(
+        "sha256 of the current {}: {} (apply with --expect-current-sha256 {} to write only over this version)",
+        target.name(),
+        p.current_sha256,
+        p.current_sha256
+    );
     Ok(if p.report.is_valid() {
         exit::OK
     } else {
@@ -240,14 +271,30 @@ fn diff(file: &Path, target: &str) -> Result<u8, Usage> {
     })
 }
 
-fn apply(file: &Path, target_name: &str, json: bool) -> Result<u8, Usage> {
+fn apply(
+    file: &Path,
+    target_name: &str,
+    expect_current: Option<&str>,
+    json: bool,
+) -> Result<u8, Usage> {
     let target = parse_target(target_name)?;
-    let doc = match load(file)? {
-        Ok(doc) => doc,
+    if let Some(current) = expect_current
+        && current != elevate::ABSENT
+        && !ccscope_settings::canonical::is_sha256_hex(current)
+    {
+        return Err(Usage(
+            "--expect-current-sha256 takes 64 lower-case hex digits or \"absent\"".into(),
+        ));
+    }
+    let loaded = match load(file)? {
+        Ok(loaded) => loaded,
         Err(code) => return Ok(code),
     };
     let layout = Layout::system();
-    let p = preview(&layout, &current_sources(&layout), &target, &doc);
+    let mut p = preview(&layout, &current_sources(&layout), &target, &loaded.doc);
+    for finding in loaded.text_findings {
+        p.report.push(finding);
+    }
     if !p.report.is_valid() {
         if json {
             println!(
@@ -281,6 +328,8 @@ fn apply(file: &Path, target_name: &str, json: bool) -> Result<u8, Usage> {
         target,
         document: p.proposed.into_bytes(),
         sha256: p.sha256,
+        // The file as this preview saw it, unless the admin names the one they reviewed.
+        expect_current: Some(expect_current.map_or(p.current_sha256, str::to_owned)),
     };
     finish(elevate::run_helper(&request), json)
 }

@@ -13,14 +13,18 @@ use axum::{
     response::{IntoResponse, Response},
     routing::any,
 };
-use ccscope_telemetry::{DecodeError, Encoding, Rejections, Signal};
+use ccscope_telemetry::{Encoding, Rejections, Signal};
 use http_body_util::BodyExt;
 use prost::Message;
 
 use crate::auth::BearerToken;
+use crate::conn::{
+    BODY_READ_TIMEOUT, H2_CONNECTION_WINDOW, H2_MAX_STREAMS, H2_STREAM_WINDOW, HEADER_READ_TIMEOUT,
+    Slots,
+};
 use crate::ingest::{
-    ExportResponse, ExportSink, Ingest, IngestError, Refusal, UNDECLARED_BODY_ESTIMATE, json_bytes,
-    now_ns,
+    ExportResponse, ExportSink, Ingest, IngestError, Refusal, Reservation,
+    UNDECLARED_BODY_ESTIMATE, json_bytes, now_ns,
 };
 
 /// Seconds a saturated receiver asks senders to wait.
@@ -30,6 +34,56 @@ struct HttpState<S> {
     ingest: Arc<Ingest<S>>,
     token: Option<BearerToken>,
 }
+
+/// Serves OTLP/HTTP on `listener` (HTTP/1.1, and HTTP/2 with prior knowledge) until `stop`
+/// resolves, then lets the exports in flight finish. Connections are capped by `slots`; a
+/// request's headers must arrive within `HEADER_READ_TIMEOUT`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    slots: Slots,
+    router: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_MAX_STREAMS)
+        .initial_connection_window_size(H2_CONNECTION_WINDOW)
+        .initial_stream_window_size(H2_STREAM_WINDOW);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        tokio::select! {
+            connection = slots.accept(&listener) => {
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let served = builder.serve_connection(TokioIo::new(connection), service).into_owned();
+                let watched = graceful.watch(served);
+                tokio::spawn(async move {
+                    if let Err(error) = watched.await {
+                        tracing::debug!(%error, "OTLP/HTTP connection ended");
+                    }
+                });
+            }
+            () = &mut stop => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("OTLP/HTTP connections still open after the shutdown grace period");
+    }
+}
+
+/// How long a stopping server waits for exports in flight.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The OTLP/HTTP router.
 pub fn router<S: ExportSink>(ingest: Arc<Ingest<S>>, token: Option<BearerToken>) -> Router {
@@ -113,6 +167,9 @@ struct Refused {
     message: String,
     encoding: Encoding,
     extra_header: Option<(header::HeaderName, HeaderValue)>,
+    /// Whether to read (and discard) a little of the body so the sender sees the answer; a
+    /// refused sender (no token, foreign Host) gets the answer and a closed connection.
+    drain: bool,
 }
 
 impl Refused {
@@ -123,16 +180,75 @@ impl Refused {
             message,
             encoding,
             extra_header: None,
+            drain: true,
         }
     }
 }
 
-/// Checks method, content type, token and encoding. Returns the body's encoding and whether
-/// it is gzip-compressed.
+/// Whether `host` (a Host header's value) names this machine's loopback interface.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Checks token, Host, method, content type and encoding, in that order (nothing about the
+/// request is looked at before its token). Returns the body's encoding and whether it is
+/// gzip-compressed.
 fn check_headers<S>(
     state: &HttpState<S>,
     parts: &http::request::Parts,
 ) -> Result<(Encoding, bool), Refused> {
+    let answer_encoding = match media_type(&parts.headers).as_deref() {
+        Some("application/x-protobuf") | Some("application/protobuf") => Encoding::Protobuf,
+        _ => Encoding::Json,
+    };
+    match &state.token {
+        Some(token) if !token.matches(parts.headers.get(header::AUTHORIZATION)) => {
+            let message = "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>";
+            let mut refused = Refused::new(
+                StatusCode::UNAUTHORIZED,
+                tonic::Code::Unauthenticated,
+                message.into(),
+                answer_encoding,
+            );
+            refused.extra_header =
+                Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+            refused.drain = false;
+            return Err(refused);
+        }
+        Some(_) => {}
+        None => {
+            // Without a token only this machine may send, and a web page that had a name
+            // re-pointed at 127.0.0.1 (DNS rebinding) sends its own Host.
+            let host = parts
+                .headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+                .unwrap_or("");
+            if !is_loopback_host(host) {
+                let message = format!(
+                    "Host {host:?} is not a loopback name; without --otlp-token this receiver takes exports addressed to localhost or 127.0.0.1 only"
+                );
+                let mut refused = Refused::new(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    tonic::Code::PermissionDenied,
+                    message,
+                    answer_encoding,
+                );
+                refused.drain = false;
+                return Err(refused);
+            }
+        }
+    }
     let media = media_type(&parts.headers);
     let encoding = match media.as_deref() {
         Some("application/x-protobuf") | Some("application/protobuf") => Encoding::Protobuf,
@@ -163,19 +279,6 @@ fn check_headers<S>(
     if parts.method != Method::POST {
         return Err(method_not_allowed(&parts.method));
     }
-    if let Some(token) = &state.token
-        && !token.matches(parts.headers.get(header::AUTHORIZATION))
-    {
-        let message = "missing or wrong bearer token: set OTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20<token>";
-        let mut refused = Refused::new(
-            StatusCode::UNAUTHORIZED,
-            tonic::Code::Unauthenticated,
-            message.into(),
-            encoding,
-        );
-        refused.extra_header = Some((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
-        return Err(refused);
-    }
     let content_encoding = parts
         .headers
         .get(header::CONTENT_ENCODING)
@@ -200,46 +303,72 @@ fn check_headers<S>(
     Ok((encoding, gzip))
 }
 
-/// Bytes of an unwanted body read and discarded before answering, so the sender reads the
-/// answer instead of a reset connection; past this the connection is simply closed.
-const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+/// Bytes of an unwanted body read and discarded before answering, so that a sender that is
+/// still writing reads the answer instead of a reset connection; past this (or
+/// `DRAIN_TIMEOUT`) the connection is simply closed.
+const DRAIN_LIMIT: usize = 1024 * 1024;
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 enum BodyError {
     TooLarge,
+    Busy(IngestError),
+    TimedOut,
     Read(String),
 }
 
-/// Reads a body up to `limit` bytes. Over the limit, the rest is drained (up to
-/// `DRAIN_LIMIT`) and `TooLarge` returned.
-async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
-    let mut buffer = bytes::BytesMut::new();
-    let mut too_large = false;
-    let mut seen = 0usize;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        seen = seen.saturating_add(data.len());
-        if too_large || seen > limit {
-            too_large = true;
-            buffer.clear();
-            if seen > DRAIN_LIMIT {
-                break;
+/// Reads a body of at most `limit` bytes, growing `reservation` as it arrives (so a chunked
+/// body can never hold more memory than the in-flight budget allows), within
+/// `BODY_READ_TIMEOUT`.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    reservation: &mut Reservation,
+) -> Result<Bytes, BodyError> {
+    let read = async {
+        let mut body = body;
+        let mut buffer = bytes::BytesMut::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            let seen = buffer.len().saturating_add(data.len());
+            if seen > limit {
+                return Err(BodyError::TooLarge);
             }
-            continue;
+            reservation.cover(seen).map_err(BodyError::Busy)?;
+            buffer.extend_from_slice(&data);
         }
-        buffer.extend_from_slice(&data);
-    }
-    if too_large {
-        Err(BodyError::TooLarge)
-    } else {
         Ok(buffer.freeze())
-    }
+    };
+    tokio::time::timeout(BODY_READ_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(BodyError::TimedOut))
 }
 
+/// Reads and discards a little of an unwanted body (see `DRAIN_LIMIT`).
 async fn drain(body: Body) {
-    let _ = read_body(body, 0).await;
+    let discard = async {
+        let mut body = body;
+        let mut seen = 0usize;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen = seen.saturating_add(data.len());
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, discard).await;
+}
+
+/// Marks an answer given before its request's body was read whole: the connection closes.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 async fn export<S: ExportSink, const SIGNAL: u8>(
@@ -275,7 +404,9 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
     let (encoding, gzip) = match checked {
         Ok(ok) => ok,
         Err(refused) => {
-            drain(body).await;
+            if refused.drain {
+                drain(body).await;
+            }
             let mut response = if refused.status == StatusCode::METHOD_NOT_ALLOWED {
                 status_response(
                     refused.status,
@@ -294,40 +425,55 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
             if let Some((name, value)) = refused.extra_header {
                 response.headers_mut().insert(name, value);
             }
-            return response;
+            return closing(response);
         }
     };
-    // Reserve memory before reading: what the sender declares, or an estimate for chunked
-    // bodies (topped up once read). A full budget is refused before the body is buffered.
-    let reservation = match state
+    // Reserve memory before reading: what the sender declares, or a small estimate for chunked
+    // bodies, grown as the body arrives. A spent budget is refused before anything is buffered.
+    let mut reservation = match state
         .ingest
         .reserve(declared.unwrap_or(UNDECLARED_BODY_ESTIMATE))
     {
         Ok(reservation) => reservation,
         Err(error) => {
             drain(body).await;
-            return error_response(&refuse, error, encoding);
+            return closing(error_response(&refuse, error, encoding));
         }
     };
-    let body = match read_body(body, limit).await {
+    let body = match read_body(body, limit, &mut reservation).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let message = format!("request body exceeds the limit of {limit} bytes");
-            return refuse(
+            return closing(refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 tonic::Code::ResourceExhausted,
                 message,
                 encoding,
+            ));
+        }
+        Err(BodyError::Busy(error)) => {
+            return closing(error_response(&refuse, error, encoding));
+        }
+        Err(BodyError::TimedOut) => {
+            let message = format!(
+                "the request body did not arrive within {} s",
+                BODY_READ_TIMEOUT.as_secs()
             );
+            return closing(refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                tonic::Code::DeadlineExceeded,
+                message,
+                encoding,
+            ));
         }
         Err(BodyError::Read(error)) => {
             let message = format!("could not read the request body: {error}");
-            return refuse(
+            return closing(refuse(
                 StatusCode::BAD_REQUEST,
                 tonic::Code::InvalidArgument,
                 message,
                 encoding,
-            );
+            ));
         }
     };
     match state
@@ -346,15 +492,11 @@ fn error_response(
     error: IngestError,
     encoding: Encoding,
 ) -> Response {
-    let (status, code) = match &error {
-        IngestError::Decode(DecodeError::TooLarge { .. }) | IngestError::TooLarge { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            tonic::Code::ResourceExhausted,
-        ),
-        IngestError::Decode(_) => (StatusCode::BAD_REQUEST, tonic::Code::InvalidArgument),
-        IngestError::Busy(_) | IngestError::Sink(_) => {
-            (StatusCode::SERVICE_UNAVAILABLE, tonic::Code::Unavailable)
-        }
+    let code = error.grpc_code();
+    let status = match code {
+        tonic::Code::ResourceExhausted => StatusCode::PAYLOAD_TOO_LARGE,
+        tonic::Code::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::BAD_REQUEST,
     };
     let mut response = refuse(status, code, error.to_string(), encoding);
     if status == StatusCode::SERVICE_UNAVAILABLE {

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use ccscope_telemetry::{
-    Batch, DecodeError, Encoding, Rejections, Signal, decode_request, gunzip_capped, normalize,
+    Batch, DecodeError, Encoding, Rejections, Signal, WireError, count_json, count_protobuf,
+    decode_request, gunzip_capped, normalize,
     otlp::tonic::collector::{
         logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
         metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
@@ -18,7 +19,7 @@ use ccscope_telemetry::{
 };
 use prost::Message;
 use serde::Serialize;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Where normalised batches go. `accept` must resolve only once the batch is durable.
 pub trait ExportSink: Send + Sync + 'static {
@@ -48,8 +49,36 @@ pub enum IngestError {
     Busy(usize),
     #[error("export of {size} bytes exceeds the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
+    #[error("body is not a valid OTLP {signal} protobuf message: {source}")]
+    Wire {
+        signal: &'static str,
+        #[source]
+        source: WireError,
+    },
+    #[error(
+        "export of {records} records exceeds the limit of {limit} records per export; send smaller batches"
+    )]
+    TooManyRecords { records: usize, limit: usize },
+    #[error(
+        "export would take {bytes} bytes once decoded, more than the receiver's in-flight limit of {limit} bytes; send smaller batches"
+    )]
+    DecodesTooLarge { bytes: usize, limit: usize },
     #[error(transparent)]
     Sink(#[from] SinkError),
+}
+
+impl IngestError {
+    /// The OTLP/gRPC code of this refusal (OTLP/HTTP maps it onto its HTTP status).
+    pub fn grpc_code(&self) -> tonic::Code {
+        match self {
+            IngestError::Decode(DecodeError::TooLarge { .. })
+            | IngestError::TooLarge { .. }
+            | IngestError::TooManyRecords { .. }
+            | IngestError::DecodesTooLarge { .. } => tonic::Code::ResourceExhausted,
+            IngestError::Decode(_) | IngestError::Wire { .. } => tonic::Code::InvalidArgument,
+            IngestError::Busy(_) | IngestError::Sink(_) => tonic::Code::Unavailable,
+        }
+    }
 }
 
 /// Size limits of the receiver.
@@ -74,8 +103,16 @@ pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 128 * 1024 * 1024;
 /// encoded form (measured with the ingest benchmark's overload run); the in-flight budget is
 /// charged accordingly.
 const DECODED_EXPANSION: usize = 6;
-/// Reserved for a body whose length is not declared (chunked), before it is read.
-pub const UNDECLARED_BODY_ESTIMATE: usize = 256 * 1024;
+/// Reserved for a body whose length is not declared (chunked), before it is read; the
+/// reservation grows as the body arrives.
+pub const UNDECLARED_BODY_ESTIMATE: usize = 64 * 1024;
+/// What one record costs once normalised and prepared for the store, beyond the decoded
+/// request: an `Event` (808 bytes) or `MetricPoint` (456 bytes), its prepared row and their
+/// strings. Measured with the hostile-input test's empty records.
+const RECORD_BYTES: usize = 2048;
+/// Records (log records, data points, spans) one export may carry. Claude Code sends at most
+/// a few hundred; OpenTelemetry SDKs batch 512 by default.
+pub const MAX_RECORDS_PER_EXPORT: usize = 100_000;
 /// Most recent refusals kept for `ccscope doctor` and the receiver panel.
 pub const REFUSAL_LOG_CAPACITY: usize = 50;
 
@@ -107,6 +144,8 @@ pub struct ReceiverStats {
     pub records_accepted: AtomicU64,
     pub records_rejected: AtomicU64,
     pub last_export_ns: AtomicI64,
+    /// Connections closed at once because `conn::MAX_CONNECTIONS` were open.
+    pub connections_refused: Arc<AtomicU64>,
     refusals: Mutex<VecDeque<Refusal>>,
 }
 
@@ -118,6 +157,7 @@ pub struct StatsSnapshot {
     pub records_accepted: u64,
     pub records_rejected: u64,
     pub last_export_ns: Option<i64>,
+    pub connections_refused: u64,
     pub recent_refusals: Vec<Refusal>,
 }
 
@@ -130,6 +170,7 @@ impl ReceiverStats {
             records_accepted: self.records_accepted.load(Ordering::Relaxed),
             records_rejected: self.records_rejected.load(Ordering::Relaxed),
             last_export_ns: (last != 0).then_some(last),
+            connections_refused: self.connections_refused.load(Ordering::Relaxed),
             recent_refusals: self
                 .refusals
                 .lock()
@@ -154,30 +195,54 @@ impl ReceiverStats {
     }
 }
 
-/// In-flight memory held for one export until it is answered.
-pub struct Reservation<'a> {
-    permits: Vec<tokio::sync::SemaphorePermit<'a>>,
+/// In-flight memory held for one export until it is answered. Owned, so it can travel with a
+/// request body while that is read.
+pub struct Reservation {
+    budget: Arc<Semaphore>,
+    max: usize,
+    permit: Option<OwnedSemaphorePermit>,
     charged: usize,
 }
 
-impl<'a> Reservation<'a> {
-    /// Grows the reservation to cover a body of `body_bytes` once decoded.
-    fn cover<S>(&mut self, ingest: &'a Ingest<S>, body_bytes: usize) -> Result<(), IngestError> {
-        let max = ingest.limits.max_inflight_bytes;
-        let wanted = body_bytes.saturating_mul(DECODED_EXPANSION).clamp(1, max);
-        if wanted <= self.charged {
+impl Reservation {
+    /// Grows the reservation to `bytes` (never shrinks it). Refused (`Busy`) when the budget
+    /// is spent.
+    fn grow_to(&mut self, bytes: usize) -> Result<(), IngestError> {
+        if bytes <= self.charged {
             return Ok(());
         }
-        let extra = (wanted - self.charged) as u32;
-        // One export may use the whole budget on its own, so a large export still goes
-        // through on an idle receiver.
-        let permit = ingest
-            .budget
-            .try_acquire_many(extra)
-            .map_err(|_| IngestError::Busy(max))?;
-        self.permits.push(permit);
-        self.charged = wanted;
+        let extra = u32::try_from(bytes - self.charged).map_err(|_| IngestError::Busy(self.max))?;
+        let permit = Arc::clone(&self.budget)
+            .try_acquire_many_owned(extra)
+            .map_err(|_| IngestError::Busy(self.max))?;
+        match &mut self.permit {
+            Some(held) => held.merge(permit),
+            None => self.permit = Some(permit),
+        }
+        self.charged = bytes;
         Ok(())
+    }
+
+    /// Covers a body of `body_bytes` as received, estimated at `DECODED_EXPANSION` times its
+    /// size once decoded (one export may use the whole budget, so a large export still goes
+    /// through on an idle receiver).
+    pub fn cover(&mut self, body_bytes: usize) -> Result<(), IngestError> {
+        self.grow_to(
+            body_bytes
+                .saturating_mul(DECODED_EXPANSION)
+                .clamp(1, self.max),
+        )
+    }
+
+    /// Covers exactly `bytes`, refusing an export that could never fit the budget.
+    fn cover_exactly(&mut self, bytes: usize) -> Result<(), IngestError> {
+        if bytes > self.max {
+            return Err(IngestError::DecodesTooLarge {
+                bytes,
+                limit: self.max,
+            });
+        }
+        self.grow_to(bytes)
     }
 }
 
@@ -185,7 +250,7 @@ impl<'a> Reservation<'a> {
 pub struct Ingest<S> {
     sink: S,
     limits: Limits,
-    budget: Semaphore,
+    budget: Arc<Semaphore>,
     pub stats: Arc<ReceiverStats>,
 }
 
@@ -197,7 +262,12 @@ impl<S> Ingest<S> {
 
 impl<S: ExportSink> Ingest<S> {
     pub fn new(sink: S, limits: Limits, stats: Arc<ReceiverStats>) -> Ingest<S> {
-        let budget = Semaphore::new(limits.max_inflight_bytes.min(Semaphore::MAX_PERMITS));
+        let budget = Arc::new(Semaphore::new(
+            limits
+                .max_inflight_bytes
+                .min(Semaphore::MAX_PERMITS)
+                .min(u32::MAX as usize),
+        ));
         Ingest {
             sink,
             limits,
@@ -208,20 +278,22 @@ impl<S: ExportSink> Ingest<S> {
 
     /// Reserves in-flight memory for an export of about `body_bytes` before its body is read.
     /// Refused at once (`Busy`) when the budget is spent.
-    pub fn reserve(&self, body_bytes: usize) -> Result<Reservation<'_>, IngestError> {
+    pub fn reserve(&self, body_bytes: usize) -> Result<Reservation, IngestError> {
         let mut reservation = Reservation {
-            permits: Vec::new(),
+            budget: Arc::clone(&self.budget),
+            max: self.limits.max_inflight_bytes.min(u32::MAX as usize),
+            permit: None,
             charged: 0,
         };
-        reservation.cover(self, body_bytes)?;
+        reservation.cover(body_bytes)?;
         Ok(reservation)
     }
 
     /// Takes one export body, within a reservation. Returns the records rejected one by one
     /// (for `partial_success`).
-    pub async fn export<'a>(
-        &'a self,
-        mut reservation: Reservation<'a>,
+    pub async fn export(
+        &self,
+        mut reservation: Reservation,
         transport: &'static str,
         signal: Signal,
         encoding: Encoding,
@@ -229,11 +301,11 @@ impl<S: ExportSink> Ingest<S> {
         body: &[u8],
     ) -> Result<Rejections, IngestError> {
         let received_ns = now_ns();
-        reservation.cover(self, body.len())?;
+        reservation.cover(body.len())?;
         let inflated;
         let body = if gzip {
             inflated = gunzip_capped(body, self.limits.max_decompressed_bytes)?;
-            reservation.cover(self, inflated.len())?;
+            reservation.cover(inflated.len())?;
             &inflated[..]
         } else {
             body
@@ -244,7 +316,37 @@ impl<S: ExportSink> Ingest<S> {
                 limit: self.limits.max_decompressed_bytes,
             });
         }
+        // What the body decodes to, counted before decoding (an upper bound with room for
+        // vector growth, ~6.5x the wire size for Claude Code's exports); the body stays alive
+        // while it is decoded.
+        let counts = match encoding {
+            Encoding::Protobuf => {
+                count_protobuf(signal, body).map_err(|source| IngestError::Wire {
+                    signal: signal.as_str(),
+                    source,
+                })?
+            }
+            Encoding::Json => count_json(body),
+        };
+        let too_many = |records: usize| IngestError::TooManyRecords {
+            records,
+            limit: MAX_RECORDS_PER_EXPORT,
+        };
+        if counts.records > MAX_RECORDS_PER_EXPORT {
+            return Err(too_many(counts.records));
+        }
+        let decoded = body.len().saturating_add(counts.decoded_bytes);
+        let normalised =
+            |records: usize| decoded.saturating_add(records.saturating_mul(RECORD_BYTES));
+        // Protobuf records are counted before decoding; JSON ones once decoded (the objects
+        // bound the decoding itself).
+        reservation.cover_exactly(normalised(counts.records))?;
         let request = decode_request(signal, encoding, body)?;
+        let records = request.record_count();
+        if records > MAX_RECORDS_PER_EXPORT {
+            return Err(too_many(records));
+        }
+        reservation.cover_exactly(normalised(records))?;
         let batch = normalize(request, received_ns);
         let rejected = batch.rejected.clone();
         let records = batch.len() as u64;

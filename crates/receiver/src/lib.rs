@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub mod auth;
+pub mod conn;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
@@ -150,9 +151,33 @@ where
     let mut grpc_addr = None;
     if let Some(listener) = grpc_listener {
         grpc_addr = listener.local_addr().ok();
-        let incoming =
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+        let slots = conn::Slots::new(
+            conn::MAX_CONNECTIONS,
+            Arc::clone(&stats.connections_refused),
+        );
+        // Connections are accepted here (within the cap) and handed to tonic through a
+        // one-place channel; the accept task ends when tonic drops the receiving side.
+        let (conn_tx, conn_rx) =
+            tokio::sync::mpsc::channel::<Result<conn::Guarded, std::io::Error>>(1);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    connection = slots.accept(&listener) => {
+                        if conn_tx.send(Ok(connection)).await.is_err() {
+                            break;
+                        }
+                    }
+                    () = conn_tx.closed() => break,
+                }
+            }
+        }));
+        let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
         let server = tonic::transport::Server::builder()
+            .max_concurrent_streams(Some(conn::H2_MAX_STREAMS))
+            .initial_connection_window_size(Some(conn::H2_CONNECTION_WINDOW))
+            .initial_stream_window_size(Some(conn::H2_STREAM_WINDOW))
+            .http2_keepalive_interval(Some(std::time::Duration::from_secs(60)))
+            .http2_keepalive_timeout(Some(std::time::Duration::from_secs(20)))
             .add_service(grpc::OtlpService::<S, 0>::new(
                 Arc::clone(&ingest),
                 config.token.clone(),
@@ -176,21 +201,12 @@ where
     if let Some(listener) = http_listener {
         http_addr = listener.local_addr().ok();
         let router = http::router(Arc::clone(&ingest), config.token.clone());
+        let slots = conn::Slots::new(
+            conn::MAX_CONNECTIONS,
+            Arc::clone(&stats.connections_refused),
+        );
         let stop = stopped(stop_rx);
-        tasks.push(tokio::spawn(async move {
-            use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
-                if let Err(error) = tcp.set_nodelay(true) {
-                    tracing::debug!(%error, "cannot set TCP_NODELAY");
-                }
-            });
-            if let Err(error) = axum::serve(listener, router)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                tracing::error!(%error, "OTLP/HTTP server failed");
-            }
-        }));
+        tasks.push(tokio::spawn(http::serve(listener, slots, router, stop)));
     }
     Ok(Running {
         grpc_addr,

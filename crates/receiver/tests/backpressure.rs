@@ -52,9 +52,9 @@ async fn a_full_budget_answers_503_with_retry_after_and_recovers() {
         entered: Arc::new(tokio::sync::Notify::new()),
     };
     let body = body();
-    // Room for exactly one export in flight.
+    // Room for exactly one export in flight (it decodes to about 7.5 times its size).
     let limits = Limits {
-        max_inflight_bytes: body.len() * 4,
+        max_inflight_bytes: body.len() * 10,
         ..Limits::default()
     };
     let config = ReceiverConfig {

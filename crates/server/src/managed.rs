@@ -155,6 +155,9 @@ pub struct ApplyBody {
     text: String,
     /// Its SHA-256, as the admin approved it.
     sha256: String,
+    /// The SHA-256 of the file the preview was made from (`current_sha256` of the preview,
+    /// `absent` for a new file): a file changed since is not overwritten.
+    expect_current_sha256: Option<String>,
 }
 
 fn outcome_json(outcome: HelperOutcome) -> Value {
@@ -205,10 +208,19 @@ pub async fn apply(Json(body): Json<ApplyBody>) -> Result<Json<Value>, ApiError>
             format!("{} error(s); nothing written", checked.report.errors.len()),
         ));
     }
+    if let Some(current) = &body.expect_current_sha256
+        && current != elevate::ABSENT
+        && !ccscope_settings::canonical::is_sha256_hex(current)
+    {
+        return Err(bad_request(
+            "expect_current_sha256 takes 64 lower-case hex digits or \"absent\"",
+        ));
+    }
     let request = HelperRequest::Apply {
         target,
         document: body.text.into_bytes(),
         sha256: body.sha256,
+        expect_current: body.expect_current_sha256,
     };
     run(request).await
 }

@@ -9,32 +9,48 @@
 //!   target may be a symlink;
 //! * the write is a temp file in the same directory, fsynced, renamed over the target, and the
 //!   directory fsynced: a crash leaves the old file or the new one, never a mix;
-//! * the previous file is kept as a backup (the last ten per target).
+//! * the previous file is kept as a backup (the last ten per target), 0600 in a 0700
+//!   directory;
+//! * one write at a time (an exclusive lock), and with `--expect-current-sha256` only over the
+//!   file the admin's preview was made from, so a stale preview cannot undo a newer change;
+//! * directories and files get their modes set explicitly (0755, 0644), whatever the umask,
+//!   and a write whose file ordinary users could not read (a 0750 directory on the way) is
+//!   refused: a policy Claude Code cannot read would silently not apply.
 //!
 //! It prints one JSON object (the [`HelperReport`]) and exits 0 (written), 1 (invalid
-//! document or hash), 2 (usage), 3 (permission or unsafe location), 4 (I/O failure).
+//! document, hash, or a file changed since the preview), 2 (usage), 3 (permission or unsafe
+//! location), 4 (I/O failure).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use base64::Engine;
 use ccscope_settings::backup::{self, KEEP_BACKUPS};
 use ccscope_settings::canonical::{canonical_bytes, is_sha256_hex, sha256_hex};
-use ccscope_settings::elevate::{HelperError, HelperReport, exit};
+use ccscope_settings::elevate::{ABSENT, HelperError, HelperReport, exit};
 use ccscope_settings::paths::Layout;
 use ccscope_settings::{Issue, Scope, Target, validate};
 
 /// Largest document accepted (managed settings are a few KB).
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
-/// Debug builds only: pause at a named point so tests can kill the helper mid-write.
+/// Builds with the test hooks only: pause at a named point so tests can kill the helper
+/// mid-write (or hold the lock).
 const TEST_STALL_ENV: &str = "CCSCOPE_HELPER_TEST_STALL";
 const TEMP_MARKER: &str = ".ccscope-tmp-";
+/// The lock every write holds, in the managed directory.
+const LOCK_FILE: &str = ".ccscope-lock";
+/// Modes set explicitly (the umask of whoever runs the helper does not apply).
+const DIR_MODE: u32 = 0o755;
+const FILE_MODE: u32 = 0o644;
+const BACKUP_DIR_MODE: u32 = 0o700;
+const BACKUP_FILE_MODE: u32 = 0o600;
 
 const USAGE: &str = "usage:
-  ccscope-settings-helper apply --target NAME --sha256 HEX [--document-base64 B64]
-      (the document is read from stdin unless --document-base64 is given)
+  ccscope-settings-helper apply --target NAME --sha256 HEX [--expect-current-sha256 HEX|absent]
+                                [--document-file FILE]
+      (the document is read from stdin unless --document-file is given; either way its
+       SHA-256 must be HEX)
   ccscope-settings-helper restore --backup ID
 NAME is managed-settings.json or a drop-in file name such as 50-telemetry.json.";
 
@@ -160,7 +176,15 @@ fn check_flags(args: &[String], allowed: &[&str]) -> Result<(), Failure> {
 fn run(args: &[String]) -> Result<Written, Failure> {
     match args.first().map(String::as_str) {
         Some("apply") => {
-            check_flags(args, &["--target", "--sha256", "--document-base64"])?;
+            check_flags(
+                args,
+                &[
+                    "--target",
+                    "--sha256",
+                    "--expect-current-sha256",
+                    "--document-file",
+                ],
+            )?;
             let target = flag(args, "--target")?.ok_or_else(|| {
                 Failure::new(
                     exit::USAGE,
@@ -184,18 +208,26 @@ fn run(args: &[String]) -> Result<Written, Failure> {
                     "--sha256 takes 64 lower-case hex digits",
                 ));
             }
+            let expect_current = flag(args, "--expect-current-sha256")?;
+            if let Some(current) = expect_current
+                && current != ABSENT
+                && !is_sha256_hex(current)
+            {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "usage",
+                    "--expect-current-sha256 takes 64 lower-case hex digits or \"absent\"",
+                ));
+            }
             require_root()?;
-            let document = match flag(args, "--document-base64")? {
-                Some(b64) => base64::engine::general_purpose::STANDARD
-                    .decode(b64)
-                    .map_err(|e| {
-                        Failure::new(
-                            exit::USAGE,
-                            "usage",
-                            format!("--document-base64 is not base64: {e}"),
-                        )
-                    })?,
-                None => read_stdin()?,
+            let document = match flag(args, "--document-file")? {
+                // Written by the unprivileged caller: only its bytes count, and they must hash
+                // to the approved value.
+                Some(file) => read_limited(
+                    File::open(file).map_err(|e| Failure::io("read", Path::new(file), e))?,
+                    file,
+                )?,
+                None => read_limited(std::io::stdin(), "stdin")?,
             };
             if document.len() > MAX_DOCUMENT_BYTES {
                 return Err(Failure::new(
@@ -215,7 +247,7 @@ fn run(args: &[String]) -> Result<Written, Failure> {
                 ));
             }
             check_document(&document, true)?;
-            write_target(&Layout::system(), &target, &document)
+            write_target(&Layout::system(), &target, &document, expect_current)
         }
         Some("restore") => {
             check_flags(args, &["--backup"])?;
@@ -247,23 +279,22 @@ fn run(args: &[String]) -> Result<Written, Failure> {
             }
             let bytes = fs::read(&path).map_err(|e| Failure::io("read backup", &path, e))?;
             check_document(&bytes, false)?;
-            write_target(&layout, &target, &bytes)
+            write_target(&layout, &target, &bytes, None)
         }
         Some("--help" | "-h" | "help") => Err(Failure::new(exit::USAGE, "usage", USAGE)),
         _ => Err(Failure::new(exit::USAGE, "usage", USAGE)),
     }
 }
 
-fn read_stdin() -> Result<Vec<u8>, Failure> {
+fn read_limited(from: impl Read, what: &str) -> Result<Vec<u8>, Failure> {
     let mut document = Vec::new();
-    std::io::stdin()
-        .take(MAX_DOCUMENT_BYTES as u64 + 1)
+    from.take(MAX_DOCUMENT_BYTES as u64 + 1)
         .read_to_end(&mut document)
         .map_err(|e| {
             Failure::new(
                 exit::IO,
                 "io_error",
-                format!("cannot read the document from stdin: {e}"),
+                format!("cannot read the document from {what}: {e}"),
             )
         })?;
     Ok(document)
@@ -319,16 +350,18 @@ fn require_root() -> Result<(), Failure> {
 }
 
 fn stall(point: &str) {
-    if cfg!(debug_assertions) && std::env::var(TEST_STALL_ENV).is_ok_and(|v| v == point) {
+    if ccscope_settings::paths::TEST_HOOKS
+        && std::env::var(TEST_STALL_ENV).is_ok_and(|v| v == point)
+    {
         eprintln!("stalled at {point}");
         let _ = std::io::stderr().flush();
         std::thread::sleep(std::time::Duration::from_secs(120));
     }
 }
 
-/// Checks that `dir` is a real directory only root can write; creates it (0755) when missing and
-/// its parent passes the same check.
-fn ensure_safe_dir(dir: &Path) -> Result<(), Failure> {
+/// Checks that `dir` is a real directory only root can write; creates it with `mode` (set
+/// explicitly, whatever the umask) when missing and its parent passes the same check.
+fn ensure_safe_dir(dir: &Path, mode: u32) -> Result<(), Failure> {
     match fs::symlink_metadata(dir) {
         Ok(meta) => check_dir_meta(dir, &meta),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -339,8 +372,8 @@ fn ensure_safe_dir(dir: &Path) -> Result<(), Failure> {
                     format!("{} has no parent", dir.display()),
                 )
             })?;
-            ensure_safe_dir(parent)?;
-            create_dir(dir)?;
+            ensure_safe_dir(parent, DIR_MODE)?;
+            create_dir(dir, mode)?;
             let meta = fs::symlink_metadata(dir).map_err(|e| Failure::io("inspect", dir, e))?;
             check_dir_meta(dir, &meta)
         }
@@ -349,17 +382,109 @@ fn ensure_safe_dir(dir: &Path) -> Result<(), Failure> {
 }
 
 #[cfg(unix)]
-fn create_dir(dir: &Path) -> Result<(), Failure> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .mode(0o755)
-        .create(dir)
-        .map_err(|e| Failure::io("create", dir, e))
+fn create_dir(dir: &Path, mode: u32) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir(dir).map_err(|e| Failure::io("create", dir, e))?;
+    // mkdir applies the umask; the mode is set again so that it does not.
+    fs::set_permissions(dir, fs::Permissions::from_mode(mode))
+        .map_err(|e| Failure::io("set the mode of", dir, e))
 }
 
 #[cfg(not(unix))]
-fn create_dir(dir: &Path) -> Result<(), Failure> {
+fn create_dir(dir: &Path, _mode: u32) -> Result<(), Failure> {
     fs::create_dir(dir).map_err(|e| Failure::io("create", dir, e))
+}
+
+/// Refuses to report success for a file ordinary users cannot read: every directory on its
+/// path must let others through (o+x) and the file must be readable by others (o+r), or
+/// every user's Claude Code silently ignores the policy.
+#[cfg(unix)]
+fn check_readable_by_all(path: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    let unreadable = |what: &Path, mode: u32, need: &str| {
+        Err(Failure::new(
+            exit::PERMISSION,
+            "unreadable_by_users",
+            format!(
+                "{} has mode {:04o}: ordinary users cannot {need} it, so Claude Code would ignore this policy for them. Run `chmod o+{} {}` (a root umask such as 027 or 077 makes directories like this)",
+                what.display(),
+                mode & 0o7777,
+                if need == "read" { "r" } else { "x" },
+                what.display()
+            ),
+        ))
+    };
+    let meta = fs::metadata(path).map_err(|e| Failure::io("inspect", path, e))?;
+    if meta.permissions().mode() & 0o004 == 0 {
+        return unreadable(path, meta.permissions().mode(), "read");
+    }
+    for dir in path
+        .ancestors()
+        .skip(1)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        let mode = fs::metadata(dir)
+            .map_err(|e| Failure::io("inspect", dir, e))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            return unreadable(dir, mode, "enter");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_readable_by_all(_path: &Path) -> Result<(), Failure> {
+    Ok(())
+}
+
+/// The directory of `path` must let others through before anything is written there.
+#[cfg(unix)]
+fn check_traversable(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt;
+    for d in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+        let mode = fs::metadata(d)
+            .map_err(|e| Failure::io("inspect", d, e))?
+            .permissions()
+            .mode();
+        if mode & 0o001 == 0 {
+            return Err(Failure::new(
+                exit::PERMISSION,
+                "unreadable_by_users",
+                format!(
+                    "{} has mode {:04o}: ordinary users cannot enter it, so Claude Code would ignore a policy written there. Run `chmod o+x {}` first; nothing was written",
+                    d.display(),
+                    mode & 0o7777,
+                    d.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_traversable(_dir: &Path) -> Result<(), Failure> {
+    Ok(())
+}
+
+/// Holds the managed directory's write lock until dropped (one helper writes at a time).
+fn lock(dir: &Path) -> Result<File, Failure> {
+    let path = dir.join(LOCK_FILE);
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options
+        .open(&path)
+        .map_err(|e| Failure::io("open the lock", &path, e))?;
+    file.lock().map_err(|e| Failure::io("lock", &path, e))?;
+    stall("locked");
+    Ok(file)
 }
 
 #[cfg(unix)]
@@ -429,18 +554,18 @@ fn create_exclusive(path: &Path) -> Result<File, Failure> {
         .map_err(|e| Failure::io("create", path, e))
 }
 
-/// Makes `file` root-owned and world-readable (0644) before it is renamed into place.
-fn seal(file: &File, path: &Path) -> Result<(), Failure> {
+/// Makes `file` root-owned with `mode` before it is renamed into place.
+fn seal(file: &File, path: &Path, mode: u32) -> Result<(), Failure> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::os::unix::fs::fchown(file, Some(0), Some(0))
             .map_err(|e| Failure::io("chown", path, e))?;
-        file.set_permissions(fs::Permissions::from_mode(0o644))
+        file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| Failure::io("chmod", path, e))?;
     }
     #[cfg(not(unix))]
-    let _ = (file, path);
+    let _ = (file, path, mode);
     Ok(())
 }
 
@@ -478,7 +603,15 @@ fn replace_file(dir: &Path, file_name: &str, bytes: &[u8], is_target: bool) -> R
         }
         file.write_all(&bytes[half..])
             .map_err(|e| Failure::io("write", &temp, e))?;
-        seal(&file, &temp)?;
+        seal(
+            &file,
+            &temp,
+            if is_target {
+                FILE_MODE
+            } else {
+                BACKUP_FILE_MODE
+            },
+        )?;
         file.sync_all().map_err(|e| Failure::io("sync", &temp, e))?;
         if is_target {
             stall("before-rename");
@@ -492,10 +625,17 @@ fn replace_file(dir: &Path, file_name: &str, bytes: &[u8], is_target: bool) -> R
     result
 }
 
-fn write_target(layout: &Layout, target: &Target, bytes: &[u8]) -> Result<Written, Failure> {
-    ensure_safe_dir(&layout.managed_dir)?;
+fn write_target(
+    layout: &Layout,
+    target: &Target,
+    bytes: &[u8],
+    expect_current: Option<&str>,
+) -> Result<Written, Failure> {
+    ensure_safe_dir(&layout.managed_dir, DIR_MODE)?;
+    let _lock = lock(&layout.managed_dir)?;
     let dir = target.dir(layout);
-    ensure_safe_dir(&dir)?;
+    ensure_safe_dir(&dir, DIR_MODE)?;
+    check_traversable(&dir)?;
     let path = target.path(layout);
     let existing = match fs::symlink_metadata(&path) {
         Ok(meta) if meta.file_type().is_symlink() => {
@@ -522,6 +662,23 @@ fn write_target(layout: &Layout, target: &Target, bytes: &[u8]) -> Result<Writte
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => return Err(Failure::io("inspect", &path, e)),
     };
+    if let Some(expected) = expect_current {
+        let current = if existing {
+            sha256_hex(&read_no_follow(&path)?)
+        } else {
+            ABSENT.to_owned()
+        };
+        if current != expected {
+            return Err(Failure::new(
+                exit::INVALID,
+                "changed_since_preview",
+                format!(
+                    "{} changed since the preview was made (its SHA-256 is now {current}, the preview saw {expected}): nothing was written; preview again",
+                    path.display()
+                ),
+            ));
+        }
+    }
     remove_stale_temps(&dir, target.file_name());
     let backup = if existing {
         Some(take_backup(layout, target, &path)?)
@@ -529,6 +686,7 @@ fn write_target(layout: &Layout, target: &Target, bytes: &[u8]) -> Result<Writte
         None
     };
     replace_file(&dir, target.file_name(), bytes, true)?;
+    check_readable_by_all(&path)?;
     Ok(Written {
         target: target.clone(),
         path,
@@ -537,10 +695,8 @@ fn write_target(layout: &Layout, target: &Target, bytes: &[u8]) -> Result<Writte
     })
 }
 
-/// Copies the current file into the backup directory and keeps the newest [`KEEP_BACKUPS`].
-fn take_backup(layout: &Layout, target: &Target, path: &Path) -> Result<String, Failure> {
-    let backup_dir = layout.backup_dir();
-    ensure_safe_dir(&backup_dir)?;
+/// Reads a file without following a symlink planted at its name.
+fn read_no_follow(path: &Path) -> Result<Vec<u8>, Failure> {
     let mut current = Vec::new();
     let mut options = OpenOptions::new();
     options.read(true);
@@ -553,6 +709,29 @@ fn take_backup(layout: &Layout, target: &Target, path: &Path) -> Result<String, 
         .open(path)
         .and_then(|mut f| f.read_to_end(&mut current))
         .map_err(|e| Failure::io("read", path, e))?;
+    Ok(current)
+}
+
+/// Backups may hold secrets (headers, helper commands): the directory is root's alone (0700),
+/// also when an older version created it 0755.
+fn restrict_backup_dir(dir: &Path) -> Result<(), Failure> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(BACKUP_DIR_MODE))
+            .map_err(|e| Failure::io("set the mode of", dir, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Copies the current file into the backup directory and keeps the newest [`KEEP_BACKUPS`].
+fn take_backup(layout: &Layout, target: &Target, path: &Path) -> Result<String, Failure> {
+    let backup_dir = layout.backup_dir();
+    ensure_safe_dir(&backup_dir, BACKUP_DIR_MODE)?;
+    restrict_backup_dir(&backup_dir)?;
+    let current = read_no_follow(path)?;
     let mut now = chrono::Utc::now();
     let mut id = backup::backup_id(target, now);
     while backup_dir.join(&id).exists() {

@@ -410,3 +410,260 @@ fn a_kill_mid_write_leaves_the_old_file_whole() {
     );
     assert!(temp_files(&root.managed_dir()).is_empty());
 }
+
+/// Runs `apply` with extra arguments and the document on stdin.
+fn apply_with(root: &Root, umask: Option<u32>, doc: &Value, extra: &[&str]) -> (i32, Value) {
+    let bytes = canonical_bytes(doc);
+    let sha = sha256_hex(&bytes);
+    let mut command = root.command();
+    command
+        .args(["apply", "--target", "managed", "--sha256", &sha])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    if let Some(mask) = umask {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe and has no preconditions.
+        unsafe {
+            command.pre_exec(move || {
+                libc::umask(mask);
+                Ok(())
+            });
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    parse(child.wait_with_output().unwrap())
+}
+
+#[test]
+fn a_strict_umask_still_gives_files_every_user_can_read() {
+    require_root!();
+    let root = Root::new();
+    for mask in [0o027, 0o077] {
+        let _ = fs::remove_dir_all(root.dir.path().join("etc"));
+        let (code, report) = apply_with(&root, Some(mask), &json!({"model": "m"}), &[]);
+        assert_eq!(code, 0, "umask {mask:o}: {report}");
+        for dir in [root.dir.path().join("etc"), root.managed_dir()] {
+            assert_eq!(
+                fs::metadata(&dir).unwrap().mode() & 0o7777,
+                0o755,
+                "umask {mask:o}: {}",
+                dir.display()
+            );
+        }
+        assert_eq!(
+            fs::metadata(root.managed_file()).unwrap().mode() & 0o7777,
+            0o644
+        );
+        // A second write takes a backup: root's alone.
+        let (code, report) = apply_with(&root, Some(mask), &json!({"model": "n"}), &[]);
+        assert_eq!(code, 0, "{report}");
+        let backups = root.managed_dir().join(".ccscope-backups");
+        assert_eq!(fs::metadata(&backups).unwrap().mode() & 0o7777, 0o700);
+        let id = report["backup"].as_str().unwrap();
+        assert_eq!(
+            fs::metadata(backups.join(id)).unwrap().mode() & 0o7777,
+            0o600
+        );
+    }
+}
+
+#[test]
+fn a_directory_users_cannot_enter_is_refused_and_nothing_is_written() {
+    require_root!();
+    let root = Root::new();
+    root.apply("managed", &json!({"model": "old"}));
+    fs::set_permissions(root.managed_dir(), fs::Permissions::from_mode(0o750)).unwrap();
+    let (code, report) = root.apply("managed", &json!({"model": "new"}));
+    assert_eq!(
+        (code, report["error"]["code"].as_str()),
+        (3, Some("unreadable_by_users")),
+        "{report}"
+    );
+    let message = report["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("0750") && message.contains("chmod o+x"),
+        "{message}"
+    );
+    assert_eq!(
+        fs::read(root.managed_file()).unwrap(),
+        canonical_bytes(&json!({"model": "old"}))
+    );
+}
+
+#[test]
+fn a_stale_preview_cannot_overwrite_a_newer_file() {
+    require_root!();
+    let root = Root::new();
+    // A new file: `absent` holds only while there is none.
+    let (code, report) = apply_with(
+        &root,
+        None,
+        &json!({"model": "first"}),
+        &["--expect-current-sha256", "absent"],
+    );
+    assert_eq!(code, 0, "{report}");
+    let first = fs::read(root.managed_file()).unwrap();
+    let (code, report) = apply_with(
+        &root,
+        None,
+        &json!({"model": "again"}),
+        &["--expect-current-sha256", "absent"],
+    );
+    assert_eq!(
+        (code, report["error"]["code"].as_str()),
+        (1, Some("changed_since_preview")),
+        "{report}"
+    );
+    // Someone else writes; the admin's preview of `first` is now stale.
+    root.apply("managed", &json!({"model": "newer"}));
+    let (code, report) = apply_with(
+        &root,
+        None,
+        &json!({"model": "stale"}),
+        &["--expect-current-sha256", &sha256_hex(&first)],
+    );
+    assert_eq!(
+        (code, report["error"]["code"].as_str()),
+        (1, Some("changed_since_preview")),
+        "{report}"
+    );
+    assert_eq!(
+        fs::read(root.managed_file()).unwrap(),
+        canonical_bytes(&json!({"model": "newer"}))
+    );
+    let current = sha256_hex(&fs::read(root.managed_file()).unwrap());
+    let (code, report) = apply_with(
+        &root,
+        None,
+        &json!({"model": "fresh"}),
+        &["--expect-current-sha256", &current],
+    );
+    assert_eq!(code, 0, "{report}");
+    let (code, _) = apply_with(
+        &root,
+        None,
+        &json!({"model": "x"}),
+        &["--expect-current-sha256", "not-a-hash"],
+    );
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn two_applies_at_once_take_turns() {
+    require_root!();
+    let root = Root::new();
+    root.apply("managed", &json!({"model": "start"}));
+    let bytes = canonical_bytes(&json!({"model": "first"}));
+    let mut first = root
+        .command()
+        .env("CCSCOPE_HELPER_TEST_STALL", "locked")
+        .args([
+            "apply",
+            "--target",
+            "managed",
+            "--sha256",
+            &sha256_hex(&bytes),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    first.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let mut line = String::new();
+    BufReader::new(first.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "stalled at locked");
+    // The second waits for the lock instead of writing beside the first.
+    let second_bytes = canonical_bytes(&json!({"model": "second"}));
+    let mut second = root
+        .command()
+        .args([
+            "apply",
+            "--target",
+            "managed",
+            "--sha256",
+            &sha256_hex(&second_bytes),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    second
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&second_bytes)
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second apply waits while the first holds the lock"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let (code, report) = parse(second.wait_with_output().unwrap());
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(fs::read(root.managed_file()).unwrap(), second_bytes);
+}
+
+#[test]
+fn the_document_may_come_in_a_file_and_must_still_match_the_hash() {
+    require_root!();
+    let root = Root::new();
+    let bytes = canonical_bytes(&json!({"model": "from-file"}));
+    let file = root.dir.path().join("doc.json");
+    fs::write(&file, &bytes).unwrap();
+    let run = |sha: &str| {
+        root.run(&[
+            "apply",
+            "--target",
+            "managed",
+            "--sha256",
+            sha,
+            "--document-file",
+            file.to_str().unwrap(),
+        ])
+    };
+    let (code, report) = run(&sha256_hex(&canonical_bytes(&json!({"model": "other"}))));
+    assert_eq!(
+        (code, report["error"]["code"].as_str()),
+        (1, Some("hash_mismatch")),
+        "{report}"
+    );
+    let (code, report) = run(&sha256_hex(&bytes));
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(fs::read(root.managed_file()).unwrap(), bytes);
+}
+
+#[test]
+fn a_drop_in_named_like_the_main_file_keeps_its_own_backups() {
+    require_root!();
+    let root = Root::new();
+    root.apply("managed", &json!({"model": "main-1"}));
+    root.apply("managed", &json!({"model": "main-2"}));
+    let twin = "managed-settings.d/managed-settings.json";
+    root.apply(twin, &json!({"model": "twin-1"}));
+    let (code, report) = root.apply(twin, &json!({"model": "twin-2"}));
+    assert_eq!(code, 0, "{report}");
+    let twin_backup = report["backup"].as_str().unwrap().to_owned();
+    assert!(
+        twin_backup.starts_with("managed-settings.d@"),
+        "{twin_backup}"
+    );
+    // Restoring the twin's backup restores the drop-in, never the main file.
+    let (code, report) = root.run(&["restore", "--backup", &twin_backup]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["target"], twin);
+    assert_eq!(
+        fs::read(root.managed_file()).unwrap(),
+        canonical_bytes(&json!({"model": "main-2"}))
+    );
+    assert_eq!(
+        fs::read(root.managed_dir().join(twin)).unwrap(),
+        canonical_bytes(&json!({"model": "twin-1"}))
+    );
+}

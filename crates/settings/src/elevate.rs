@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::target::Target;
@@ -20,8 +19,15 @@ pub const HELPER_NAME: &str = if cfg!(windows) {
 };
 /// Where the Linux packages install the helper (the polkit action names this path).
 pub const INSTALLED_HELPER: &str = "/usr/bin/ccscope-settings-helper";
-/// Overrides where the helper is looked for (an absolute path).
+/// Names the helper to run (an absolute path). Honoured only by builds with the `test-hooks`
+/// feature: a shipped build runs only a root-owned, installed helper.
 pub const HELPER_ENV: &str = "CCSCOPE_SETTINGS_HELPER";
+/// pkexec, by absolute path (a `PATH` entry cannot stand in for it).
+pub const PKEXEC: &str = "/usr/bin/pkexec";
+/// osascript, by absolute path.
+pub const OSASCRIPT: &str = "/usr/bin/osascript";
+/// What `--expect-current-sha256` takes for "the file does not exist yet".
+pub const ABSENT: &str = "absent";
 /// The polkit action id shipped in the Linux packages.
 pub const POLKIT_ACTION: &str = "dev.ccscope.settings-helper";
 
@@ -73,6 +79,10 @@ pub enum HelperRequest {
         target: Target,
         document: Vec<u8>,
         sha256: String,
+        /// The SHA-256 of the file the preview was made from (or [`ABSENT`]): the helper
+        /// refuses to write over a file that changed since, so a stale preview cannot undo a
+        /// newer change. `None` skips the check.
+        expect_current: Option<String>,
     },
     /// Put back backup `backup_id`.
     Restore { backup_id: String },
@@ -122,12 +132,15 @@ pub struct LaunchSpec {
     pub stdin: Option<Vec<u8>>,
 }
 
-fn helper_args(request: &HelperRequest, inline_document: bool) -> (Vec<String>, Option<Vec<u8>>) {
+/// The helper's arguments; the document goes on stdin, or (for launchers without one) in the
+/// file `document_file`, which the helper reads and checks against the approved hash.
+fn helper_args(request: &HelperRequest, document_file: Option<&Path>) -> Vec<String> {
     match request {
         HelperRequest::Apply {
             target,
-            document,
             sha256,
+            expect_current,
+            ..
         } => {
             let mut args = vec![
                 "apply".into(),
@@ -136,17 +149,32 @@ fn helper_args(request: &HelperRequest, inline_document: bool) -> (Vec<String>, 
                 "--sha256".into(),
                 sha256.clone(),
             ];
-            if inline_document {
-                args.push("--document-base64".into());
-                args.push(base64::engine::general_purpose::STANDARD.encode(document));
-                (args, None)
-            } else {
-                (args, Some(document.clone()))
+            if let Some(current) = expect_current {
+                args.push("--expect-current-sha256".into());
+                args.push(current.clone());
             }
+            if let Some(file) = document_file {
+                args.push("--document-file".into());
+                args.push(file.display().to_string());
+            }
+            args
         }
-        HelperRequest::Restore { backup_id } => (
-            vec!["restore".into(), "--backup".into(), backup_id.clone()],
-            None,
+        HelperRequest::Restore { backup_id } => {
+            vec!["restore".into(), "--backup".into(), backup_id.clone()]
+        }
+    }
+}
+
+/// What the elevation prompt says is being done, with the document's SHA-256 where there is
+/// one, so the admin can match it against the preview.
+pub fn prompt_text(request: &HelperRequest) -> String {
+    match request {
+        HelperRequest::Apply { target, sha256, .. } => format!(
+            "ccscope wants to write Claude Code's managed settings ({}), document SHA-256 {sha256}.",
+            target.name()
+        ),
+        HelperRequest::Restore { backup_id } => format!(
+            "ccscope wants to restore Claude Code's managed settings from backup {backup_id}."
         ),
     }
 }
@@ -155,52 +183,85 @@ fn sh_single_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
+/// PowerShell treats all four of these as a single quote inside a single-quoted string; each
+/// is doubled.
+const PS_QUOTES: [char; 4] = ['\'', '\u{2018}', '\u{2019}', '\u{201B}'];
+
 fn ps_single_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if PS_QUOTES.contains(&c) {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// Windows PowerShell by absolute path, under the system root.
+fn powershell() -> String {
+    let root = std::env::var("SystemRoot").unwrap_or_else(|_| r"C:\Windows".into());
+    format!(r"{root}\System32\WindowsPowerShell\v1.0\powershell.exe")
+}
+
+/// Whether `elevation` hands the document over in a file rather than on stdin.
+pub fn uses_document_file(elevation: Elevation) -> bool {
+    matches!(elevation, Elevation::Osascript | Elevation::Runas)
 }
 
 /// The command that runs `helper` for `request` under `elevation`. Every argument the helper
-/// gets is a fixed flag, a validated target name or backup id, a hex hash or base64.
-pub fn launch_spec(elevation: Elevation, helper: &Path, request: &HelperRequest) -> LaunchSpec {
+/// gets is a fixed flag, a validated target name or backup id, a hex hash, or the path of the
+/// document file (whose content must match the approved hash).
+pub fn launch_spec(
+    elevation: Elevation,
+    helper: &Path,
+    request: &HelperRequest,
+    document_file: Option<&Path>,
+) -> LaunchSpec {
     let helper_text = helper.display().to_string();
+    let stdin = match request {
+        HelperRequest::Apply { document, .. } if document_file.is_none() => Some(document.clone()),
+        _ => None,
+    };
+    let args = helper_args(request, document_file);
     match elevation {
-        Elevation::Direct | Elevation::Pkexec => {
-            let (args, stdin) = helper_args(request, false);
-            if elevation == Elevation::Direct {
-                LaunchSpec {
-                    program: helper_text,
-                    args,
-                    stdin,
-                }
-            } else {
-                let mut all = vec![helper_text];
-                all.extend(args);
-                LaunchSpec {
-                    program: "pkexec".into(),
-                    args: all,
-                    stdin,
-                }
+        Elevation::Direct => LaunchSpec {
+            program: helper_text,
+            args,
+            stdin,
+        },
+        Elevation::Pkexec => {
+            let mut all = vec![helper_text];
+            all.extend(args);
+            LaunchSpec {
+                program: PKEXEC.into(),
+                args: all,
+                stdin,
             }
         }
         Elevation::Osascript => {
-            let (args, _) = helper_args(request, true);
             let mut line = sh_single_quote(&helper_text);
             for a in &args {
                 line.push(' ');
                 line.push_str(&sh_single_quote(a));
             }
-            let escaped = line.replace('\\', "\\\\").replace('"', "\\\"");
+            let applescript = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
             LaunchSpec {
-                program: "/usr/bin/osascript".into(),
+                program: OSASCRIPT.into(),
                 args: vec![
                     "-e".into(),
-                    format!("do shell script \"{escaped}\" with administrator privileges"),
+                    format!(
+                        "do shell script \"{}\" with prompt \"{}\" with administrator privileges",
+                        applescript(&line),
+                        applescript(&prompt_text(request))
+                    ),
                 ],
                 stdin: None,
             }
         }
         Elevation::Runas => {
-            let (args, _) = helper_args(request, true);
             let list: Vec<String> = args.iter().map(|a| ps_single_quote(a)).collect();
             let script = format!(
                 "$p = Start-Process -FilePath {} -ArgumentList @({}) -Verb RunAs -Wait -PassThru -WindowStyle Hidden; exit $p.ExitCode",
@@ -208,7 +269,7 @@ pub fn launch_spec(elevation: Elevation, helper: &Path, request: &HelperRequest)
                 list.join(",")
             );
             LaunchSpec {
-                program: "powershell.exe".into(),
+                program: powershell(),
                 args: vec![
                     "-NoProfile".into(),
                     "-NonInteractive".into(),
@@ -224,22 +285,90 @@ pub fn launch_spec(elevation: Elevation, helper: &Path, request: &HelperRequest)
 #[derive(Debug, thiserror::Error)]
 pub enum ElevateError {
     #[error(
-        "the settings helper ({HELPER_NAME}) was not found next to this program nor at {INSTALLED_HELPER}; install the ccscope package or set {HELPER_ENV}"
+        "the settings helper ({HELPER_NAME}) is not installed: install the ccscope package (it puts a root-owned helper at {INSTALLED_HELPER}), or run ccscope as root"
     )]
     HelperMissing,
+    #[error(
+        "refusing to run the settings helper {path} with administrator rights: {why}. Only a root-owned helper in root-owned directories is run; install the ccscope package"
+    )]
+    UntrustedHelper { path: PathBuf, why: String },
     #[error("cannot start {program}: {source}")]
     Spawn {
         program: String,
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot hand the document to the helper: {0}")]
+    DocumentFile(std::io::Error),
 }
 
-/// Where the helper is: `$CCSCOPE_SETTINGS_HELPER`, beside this executable, or installed.
+/// Why `path` may not be run with administrator rights, if it may not: on Unix it and every
+/// directory above it must be owned by root and writable by nobody else (so no other user
+/// could have replaced it); on Windows it must sit under Program Files.
+pub fn untrusted_reason(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(meta) => meta,
+            Err(e) => return Some(format!("cannot inspect it: {e}")),
+        };
+        if !meta.is_file() {
+            return Some("it is not a regular file".into());
+        }
+        let mut check = Some(path);
+        while let Some(p) = check {
+            let meta = match std::fs::metadata(p) {
+                Ok(meta) => meta,
+                Err(e) => return Some(format!("cannot inspect {}: {e}", p.display())),
+            };
+            if meta.uid() != 0 {
+                return Some(format!(
+                    "{} is owned by uid {}, not root",
+                    p.display(),
+                    meta.uid()
+                ));
+            }
+            // A sticky, world-writable directory (/tmp) still lets others replace files.
+            if meta.mode() & 0o022 != 0 {
+                return Some(format!(
+                    "{} is writable by group or others (mode {:o})",
+                    p.display(),
+                    meta.mode() & 0o7777
+                ));
+            }
+            check = p.parent().filter(|parent| !parent.as_os_str().is_empty());
+        }
+        None
+    }
+    #[cfg(windows)]
+    {
+        let program_files: Vec<PathBuf> = ["ProgramFiles", "ProgramW6432"]
+            .iter()
+            .filter_map(std::env::var_os)
+            .map(PathBuf::from)
+            .collect();
+        if program_files.iter().any(|dir| path.starts_with(dir)) {
+            None
+        } else {
+            Some("it is not installed under Program Files".into())
+        }
+    }
+    #[cfg(not(any(unix, windows)))]
+    {
+        let _ = path;
+        Some("this platform has no installed helper".into())
+    }
+}
+
+/// The helper to run: beside this executable (the desktop bundles' copy, or the package's
+/// `/usr/bin`) or at [`INSTALLED_HELPER`], and only if [`untrusted_reason`] finds nothing. With
+/// the `test-hooks` feature, `$CCSCOPE_SETTINGS_HELPER` names it instead, unchecked.
 pub fn helper_path() -> Result<PathBuf, ElevateError> {
-    if let Some(p) = std::env::var_os(HELPER_ENV)
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
+    if cfg!(feature = "test-hooks")
+        && let Some(p) = std::env::var_os(HELPER_ENV)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
     {
         return Ok(p);
     }
@@ -247,14 +376,20 @@ pub fn helper_path() -> Result<PathBuf, ElevateError> {
         .ok()
         .and_then(|exe| exe.parent().map(|d| d.join(HELPER_NAME)))
         .filter(|p| p.is_file());
-    if let Some(p) = beside {
-        return Ok(p);
+    let installed = Some(PathBuf::from(INSTALLED_HELPER)).filter(|p| p.is_file());
+    let mut refused = None;
+    for candidate in [beside, installed].into_iter().flatten() {
+        match untrusted_reason(&candidate) {
+            None => return Ok(candidate),
+            Some(why) => {
+                refused.get_or_insert(ElevateError::UntrustedHelper {
+                    path: candidate,
+                    why,
+                });
+            }
+        }
     }
-    let installed = PathBuf::from(INSTALLED_HELPER);
-    if installed.is_file() {
-        return Ok(installed);
-    }
-    Err(ElevateError::HelperMissing)
+    Err(refused.unwrap_or(ElevateError::HelperMissing))
 }
 
 /// How a helper run ended.
@@ -346,7 +481,23 @@ pub fn classify(
 pub fn run_helper(request: &HelperRequest) -> Result<HelperOutcome, ElevateError> {
     let helper = helper_path()?;
     let elevation = Elevation::for_this_process();
-    let spec = launch_spec(elevation, &helper, request);
+    // Launchers without a stdin get the document in a private temporary file, removed when
+    // this returns; the helper refuses it unless its hash is the approved one.
+    let document_file = match request {
+        HelperRequest::Apply { document, .. } if uses_document_file(elevation) => {
+            let mut file = tempfile::Builder::new()
+                .prefix("ccscope-settings-")
+                .suffix(".json")
+                .tempfile()
+                .map_err(ElevateError::DocumentFile)?;
+            file.write_all(document)
+                .and_then(|()| file.flush())
+                .map_err(ElevateError::DocumentFile)?;
+            Some(file.into_temp_path())
+        }
+        _ => None,
+    };
+    let spec = launch_spec(elevation, &helper, request, document_file.as_deref());
     tracing::info!(program = %spec.program, elevation = ?elevation, "running the settings helper");
     let mut child = Command::new(&spec.program)
         .args(&spec.args)
@@ -399,6 +550,7 @@ mod tests {
             target: Target::Managed,
             document: b"{}\n".to_vec(),
             sha256: "ab".repeat(32),
+            expect_current: Some(ABSENT.into()),
         }
     }
 
@@ -408,8 +560,9 @@ mod tests {
             Elevation::Pkexec,
             Path::new("/usr/bin/ccscope-settings-helper"),
             &apply(),
+            None,
         );
-        assert_eq!(spec.program, "pkexec");
+        assert_eq!(spec.program, "/usr/bin/pkexec");
         assert_eq!(spec.args[0], "/usr/bin/ccscope-settings-helper");
         assert_eq!(
             &spec.args[1..],
@@ -418,7 +571,9 @@ mod tests {
                 "--target",
                 "managed-settings.json",
                 "--sha256",
-                &"ab".repeat(32)
+                &"ab".repeat(32),
+                "--expect-current-sha256",
+                "absent"
             ]
         );
         assert_eq!(spec.stdin.as_deref(), Some(&b"{}\n"[..]));
@@ -428,6 +583,7 @@ mod tests {
             &HelperRequest::Restore {
                 backup_id: "b".into(),
             },
+            None,
         );
         assert_eq!(
             (direct.program.as_str(), direct.args.as_slice()),
@@ -439,11 +595,12 @@ mod tests {
     }
 
     #[test]
-    fn osascript_quotes_the_helper_path_and_inlines_the_document() {
+    fn osascript_quotes_the_helper_path_and_shows_the_hash_in_its_prompt() {
         let spec = launch_spec(
             Elevation::Osascript,
             Path::new("/Applications/cc scope's.app/helper"),
             &apply(),
+            Some(Path::new("/tmp/ccscope-settings-x.json")),
         );
         assert_eq!(spec.program, "/usr/bin/osascript");
         let script = &spec.args[1];
@@ -453,29 +610,79 @@ mod tests {
             ),
             "{script}"
         );
-        assert!(script.contains("'--document-base64' 'e30K'"), "{script}");
+        assert!(
+            script.contains("'--document-file' '/tmp/ccscope-settings-x.json'"),
+            "{script}"
+        );
+        assert!(
+            script.contains(&format!("with prompt \"ccscope wants to write Claude Code's managed settings (managed-settings.json), document SHA-256 {}.\"", "ab".repeat(32))),
+            "{script}"
+        );
         assert!(script.ends_with("\" with administrator privileges"));
         assert!(spec.stdin.is_none());
     }
 
     #[test]
-    fn runas_passes_an_argument_array() {
+    fn runas_passes_an_argument_array_with_every_quote_doubled() {
         let spec = launch_spec(
             Elevation::Runas,
-            Path::new(r"C:\Program Files\ccscope\it's.exe"),
+            Path::new("C:\\Program Files\\ccscope\\it's \u{2018}q\u{2019}\u{201B}.exe"),
             &apply(),
+            Some(Path::new("C:\\Temp\\doc.json")),
         );
-        assert_eq!(spec.program, "powershell.exe");
+        assert!(
+            spec.program
+                .ends_with("\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"),
+            "{}",
+            spec.program
+        );
         let script = spec.args.last().unwrap();
         assert!(
-            script.contains(r"-FilePath 'C:\Program Files\ccscope\it''s.exe'"),
+            script.contains(
+                "-FilePath 'C:\\Program Files\\ccscope\\it''s \u{2018}\u{2018}q\u{2019}\u{2019}\u{201B}\u{201B}.exe'"
+            ),
             "{script}"
         );
         assert!(
             script.contains("-ArgumentList @('apply','--target','managed-settings.json'"),
             "{script}"
         );
+        assert!(
+            script.contains("'--document-file','C:\\Temp\\doc.json'"),
+            "{script}"
+        );
         assert!(script.contains("-Verb RunAs"));
+        // A large document never lands on the command line (32,767 characters on Windows).
+        let mut big = apply();
+        if let HelperRequest::Apply { document, .. } = &mut big {
+            *document = vec![b' '; 1 << 20];
+        }
+        let spec = launch_spec(
+            Elevation::Runas,
+            Path::new("C:\\h.exe"),
+            &big,
+            Some(Path::new("C:\\d.json")),
+        );
+        assert!(spec.args.iter().map(String::len).sum::<usize>() < 2_000);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_root_owned_helper_in_root_owned_directories_is_trusted() {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(untrusted_reason(Path::new("/usr/bin/env")), None);
+        let dir = tempfile::tempdir().unwrap();
+        let helper = dir.path().join(HELPER_NAME);
+        std::fs::write(&helper, b"#!/bin/sh\n").unwrap();
+        // /tmp is world-writable: a helper below it is refused whoever owns it.
+        let why = untrusted_reason(&helper).expect("refused");
+        assert!(
+            why.contains("writable by group or others") || why.contains("not root"),
+            "{why}"
+        );
+        std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(untrusted_reason(&helper).is_some());
+        assert!(untrusted_reason(&dir.path().join("missing")).is_some());
     }
 
     #[test]

@@ -19,7 +19,9 @@ pub mod validate;
 
 pub use rules::{parse_switch, percent_decode, permission_rule_problem};
 pub use target::Target;
-pub use validate::{Issue, Report, Scope, Severity, parse, validate};
+pub use validate::{
+    Issue, MAX_DOCUMENT_BYTES, Report, Scope, Severity, parse, parse_bytes, validate,
+};
 
 /// A document ready to be written: its canonical bytes, their hash, and its validation.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -48,6 +50,9 @@ pub struct Preview {
     pub exists: bool,
     /// The file's current text, when it exists and is UTF-8.
     pub current: Option<String>,
+    /// SHA-256 of the file's current bytes, or `absent`: what the apply passes back as
+    /// `--expect-current-sha256`, so a file changed since this preview is not overwritten.
+    pub current_sha256: String,
     /// The exact bytes that would be written.
     pub proposed: String,
     /// SHA-256 of `proposed`: the value to approve and pass to the helper.
@@ -82,6 +87,9 @@ pub fn preview(
         exists: current.is_some(),
         unchanged: current.as_deref() == Some(prepared.bytes.as_bytes()),
         diff: canonical::unified_diff(target.file_name(), &old, &prepared.bytes),
+        current_sha256: current
+            .as_deref()
+            .map_or_else(|| elevate::ABSENT.to_owned(), canonical::sha256_hex),
         current: current_text,
         proposed: prepared.bytes,
         sha256: prepared.sha256,

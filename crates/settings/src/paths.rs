@@ -87,12 +87,17 @@ pub const BACKUP_DIR_NAME: &str = ".ccscope-backups";
 pub const MACOS_MANAGED_PLIST: &str = "/Library/Managed Preferences/com.anthropic.claudecode.plist";
 
 /// Environment variable that moves every managed path under a scratch root. Honoured only by
-/// debug (test) builds, so a released helper can never be pointed elsewhere.
+/// builds with the `test-hooks` feature (the test suites'), so a shipped helper can never be
+/// pointed elsewhere, debug build or not.
 pub const TEST_ROOT_ENV: &str = "CCSCOPE_TEST_MANAGED_ROOT";
 
-/// The scratch root tests selected, if this is a test build and one was set.
+/// Whether this build has the test hooks (the `test-hooks` feature): the scratch root here,
+/// the helper's stall points.
+pub const TEST_HOOKS: bool = cfg!(feature = "test-hooks");
+
+/// The scratch root tests selected, if this build has the test hooks and one was set.
 pub fn test_root() -> Option<PathBuf> {
-    if cfg!(debug_assertions) {
+    if cfg!(feature = "test-hooks") {
         std::env::var_os(TEST_ROOT_ENV)
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)

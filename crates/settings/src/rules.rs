@@ -160,9 +160,38 @@ pub fn parse_switch(value: &str) -> Option<bool> {
     }
 }
 
+/// Settings whose value is a command (or holds commands) that Claude Code runs on the
+/// machine of every user the settings reach.
+pub const COMMAND_KEYS: &[&str] = &[
+    "hooks",
+    "apiKeyHelper",
+    "awsAuthRefresh",
+    "awsCredentialExport",
+    "otelHeadersHelper",
+    "policyHelper",
+    "proxyAuthHelper",
+    "statusLine",
+    "fileSuggestion",
+];
+
+/// The warning every command-running key gets: it is code that runs everywhere.
+pub fn command_warning(key: &str) -> Issue {
+    Issue::warning(
+        format!("/{}", pointer_token(key)),
+        format!(
+            "{key:?} runs commands on the machine of every user these settings reach, with that user's rights: review each command as you would code you deploy"
+        ),
+    )
+}
+
 pub(crate) fn check(doc: &Value, scope: Scope, report: &mut Report) {
     let Some(root) = doc.as_object() else { return };
     check_top_level_keys(root, scope, report);
+    for key in COMMAND_KEYS {
+        if root.get(*key).is_some_and(|v| !v.is_null()) {
+            report.push(command_warning(key));
+        }
+    }
     if let Some(env) = root.get("env").and_then(Value::as_object) {
         check_env(env, scope, report);
     }
@@ -336,6 +365,32 @@ fn check_env(env: &Map<String, Value>, scope: Scope, report: &mut Report) {
                 env_pointer(&name),
                 format!("per-signal endpoints are used as given: over HTTP this one probably needs the path {suffix}"),
             ));
+        }
+    }
+    // The usual ports say which protocol a collector speaks there: 4317 gRPC, 4318 HTTP.
+    let endpoints = std::iter::once(("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), generic_protocol))
+        .chain(SIGNALS.iter().map(|signal| {
+            (
+                format!("OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"),
+                text(&format!("OTEL_EXPORTER_OTLP_{signal}_PROTOCOL")).or(generic_protocol),
+            )
+        }));
+    for (name, protocol) in endpoints {
+        let Some(url) = text(&name).and_then(|u| url::Url::parse(u.trim()).ok()) else {
+            continue;
+        };
+        // Without a protocol the SDK's default is http/protobuf.
+        let protocol = protocol.unwrap_or("http/protobuf");
+        match (url.port(), protocol) {
+            (Some(4317), "http/protobuf" | "http/json") => report.push(Issue::warning(
+                env_pointer(&name),
+                format!("port 4317 is OTLP/gRPC's, but the protocol here is {protocol}: use port 4318 for HTTP, or OTEL_EXPORTER_OTLP_PROTOCOL=grpc"),
+            )),
+            (Some(4318), "grpc") => report.push(Issue::warning(
+                env_pointer(&name),
+                "port 4318 is OTLP/HTTP's, but the protocol here is grpc: use port 4317 for gRPC, or OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
+            )),
+            _ => {}
         }
     }
     if let Some(url) =

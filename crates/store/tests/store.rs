@@ -551,7 +551,10 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
         )
     };
     let late = t0 + (25 * 60 + 22) * second;
-    writer.write(points("metric-only", late), t0).await.expect("p");
+    writer
+        .write(points("metric-only", late), t0)
+        .await
+        .expect("p");
     writer
         .write(points("metric-only", late + 3 * second), t0)
         .await
@@ -585,7 +588,11 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
                     .find(|s| s.session_id == id)
                     .map(|s| (s.first_ns, s.last_ns))
             };
-            assert_eq!(by("both"), Some((t0, t0 + 4 * second)), "range {from}..{to}");
+            assert_eq!(
+                by("both"),
+                Some((t0, t0 + 4 * second)),
+                "range {from}..{to}"
+            );
             assert_eq!(
                 by("metric-only"),
                 Some((late, late + 3 * second)),

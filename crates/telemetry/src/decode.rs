@@ -172,6 +172,39 @@ impl ExportRequest {
         }
     }
 
+    /// Log records, metric data points and spans in the request.
+    pub fn record_count(&self) -> usize {
+        use opentelemetry_proto::tonic::metrics::v1::metric::Data;
+        match self {
+            ExportRequest::Logs(r) => r
+                .resource_logs
+                .iter()
+                .flat_map(|r| &r.scope_logs)
+                .map(|s| s.log_records.len())
+                .sum(),
+            ExportRequest::Metrics(r) => r
+                .resource_metrics
+                .iter()
+                .flat_map(|r| &r.scope_metrics)
+                .flat_map(|s| &s.metrics)
+                .map(|m| match &m.data {
+                    Some(Data::Gauge(g)) => g.data_points.len(),
+                    Some(Data::Sum(s)) => s.data_points.len(),
+                    Some(Data::Histogram(h)) => h.data_points.len(),
+                    Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+                    Some(Data::Summary(s)) => s.data_points.len(),
+                    None => 0,
+                })
+                .sum(),
+            ExportRequest::Traces(r) => r
+                .resource_spans
+                .iter()
+                .flat_map(|r| &r.scope_spans)
+                .map(|s| s.spans.len())
+                .sum(),
+        }
+    }
+
     /// True when the request carries no record at all.
     pub fn is_empty(&self) -> bool {
         match self {

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod model;
 pub mod normalize;
 pub mod value;
+pub mod wire;
 
 pub use decode::{DecodeError, Encoding, ExportRequest, Signal, decode_request, gunzip_capped};
 pub use model::{
@@ -17,6 +18,7 @@ pub use model::{
     SpanRecord, Temporality, TokenType, plain_model_name,
 };
 pub use normalize::normalize;
+pub use wire::{WireCounts, WireError, count_json, count_protobuf};
 
 /// Re-exported so other crates name the same OTLP types.
 pub use opentelemetry_proto as otlp;

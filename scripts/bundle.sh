@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 [ -d node_modules/@tauri-apps ] || npm install --no-audit --no-fund --loglevel=error
 # The CLI rejects CI=1; it wants true or false.
 CI=true npx tauri build --bundles deb,rpm -- --locked
-for f in target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm; do
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+for f in "$target_dir"/release/bundle/deb/*.deb "$target_dir"/release/bundle/rpm/*.rpm; do
   printf 'bundle %s %s bytes\n' "$f" "$(stat -c %s "$f")"
 done

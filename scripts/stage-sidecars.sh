@@ -11,7 +11,9 @@ if [ "${TAURI_ENV_DEBUG:-false}" = "true" ]; then profile=debug; flags=(); fi
 target_flag=()
 if [ "$triple" != "$(rustc -vV | sed -n 's/^host: //p')" ]; then target_flag=(--target "$triple"); fi
 cargo build --locked "${flags[@]}" "${target_flag[@]}" -p ccscope -p ccscope-settings-helper
-dir="target/${target_flag:+$triple/}$profile"
+# Cargo's output directory: CARGO_TARGET_DIR (or build.target-dir) when set, else target/.
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+dir="$target_dir/${target_flag:+$triple/}$profile"
 ext=""
 case "$triple" in *windows*) ext=".exe" ;; esac
 mkdir -p src-tauri/binaries

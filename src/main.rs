@@ -43,7 +43,7 @@ struct Cli {
 #[derive(Args, Debug, Clone)]
 struct DataDirArg {
     /// Where the database lives [default: the platform data directory, e.g. ~/.local/share/ccscope]
-    #[arg(long, value_name = "DIR", env = "CCSCOPE_DATA_DIR", global = true)]
+    #[arg(long, value_name = "DIR", env = ccscope_server::config::ENV_DATA_DIR, global = true)]
     data_dir: Option<PathBuf>,
 }
 
@@ -90,11 +90,7 @@ impl DataDirArg {
         if let Some(dir) = &self.data_dir {
             return Ok(dir.clone());
         }
-        directories::ProjectDirs::from("dev", "ccscope", "ccscope")
-            .map(|dirs| dirs.data_dir().to_path_buf())
-            .ok_or_else(|| {
-                anyhow::anyhow!("cannot find a home directory for the data; pass --data-dir DIR")
-            })
+        Ok(ccscope_server::config::platform_data_dir()?)
     }
 
     pub fn database(&self) -> anyhow::Result<PathBuf> {
@@ -127,6 +123,16 @@ fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, Command::Serve(_));
+    // Listing commands end quietly when their reader goes away (`ccscope doctor | head`), as
+    // other command-line tools do. Not `serve` (it writes to sockets) nor `settings` (it writes
+    // the document to the helper's stdin, which may close early).
+    #[cfg(unix)]
+    if !serving && !matches!(cli.command, Command::Settings(_)) {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     init_logging(if serving { "info" } else { "warn" });
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
@@ -140,6 +146,15 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
+            let broken_pipe = error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                // The reader stopped reading: nothing to report.
+                return ExitCode::from(exit::OK);
+            }
             if let Some(usage) = error.downcast_ref::<range::UsageError>() {
                 eprintln!("ccscope: {usage}");
                 return ExitCode::from(exit::USAGE);

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 use ccscope_receiver::{BearerToken, Limits, Listener, ReceiverConfig, ReceiverError};
-use ccscope_server::{ServeError, Service, ServiceConfig};
+use ccscope_server::{ServeError, Service, ServiceConfig, config};
 use ccscope_store::Retention;
 use clap::Args;
 
@@ -17,13 +17,13 @@ pub struct ServeArgs {
     #[command(flatten)]
     data: DataDirArg,
     /// OTLP/gRPC listen address (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR", default_value_t = default_grpc())]
+    #[arg(long, value_name = "ADDR", env = config::ENV_OTLP_GRPC, default_value_t = default_grpc())]
     otlp_grpc: SocketAddr,
     /// OTLP/HTTP listen address (port 0 picks a free port)
-    #[arg(long, value_name = "ADDR", default_value_t = default_http())]
+    #[arg(long, value_name = "ADDR", env = config::ENV_OTLP_HTTP, default_value_t = default_http())]
     otlp_http: SocketAddr,
     /// Web dashboard address (loopback only)
-    #[arg(long, value_name = "ADDR", default_value_t = default_ui(), conflicts_with = "no_ui")]
+    #[arg(long, value_name = "ADDR", env = config::ENV_UI, default_value_t = default_ui(), conflicts_with = "no_ui")]
     ui: SocketAddr,
     /// Run without the web dashboard
     #[arg(long)]
@@ -32,7 +32,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         value_name = "TOKEN",
-        env = "CCSCOPE_OTLP_TOKEN",
+        env = config::ENV_OTLP_TOKEN,
         hide_env_values = true
     )]
     otlp_token: Option<String>,
@@ -70,7 +70,9 @@ pub fn parse_size(text: &str, flag: &str) -> Result<u64, UsageError> {
 }
 
 fn default_ui() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 4319))
+    config::DEFAULT_UI_ADDR
+        .parse()
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 4319)))
 }
 
 fn flag_of(listener: Listener) -> &'static str {

@@ -301,3 +301,75 @@ async fn sigterm_answers_in_flight_exports_then_exits_cleanly() {
         "{lines:?}"
     );
 }
+
+/// `serve` reads its addresses from the variables the README names (flags still win).
+#[test]
+fn serve_takes_its_addresses_from_the_environment() {
+    let free = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port()
+    };
+    let (grpc, http) = (free(), free());
+    let dir = tempdir();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccscope"))
+        .args(["serve", "--no-ui", "--data-dir"])
+        .arg(dir.path())
+        .env("CCSCOPE_OTLP_GRPC", format!("127.0.0.1:{grpc}"))
+        .env("CCSCOPE_OTLP_HTTP", format!("127.0.0.1:{http}"))
+        .env("CCSCOPE_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        child.stdout.take().expect("stdout"),
+    ));
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let line = lines.next().expect("a line").expect("utf-8");
+        if line.contains("listening on") {
+            seen.push(line.trim().to_owned());
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        seen,
+        [
+            format!("OTLP/gRPC  listening on 127.0.0.1:{grpc}"),
+            format!("OTLP/HTTP  listening on 127.0.0.1:{http}"),
+        ]
+    );
+    let (code, _, err) = ccscope_env(
+        &[
+            "serve",
+            "--no-ui",
+            "--data-dir",
+            &dir.path().to_string_lossy(),
+        ],
+        &[("CCSCOPE_OTLP_GRPC", "not-an-address")],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not-an-address"), "{err}");
+}
+
+/// A reader that stops early ends a listing command quietly, as with other tools.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = tempdir();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccscope"))
+        .args(["doctor", "--data-dir"])
+        .arg(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Close the read end at once, as `head -0` would.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

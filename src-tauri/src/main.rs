@@ -37,36 +37,13 @@ const TRAY_REFRESH: Duration = Duration::from_secs(60);
 /// month report, which a busy Claude Code (commits every second) must not turn into a loop.
 const TRAY_DEBOUNCE: Duration = Duration::from_secs(5);
 
-/// Where the app listens and stores, from the same variables the CLI reads.
-struct Settings {
-    data_dir: PathBuf,
-    grpc: SocketAddr,
-    http: SocketAddr,
-    ui: SocketAddr,
-}
+/// Where the app listens and stores: the same resolution (variables, data directory,
+/// defaults) as the CLI's, with the dashboard on a free loopback port (only this window, which
+/// holds the launch token, uses it).
+type Settings = ccscope_server::config::Resolved;
 
-fn addr_from_env(name: &str, default: &str) -> anyhow::Result<SocketAddr> {
-    let text = std::env::var(name).unwrap_or_else(|_| default.to_owned());
-    text.parse()
-        .with_context(|| format!("{name}={text} is not an address like 127.0.0.1:4318"))
-}
-
-impl Settings {
-    fn from_env() -> anyhow::Result<Settings> {
-        let data_dir = match std::env::var_os("CCSCOPE_DATA_DIR").filter(|d| !d.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => directories::ProjectDirs::from("dev", "ccscope", "ccscope")
-                .map(|d| d.data_dir().to_path_buf())
-                .context("cannot find a home directory for the data; set CCSCOPE_DATA_DIR")?,
-        };
-        Ok(Settings {
-            data_dir,
-            grpc: addr_from_env("CCSCOPE_OTLP_GRPC", ccscope_receiver::DEFAULT_GRPC_ADDR)?,
-            http: addr_from_env("CCSCOPE_OTLP_HTTP", ccscope_receiver::DEFAULT_HTTP_ADDR)?,
-            // Any free loopback port: only this window (holding the launch token) uses it.
-            ui: addr_from_env("CCSCOPE_UI", "127.0.0.1:0")?,
-        })
-    }
+fn settings_from_env() -> anyhow::Result<Settings> {
+    Ok(ccscope_server::config::Resolved::from_env("127.0.0.1:0")?)
 }
 
 /// What the app keeps while it runs.
@@ -372,7 +349,7 @@ fn main() {
         .with_target(false)
         .init();
     let hidden = std::env::args().any(|a| a == HIDDEN_FLAG);
-    let settings = match Settings::from_env() {
+    let settings = match settings_from_env() {
         Ok(s) => s,
         Err(error) => {
             eprintln!("ccscope: {error:#}");
@@ -431,18 +408,4 @@ fn main() {
         RunEvent::Exit => stop_service(handle),
         _ => {}
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses_come_from_the_cli_variables() {
-        assert_eq!(
-            addr_from_env("CCSCOPE_TEST_UNSET_ADDR", "127.0.0.1:4318").unwrap(),
-            "127.0.0.1:4318".parse().unwrap()
-        );
-        assert!(addr_from_env("CCSCOPE_TEST_UNSET_ADDR", "nonsense").is_err());
-    }
 }

@@ -19,6 +19,7 @@ pub mod api;
 pub mod assets;
 pub mod budgets;
 pub mod claude_settings;
+pub mod config;
 pub mod dto;
 pub mod guard;
 pub mod managed;

@@ -757,7 +757,8 @@ fn check_permissions(perms: &Map<String, Value>, scope: Scope, report: &mut Repo
             report.push(Issue::warning(pointer, format!("{key} is only honoured from --settings by an embedding program; managed files ignore it")));
         }
     }
-    let mut seen: Vec<(&str, &str)> = Vec::new();
+    // Each rule's lists so far: a lookup per rule, not a scan of every earlier rule.
+    let mut seen: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     for list in RULE_LISTS {
         let Some(rules) = perms.get(list).and_then(Value::as_array) else {
             continue;
@@ -771,9 +772,10 @@ fn check_permissions(perms: &Map<String, Value>, scope: Scope, report: &mut Repo
                     format!("rule {rule:?} {problem}"),
                 ));
             }
-            for (other_list, other) in &seen {
-                if *other == rule && *other_list != list {
-                    let winner = if list == "deny" || *other_list == "deny" {
+            let lists = seen.entry(rule).or_default();
+            for other_list in lists.iter().copied() {
+                if other_list != list {
+                    let winner = if list == "deny" || other_list == "deny" {
                         "deny"
                     } else {
                         "ask"
@@ -784,7 +786,9 @@ fn check_permissions(perms: &Map<String, Value>, scope: Scope, report: &mut Repo
                     ));
                 }
             }
-            seen.push((list, rule));
+            if !lists.contains(&list) {
+                lists.push(list);
+            }
         }
     }
     match perms.get("defaultMode").and_then(Value::as_str) {

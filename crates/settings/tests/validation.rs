@@ -427,3 +427,141 @@ fn unknown_keys_survive_the_canonical_round_trip() {
             .any(|w| w.pointer == "/zzz" && w.severity == Severity::Warning)
     );
 }
+
+#[test]
+fn the_usual_ports_must_match_the_protocol() {
+    let cases = [
+        (
+            json!({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}),
+            "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+            Some("port 4317 is OTLP/gRPC's"),
+        ),
+        // No protocol: the SDK default is http/protobuf.
+        (
+            json!({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317"}),
+            "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+            Some("port 4317 is OTLP/gRPC's"),
+        ),
+        (
+            json!({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}),
+            "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+            Some("port 4318 is OTLP/HTTP's"),
+        ),
+        (
+            json!({"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://c:4318/v1/metrics", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL": "grpc"}),
+            "/env/OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            Some("port 4318 is OTLP/HTTP's"),
+        ),
+        (
+            json!({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}),
+            "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+            None,
+        ),
+        (
+            json!({"OTEL_EXPORTER_OTLP_ENDPOINT": "https://c:443", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}),
+            "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+            None,
+        ),
+    ];
+    for (vars, pointer, expected) in cases {
+        let report = env_report(vars.clone());
+        let found = report
+            .warnings
+            .iter()
+            .find(|w| w.pointer == pointer && w.message.contains("port 43"))
+            .map(|w| w.message.clone());
+        match expected {
+            Some(text) => assert!(
+                found.as_deref().is_some_and(|m| m.contains(text)),
+                "{vars}: {found:?}"
+            ),
+            None => assert_eq!(found, None, "{vars}"),
+        }
+    }
+}
+
+#[test]
+fn settings_that_run_commands_are_flagged() {
+    let doc = json!({
+        "apiKeyHelper": "/usr/local/bin/key",
+        "otelHeadersHelper": "/usr/local/bin/headers",
+        "statusLine": {"type": "command", "command": "echo hi"},
+        "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "true"}]}]},
+        "model": "opus"
+    });
+    let report = validate(&doc, Scope::Managed);
+    for key in ["apiKeyHelper", "otelHeadersHelper", "statusLine", "hooks"] {
+        let message = warning_at(&report, &format!("/{key}")).unwrap_or_default();
+        assert!(
+            message.contains("runs commands on the machine of every user"),
+            "{key}: {message:?}"
+        );
+    }
+    assert_eq!(warning_at(&report, "/model"), None);
+}
+
+#[test]
+fn text_level_problems_say_what_they_are() {
+    use ccscope_settings::parse_bytes;
+    // A byte order mark.
+    let error = parse_bytes(b"\xef\xbb\xbf{}").unwrap_err();
+    assert!(error.message.contains("byte order mark (BOM)"), "{error}");
+    // Not UTF-8, with where.
+    let error = parse_bytes(b"{\n  \"model\": \"\xff\"}").unwrap_err();
+    assert!(error.message.contains("not valid UTF-8"), "{error}");
+    assert_eq!((error.line, error.column), (2, 13));
+    // Over what the helper accepts.
+    let big = format!(
+        "{{\"x\": \"{}\"}}",
+        "a".repeat(ccscope_settings::MAX_DOCUMENT_BYTES)
+    );
+    let error = parse_bytes(big.as_bytes()).unwrap_err();
+    assert!(error.message.contains("1 MiB"), "{error}");
+    // Repeated keys, at any depth, with pointers.
+    let (doc, findings) =
+        parse_bytes(br#"{"model": "a", "env": {"X": "1", "X": "2"}, "model": "b"}"#).unwrap();
+    assert_eq!(doc["model"], "b");
+    let pointers: Vec<&str> = findings.iter().map(|f| f.pointer.as_str()).collect();
+    assert_eq!(pointers, ["/env/X", "/model"]);
+    assert!(findings[1].message.contains("only its last value counts"));
+    let (_, none) =
+        parse_bytes(br#"{"a": {"x": 1}, "b": {"x": 2}, "c": [{"x": 1}, {"x": 1}]}"#).unwrap();
+    assert!(none.is_empty(), "{none:?}");
+}
+
+#[test]
+fn rules_in_two_lists_are_flagged_once_per_conflict_at_any_size() {
+    let allow: Vec<String> = (0..20_000)
+        .map(|i| format!("Bash(npm run t{i}:*)"))
+        .collect();
+    let doc = json!({"permissions": {
+        "allow": allow,
+        "deny": ["Bash(npm run t7:*)", "Bash(npm run t8:*)"],
+        "ask": ["Bash(npm run t9:*)"]
+    }});
+    let report = validate(&doc, Scope::Managed);
+    assert!(report.is_valid(), "{:?}", report.errors);
+    let conflicts: Vec<(&str, &str)> = report
+        .warnings
+        .iter()
+        .filter(|w| w.message.contains("is also in"))
+        .map(|w| (w.pointer.as_str(), w.message.as_str()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [
+            (
+                "/permissions/ask/0",
+                "rule \"Bash(npm run t9:*)\" is also in allow; ask wins"
+            ),
+            (
+                "/permissions/deny/0",
+                "rule \"Bash(npm run t7:*)\" is also in allow; deny wins"
+            ),
+            (
+                "/permissions/deny/1",
+                "rule \"Bash(npm run t8:*)\" is also in allow; deny wins"
+            ),
+        ]
+    );
+}

@@ -38,6 +38,10 @@ for target in x86_64-pc-windows-gnu x86_64-apple-darwin; do
 done
 
 step "cargo test"
+# The test suites run the binaries with the settings test hooks (a scratch managed root); the
+# sidecars staged above are built without them, and a helper without them refuses to run
+# under a test root.
+cargo build --locked -p ccscope -p ccscope-settings-helper --features ccscope-settings/test-hooks
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 
 step "browser tests (Chromium + playwright-core against a real ccscope serve)"

@@ -40,6 +40,10 @@ impl Machine {
         let mut child = Command::new(BIN)
             .args(args)
             .env("CCSCOPE_TEST_MANAGED_ROOT", self.root.path())
+            .env(
+                "CCSCOPE_SETTINGS_HELPER",
+                Path::new(BIN).with_file_name("ccscope-settings-helper"),
+            )
             .env("HOME", self.home.path())
             .env_remove("CLAUDE_CONFIG_DIR")
             .current_dir(self.home.path())
@@ -112,6 +116,27 @@ fn validate_reports_pointers_and_exit_codes() {
     let (code, _, err) = m.run(&["settings", "validate", "-"], Some("{\n  \"a\": 1,\n}"));
     assert_eq!(code, 1);
     assert!(err.starts_with("-:3:"), "{err}");
+    // Not UTF-8, a byte order mark, over 1 MiB: exit 1 with what is wrong (not exit 2).
+    let latin1 = m.home.path().join("latin1.json");
+    std::fs::write(&latin1, b"{\"model\": \"caf\xe9\"}").unwrap();
+    let (code, _, err) = m.run(&["settings", "validate", &latin1.to_string_lossy()], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not valid UTF-8"), "{err}");
+    let (code, _, err) = m.run(&["settings", "validate", "-"], Some("\u{feff}{}"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("BOM"), "{err}");
+    let big = format!("{{\"x\": \"{}\"}}", "a".repeat(1 << 20));
+    let (code, _, err) = m.run(&["settings", "validate", "-"], Some(&big));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("1 MiB"), "{err}");
+    let dup = m.home.path().join("dup.json");
+    std::fs::write(&dup, br#"{"model": "a", "model": "b"}"#).unwrap();
+    let (code, _, err) = m.run(&["settings", "validate", &dup.to_string_lossy()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning /model: \"model\" appears more than once"),
+        "{err}"
+    );
     let (code, _, err) = m.run(&["settings", "validate", "/nonexistent.json"], None);
     assert_eq!(code, 2, "{err}");
     let (code, _, _) = m.run(&["settings", "frobnicate"], None);

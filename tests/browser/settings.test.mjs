@@ -21,7 +21,7 @@ mkdirSync(artifacts, { recursive: true });
 
 let serve, managedRoot, homeDir, uiUrl, browser, page;
 const managedFile = () => join(managedRoot, "etc/claude-code/managed-settings.json");
-const env = () => ({ ...process.env, CCSCOPE_LOG: "warn", HOME: homeDir, CLAUDE_CONFIG_DIR: "", CCSCOPE_TEST_MANAGED_ROOT: managedRoot });
+const env = () => ({ ...process.env, CCSCOPE_LOG: "warn", HOME: homeDir, CLAUDE_CONFIG_DIR: "", CCSCOPE_TEST_MANAGED_ROOT: managedRoot, CCSCOPE_SETTINGS_HELPER: join(root, "target/debug/ccscope-settings-helper") });
 
 function startServe() {
   const dataDir = mkdtempSync(join(tmpdir(), "ccscope-settings-data-"));

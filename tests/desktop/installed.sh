@@ -37,10 +37,10 @@ check "the app, the CLI and the helper are installed side by side" \
 check "the polkit action is installed" test -f /usr/share/polkit-1/actions/dev.ccscope.settings-helper.policy
 check "a desktop entry and icons are installed" bash -c 'ls /usr/share/applications/*.desktop | xargs grep -l "Exec=ccscope-desktop" >/dev/null && ls /usr/share/icons/hicolor/*/apps/ccscope-desktop.png >/dev/null'
 check "ccscope doctor passes and finds the installed helper" bash -c "HOME=$work /usr/bin/ccscope doctor --data-dir $work/data | tee $work/doctor.txt >/dev/null && grep -q 'Settings helper /usr/bin/ccscope-settings-helper' $work/doctor.txt"
-check "the installed helper is a release build: it ignores the test root" bash -c "
+check "the installed helper has no test hooks: it refuses a test root instead of honouring it" bash -c "
   mkdir -p $work/root && chmod 755 $work/root
   out=\$(CCSCOPE_TEST_MANAGED_ROOT=$work/root /usr/bin/ccscope-settings-helper restore --backup managed-settings.json.20000101T000000000000000Z)
-  echo \"\$out\" | grep -q '/etc/claude-code/.ccscope-backups'"
+  echo \"\$out\" | grep -q 'test_root_unsupported' && ! test -e $work/root/etc"
 
 # The real elevation path: system D-Bus + polkitd, and a rule standing in for the admin's password.
 # A socket file left behind by a bus that is gone (containers keep /run) refuses connections:

@@ -174,6 +174,20 @@ fn check_flags(args: &[String], allowed: &[&str]) -> Result<(), Failure> {
 }
 
 fn run(args: &[String]) -> Result<Written, Failure> {
+    // A test asked for a scratch root that this build cannot honour: refuse rather than write
+    // the machine's real managed settings in its place.
+    if !ccscope_settings::paths::TEST_HOOKS
+        && std::env::var_os(ccscope_settings::paths::TEST_ROOT_ENV).is_some_and(|v| !v.is_empty())
+    {
+        return Err(Failure::new(
+            exit::USAGE,
+            "test_root_unsupported",
+            format!(
+                "{} is set, but this helper is built without test hooks: nothing was done (unset it)",
+                ccscope_settings::paths::TEST_ROOT_ENV
+            ),
+        ));
+    }
     match args.first().map(String::as_str) {
         Some("apply") => {
             check_flags(

@@ -14,6 +14,28 @@ seed() { # target pattern
   find "$fixtures" -name "$2" ! -name '*.meta.json' -exec cp {} "fuzz/corpus/$1/" \;
 }
 seed decode_protobuf '*.pb'
+# Hostile shapes: many empty records, many empty attributes, deep AnyValue nesting.
+python3 - fuzz/corpus/decode_protobuf <<'PY'
+import sys
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F; n >>= 7
+        if n: out += bytes([b | 0x80])
+        else: return out + bytes([b])
+def field(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+def logs(records):
+    return field(1, field(2, b"".join(records)))
+empty = logs([field(2, b"")] * 5000)
+attrs = logs([field(2, field(6, b"") * 3000)])
+deep = b""
+for _ in range(120):
+    deep = field(5, field(1, deep))  # AnyValue.array_value -> ArrayValue.values
+nested = logs([field(2, field(5, deep))])
+for name, data in [("hostile-empty-records", empty), ("hostile-empty-attributes", attrs), ("hostile-deep", nested)]:
+    open(f"{sys.argv[1]}/{name}.pb", "wb").write(data)
+PY
 seed decode_json '*.json'
 seed decode_gzip '*.body.gz'
 for target in decode_protobuf decode_json decode_gzip; do

@@ -112,12 +112,19 @@ after(async () => {
   serve?.kill("SIGTERM");
 });
 
-test("without the launch token nothing is served; Host and Origin are checked", async () => {
+test("without the launch token no data is served; no cookie carries it; Host and Origin are checked", async () => {
+  // The page holds no data and loads without the token; every API route needs it.
   const anonymous = await fetch(`${uiOrigin}/`);
-  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.status, 200);
   assert.match(anonymous.headers.get("content-security-policy"), /script-src 'self'/);
+  assert.equal((await fetch(`${uiOrigin}/api/receiver`)).status, 401);
   assert.equal((await fetch(`${uiOrigin}/?token=wrong`)).status, 401);
   const token = new URL(uiUrl).searchParams.get("token");
+  const launch = await fetch(uiUrl, { redirect: "manual" });
+  assert.equal(launch.status, 200);
+  assert.equal(launch.headers.get("set-cookie"), null, "the token never goes into a cookie (cookies reach every port)");
+  // A cookie with the token is not a credential.
+  assert.equal((await fetch(`${uiOrigin}/api/receiver`, { headers: { cookie: `ccscope_session=${token}` } })).status, 401);
   const auth = { authorization: `Bearer ${token}` };
   assert.equal((await fetch(`${uiOrigin}/api/receiver`, { headers: auth })).status, 200);
   // DNS rebinding: a page on another name that resolves here is refused.
@@ -128,8 +135,13 @@ test("without the launch token nothing is served; Host and Origin are checked", 
 });
 
 test("the overview shows what Claude Code sent, on tiles and charts", async () => {
+  // Without the token the page says how to open it.
+  await page.goto(uiOrigin + "/");
+  await page.waitForSelector("#no-token");
   await rendered(() => page.goto(uiUrl));
   assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+  assert.equal((await page.context().cookies()).length, 0, "no cookie is set");
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("ccscope.launch-token")), new URL(uiUrl).searchParams.get("token"));
   // All recorded sessions are from 2026-11-24: show 30 days around them via a custom range.
   const r = report();
   await rendered(async () => {
@@ -152,7 +164,7 @@ test("the overview shows what Claude Code sent, on tiles and charts", async () =
     }, 0));
   assert.ok(Math.abs(hoverCost - r.cost_usd) < 0.001, `chart ${hoverCost} vs report ${r.cost_usd}`);
   assert.ok((await page.$$("section.charts figure")).length >= 12);
-  await page.waitForFunction(() => [...document.querySelectorAll("section.charts figure")].every((f) => f.querySelector("svg") || f.querySelector(".error")));
+  await page.waitForFunction(() => [...document.querySelectorAll("section.charts figure")].every((f) => f.querySelector("svg") || f.querySelector(".error") || f.querySelector(".empty-chart")));
   assert.deepEqual(await page.$$eval("section.charts .error", (e) => e.map((x) => x.textContent)), [], "every chart renders");
   await shot("overview-light");
 });
@@ -236,7 +248,23 @@ test("the event explorer filters, shows every attribute, and exports", async () 
   await rendered(() => page.goto(`${uiOrigin}/#/events`));
   await rendered(() => page.selectOption("#event-name", "api_request"));
   await page.waitForSelector("#event-list .row");
-  assert.equal(await page.textContent("#event-count"), `${r.events.api_request} events`);
+  assert.equal(await page.textContent("#event-count"), `${r.events.api_request} ${r.events.api_request === 1 ? "event" : "events"}`);
+  // Columns never overlap, at any width from 1024 px up; long names are cut with an ellipsis
+  // and carry their full text as a tooltip.
+  for (const width of [1024, 1280, 1440, 1920]) {
+    await page.setViewportSize({ width, height: 1000 });
+    const boxes = await page.$$eval("#event-list .row", (rows) => rows.slice(0, 20).map((row) =>
+      [...row.children].map((c) => { const b = c.getBoundingClientRect(); return { left: b.left, right: b.right, title: c.getAttribute("title"), text: c.textContent, clipped: c.scrollWidth > c.clientWidth }; })));
+    assert.ok(boxes.length > 0);
+    for (const cells of boxes) {
+      for (let i = 1; i < cells.length; i++) {
+        assert.ok(cells[i - 1].right <= cells[i].left + 0.5, `${width}px: ${JSON.stringify(cells)}`);
+      }
+      assert.ok(cells.every((c) => c.title), `every cell has a tooltip: ${JSON.stringify(cells)}`);
+      assert.ok(!cells[0].clipped, `${width}px: the time is shown whole: ${cells[0].text}`);
+    }
+  }
+  await page.setViewportSize({ width: 1400, height: 1000 });
   assert.ok((await page.$$eval("#event-list .row", (rows) => rows.map((x) => x.dataset.name))).every((n) => n === "api_request"));
   // The oldest api_request is one Claude Code sent (the newest is this suite's own).
   // A locator, not an element handle: a live refresh may re-render the list under the click.
@@ -278,8 +306,42 @@ test("telemetry text is shown as text, never run", async () => {
   assert.equal(await page.evaluate(() => document.body.dataset.pwned), undefined);
 });
 
+test("a chart with nothing in the range says so, when data was last seen, and shows it on request", async () => {
+  await rendered(() => page.goto(`${uiOrigin}/#/receiver`));
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+  await rendered(async () => {
+    await page.selectOption("#range", "custom");
+    await page.fill("#from", "2020-01-01T00:00");
+    await page.fill("#to", "2020-01-02T00:00");
+    await page.click(".custom button");
+  });
+  await page.waitForSelector("#chart-cost .empty-chart");
+  const text = await page.textContent("#chart-cost .empty-chart");
+  assert.match(text, /No cost \(USD\) in this range\./);
+  const newest = JSON.parse(execFileSync(bin, ["events", "--json", "--since", "all", "--newest-first", "--limit", "1", "--data-dir", dataDir], { encoding: "utf8" }).trim().split("\n")[0]);
+  assert.match(text, /Last data (just now|\d+ (minute|hour|day)s? ago)/);
+  assert.equal(await page.$$eval("#chart-cost svg", (s) => s.length), 0, "no empty grid");
+  await shot("empty-range");
+  // The offered range reaches the newest record: charts of its kind have data again.
+  await rendered(() => page.click("#chart-cost .empty-chart button"));
+  assert.notEqual(await page.inputValue("#range"), "custom-2020");
+  await page.waitForFunction(() => document.querySelectorAll("section.charts figure svg").length > 0);
+  const shown = await page.$$eval("section.charts figure:not(.empty)", (f) => f.length);
+  assert.ok(shown > 0, `some chart shows the newest record (${newest.name} at ${newest.time})`);
+  await rendered(async () => {
+    await page.selectOption("#range", "custom");
+    await page.fill("#from", "2026-11-01T00:00");
+    await page.fill("#to", "2026-12-31T00:00");
+    await page.click(".custom button");
+  });
+});
+
 test("a session timeline lists its events in order, joined by prompt, tool use and request", async () => {
   const sessions = JSON.parse(execFileSync(bin, ["sessions", "--json", "--since", "all", "--data-dir", dataDir], { encoding: "utf8" }));
+  // Start and span come from the first and last record, to the second (not the hour).
+  for (const s of sessions) {
+    assert.notEqual(s.first_ns % 3_600_000_000_000, 0, `${s.session_id} starts on the hour: ${s.first}`);
+  }
   const withTools = sessions.find((s) => s.events >= 10 && s.usage_source === "metrics");
   assert.ok(withTools, "a session with tool use");
   await rendered(() => page.goto(`${uiOrigin}/#/session/${withTools.session_id}`));

@@ -172,6 +172,33 @@ test("rules, unknown keys, a second version and restoring the first", async () =
   await shot("settings-restored");
 });
 
+test("a policy that runs commands is flagged above its diff; a preview gone stale is not applied", async () => {
+  await page.selectOption("#settings-target", "managed-settings.json");
+  await page.waitForFunction(() => document.querySelector("#raw-json")?.value.includes('"OTEL_LOG_USER_PROMPTS": "1"'));
+  const raw = JSON.parse(await page.inputValue("#raw-json"));
+  raw.apiKeyHelper = "/usr/local/bin/fetch-key";
+  await page.fill("#raw-json", JSON.stringify(raw, null, 2));
+  await waitForDiff('"apiKeyHelper"');
+  const warning = page.locator("#settings-command-warning");
+  assert.match(await warning.innerText(), /runs commands on every machine it reaches: apiKeyHelper/);
+  // The warning stands before the diff the admin approves.
+  assert.ok(await page.evaluate(() => {
+    const w = document.getElementById("settings-command-warning");
+    const d = document.getElementById("settings-diff");
+    return !!w && !!d && (w.compareDocumentPosition(d) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0;
+  }));
+  // Someone else changes the file after this preview: applying it is refused, the file stays.
+  const before = readFileSync(managedFile(), "utf8");
+  const newer = before.replace('"OTEL_LOG_USER_PROMPTS": "1"', '"OTEL_LOG_USER_PROMPTS": "0"');
+  writeFileSync(managedFile(), newer);
+  await page.click("#settings-apply");
+  await page.waitForFunction(() => ["refused", "failed"].includes(document.getElementById("apply-result")?.dataset.status ?? ""), null, { timeout: 20_000 });
+  assert.match(await page.locator("#apply-result").innerText(), /changed since the preview/);
+  assert.equal(readFileSync(managedFile(), "utf8"), newer);
+  writeFileSync(managedFile(), before);
+  await shot("settings-stale");
+});
+
 test("the effective view includes a chosen project's settings, below managed policy", async () => {
   const projectDir = mkdtempSync(join(tmpdir(), "ccscope-project-"));
   mkdirSync(join(projectDir, ".claude"));

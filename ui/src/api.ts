@@ -1,4 +1,33 @@
-// The ccscope API, as the dashboard uses it. Same origin; the session cookie authenticates.
+// The ccscope API, as the dashboard uses it. Same origin; every request carries the launch
+// token as `Authorization: Bearer`. The token comes from the launch URL (`/?token=…`), is kept
+// in this tab's sessionStorage (scoped to this origin, port included: unlike a cookie, no other
+// server on 127.0.0.1 ever receives it) and leaves the address bar at once.
+
+const TOKEN_KEY = "ccscope.launch-token";
+
+function takeLaunchToken(): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get("token");
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    url.searchParams.delete("token");
+    history.replaceState(history.state, "", `${url.pathname}${url.search}${url.hash}`);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+/** The launch token, or null when this tab was not opened from the launch URL. */
+export const launchToken: string | null = takeLaunchToken();
+
+/** Headers that authenticate a request. */
+export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
+  return launchToken ? { ...extra, authorization: `Bearer ${launchToken}` } : extra;
+}
+
+/** fetch() with the launch token and no cookies. */
+export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(url, { ...init, credentials: "omit", headers: authHeaders((init.headers as Record<string, string>) ?? {}) });
+}
 
 export class ApiError extends Error {
   constructor(public status: number, message: string) {
@@ -25,19 +54,19 @@ async function check(response: Response): Promise<Response> {
 
 export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
   const url = params ? `${path}?${params.toString()}` : path;
-  const response = await check(await fetch(url, { credentials: "same-origin" }));
+  const response = await check(await apiFetch(url));
   return (await response.json()) as T;
 }
 
 export async function postJson<T>(path: string): Promise<T> {
-  const response = await check(await fetch(path, { method: "POST", credentials: "same-origin" }));
+  const response = await check(await apiFetch(path, { method: "POST" }));
   return (await response.json()) as T;
 }
 
 /** POST a JSON body; the answer is JSON. */
 export async function sendJson<T>(path: string, body: unknown): Promise<T> {
   const response = await check(
-    await fetch(path, { method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    await apiFetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
   );
   return (await response.json()) as T;
 }
@@ -58,8 +87,53 @@ export interface SetupResult {
 
 export async function getText(path: string, params?: URLSearchParams): Promise<string> {
   const url = params ? `${path}?${params.toString()}` : path;
-  const response = await check(await fetch(url, { credentials: "same-origin" }));
+  const response = await check(await apiFetch(url));
   return response.text();
+}
+
+/** Fetches what a download button saves (a link cannot: it needs the token header). */
+export async function fetchDownload(path: string): Promise<Blob> {
+  const response = await check(await apiFetch(path));
+  return response.blob();
+}
+
+/**
+ * The live feed (`/api/stream`, server-sent events) read through fetch so that it carries the
+ * token header (EventSource cannot). Calls `onEvent` with each event's name; reconnects after
+ * a pause when the stream ends, calling `onState` with whether it is connected.
+ */
+export function liveFeed(onEvent: (name: string) => void, onState: (connected: boolean) => void): void {
+  const connect = async (): Promise<void> => {
+    try {
+      const response = await check(await apiFetch("/api/stream", { headers: { accept: "text/event-stream" } }));
+      const body = response.body;
+      if (!body) throw new Error("no stream");
+      onState(true);
+      const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffered = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffered += value;
+        let end: number;
+        while ((end = buffered.indexOf("\n\n")) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const name = block
+            .split("\n")
+            .find((line) => line.startsWith("event:"))
+            ?.slice("event:".length)
+            .trim();
+          if (name) onEvent(name);
+        }
+      }
+    } catch {
+      /* reconnect below */
+    }
+    onState(false);
+    window.setTimeout(() => void connect(), 2000);
+  };
+  void connect();
 }
 
 export interface Tokens {
@@ -170,5 +244,8 @@ export interface ReceiverInfo {
   records_accepted: number;
   records_rejected: number;
   last_export: string | null;
+  /** When the newest stored event or metric point was made. */
+  newest_record: string | null;
+  connections_refused: number;
   recent_refusals: { time: string; transport: string; signal: string; status: string; reason: string }[];
 }

@@ -3,9 +3,9 @@
 // #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
-import { getJson, getText, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
-import { change, count, duration, localTime, money, percent, shortId } from "./logic/format";
+import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
 import { pageOf, visibleRows } from "./logic/virtual";
 import { renderSettings } from "./settings";
@@ -174,6 +174,19 @@ function errorBox(error: unknown): HTMLElement {
   return h("div", { class: "error", role: "alert" }, error instanceof Error ? error.message : String(error));
 }
 
+/** A button that downloads what `path()` answers (with the token header) as `name`. */
+function downloadButton(id: string, label: string, path: () => string, name: string): HTMLElement {
+  const button = h("button", { class: "button", id, type: "button" }, label) as HTMLButtonElement;
+  button.addEventListener("click", () => {
+    button.disabled = true;
+    fetchDownload(path())
+      .then((blob) => download(name, blob))
+      .catch((error) => flash(error instanceof Error ? error.message : String(error)))
+      .finally(() => { button.disabled = false; });
+  });
+  return button;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Overview
 
@@ -207,7 +220,7 @@ function tiles(cur: Totals, prev: Totals): HTMLElement {
     tile("acceptance", "Edit acceptance", percent(cur.acceptance_rate), cur.acceptance_rate ?? 0, prev.acceptance_rate ?? 0,
       `${count(cur.edit_decisions.accept)} accepted · ${count(cur.edit_decisions.reject)} rejected`),
     tile("errors", "API error rate", percent(cur.api_error_rate), cur.api_error_rate ?? 0, prev.api_error_rate ?? 0,
-      `${count(cur.events.api_error ?? 0)} errors · ${count(cur.events.api_request ?? 0)} requests`),
+      `${plural(cur.events.api_error ?? 0, "error")} · ${plural(cur.events.api_request ?? 0, "request")}`),
   );
 }
 
@@ -233,11 +246,36 @@ function chartParams(spec: (typeof CHARTS)[number]): URLSearchParams {
   return params(extra);
 }
 
+/** What a chart with no data in the range shows instead of an empty grid: when data was last
+ *  seen, and a range that shows it. */
+function emptyChart(svg: Node): HTMLElement {
+  const title = (svg as Element).querySelector?.("text")?.textContent?.trim() || "data";
+  // "Cost (USD)" -> "cost (USD)", "API latency" stays.
+  const what = /^[A-Z][a-z]/.test(title) ? title.charAt(0).toLowerCase() + title.slice(1) : title;
+  const box = h("div", { class: "empty-chart", role: "note" }, h("p", {}, `No ${what} in this range.`));
+  if (newestRecord) {
+    const reach = rangeReaching(newestRecord);
+    const show = h("button", { type: "button", class: "link" }, `show ${reach.label}`);
+    show.addEventListener("click", () => {
+      state.range = reach.preset === "custom" ? { preset: "custom", fromMs: reach.fromMs, toMs: Date.now() } : presetRange(reach.preset, Date.now());
+      buildToolbar();
+      render();
+    });
+    append(box, h("p", { class: "hint" }, `Last data ${ago(newestRecord)} (${shortTime(newestRecord)}) — `, show));
+  } else {
+    append(box, h("p", { class: "hint" }, "Nothing has been received yet: point Claude Code at this receiver (see Receiver)."));
+  }
+  return box;
+}
+
 async function loadChart(card: HTMLElement, spec: (typeof CHARTS)[number]): Promise<void> {
   const holder = card.querySelector(".chart") as HTMLElement;
   try {
     const svg = await getText(`/api/charts/${spec.name}`, chartParams(spec));
-    holder.replaceChildren(svgNode(svg));
+    const node = svgNode(svg);
+    const empty = (node as Element).getAttribute?.("data-empty") === "true";
+    holder.replaceChildren(empty ? emptyChart(node) : node);
+    card.classList.toggle("empty", empty);
     card.dataset.svg = svg;
   } catch (error) {
     holder.replaceChildren(errorBox(error));
@@ -361,7 +399,7 @@ async function renderOverview(): Promise<void> {
   view.append(tiles(overview.current, overview.previous));
   view.append(await budgetStrip());
   const report = (format: string, label: string) =>
-    h("a", { class: "button", id: `report-${format}`, href: `/api/report?${params({ format }).toString()}`, download: `ccscope-report.${format}` }, label);
+    downloadButton(`report-${format}`, label, () => `/api/report?${params({ format }).toString()}`, `ccscope-report.${format}`);
   view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
   view.append(modelTable(overview.current));
   const grid = h("section", { class: "charts" });
@@ -473,7 +511,7 @@ async function renderEvents(): Promise<void> {
     state.search = search.value;
     render();
   });
-  const exportLink = (format: string) => h("a", { class: "button", id: `export-events-${format}`, href: `/api/events/export?${filterParams().toString()}&format=${format}`, download: `ccscope-events.${format}` }, format.toUpperCase());
+  const exportLink = (format: string) => downloadButton(`export-events-${format}`, format.toUpperCase(), () => `/api/events/export?${filterParams().toString()}&format=${format}`, `ccscope-events.${format}`);
   const countLabel = h("span", { id: "event-count" });
   append(view, h("div", { class: "event-tools" }, nameSelect, search, countLabel, exportLink("csv"), exportLink("json")));
   const scroller = h("div", { class: "event-list", id: "event-list", role: "grid" });
@@ -495,7 +533,7 @@ async function renderEvents(): Promise<void> {
     return p;
   };
   await fetchPage(0);
-  countLabel.textContent = `${count(total)} events`;
+  countLabel.textContent = plural(total, "event");
   spacer.style.height = `${total * ROW_PX}px`;
   let drawing = 0;
   const draw = async () => {
@@ -512,10 +550,10 @@ async function renderEvents(): Promise<void> {
       const e = loaded.get(pageOf(i, PAGE))?.[i % PAGE];
       if (!e) continue;
       const row = h("div", { class: "row", role: "row", "data-index": i, "data-name": e.name, tabindex: 0 },
-        h("span", { class: "time" }, localTime(e.time)),
-        h("span", { class: "name" }, e.name),
-        h("span", { class: "session" }, shortId(e.session_id)),
-        h("span", { class: "details" }, details(e)));
+        h("span", { class: "time", title: localTime(e.time) }, shortTime(e.time)),
+        h("span", { class: "name", title: e.name }, e.name),
+        h("span", { class: "session", title: e.session_id }, shortId(e.session_id)),
+        h("span", { class: "details", title: details(e) }, details(e)));
       row.addEventListener("click", () => showDetail(pane, e));
       row.addEventListener("keydown", (ev) => { if ((ev as KeyboardEvent).key === "Enter") showDetail(pane, e); });
       rows.append(row);
@@ -555,7 +593,7 @@ async function renderTimeline(id: string): Promise<void> {
   clear(view);
   const s = timeline.summary;
   append(view, h("h2", {}, "Session ", h("code", {}, timeline.session_id)),
-    s ? h("p", { class: "summary" }, `${localTime(s.first)} · ${count(s.prompts)} prompts · ${money(s.cost_usd)} · ${s.models.join(", ")}`) : null);
+    s ? h("p", { class: "summary" }, `${shortTime(s.first)} · ${plural(s.prompts, "prompt")} · ${money(s.cost_usd)} · ${s.models.join(", ")}`) : null);
   const list = h("ol", { class: "timeline", id: "timeline" });
   for (const p of timeline.prompts) {
     const head = h("div", { class: "prompt-head" },
@@ -634,11 +672,11 @@ function render(): void {
   });
 }
 
+/** When the newest stored record was made (for empty charts), kept current by the live feed. */
+let newestRecord: string | null = null;
+
 let liveTimer = 0;
 function connectLive(): void {
-  const source = new EventSource("/api/stream");
-  source.addEventListener("open", () => { status.textContent = "live"; status.className = "live on"; });
-  source.addEventListener("error", () => { status.textContent = "reconnecting…"; status.className = "live off"; });
   const refresh = () => {
     status.className = "live on pulse";
     window.clearTimeout(liveTimer);
@@ -654,15 +692,31 @@ function connectLive(): void {
       }
     }, 150);
   };
-  source.addEventListener("commit", refresh);
-  source.addEventListener("reload", refresh);
+  liveFeed(
+    (name) => {
+      if (name === "commit" || name === "reload") {
+        getJson<ReceiverInfo>("/api/receiver").then((info) => { newestRecord = info.newest_record; }, () => undefined);
+        refresh();
+      }
+    },
+    (connected) => {
+      status.textContent = connected ? "live" : "reconnecting…";
+      status.className = connected ? "live on" : "live off";
+    },
+  );
 }
 
 async function init(): Promise<void> {
   applyTheme();
+  if (!launchToken) {
+    append(view, h("div", { class: "error", role: "alert", id: "no-token" }, "This page needs ccscope's launch token: open the address `ccscope serve` printed (it ends in ?token=…), or the ccscope app."));
+    return;
+  }
   buildToolbar();
   try {
-    receiverHttp = (await getJson<ReceiverInfo>("/api/receiver")).http;
+    const info = await getJson<ReceiverInfo>("/api/receiver");
+    receiverHttp = info.http;
+    newestRecord = info.newest_record;
   } catch {
     receiverHttp = null;
   }

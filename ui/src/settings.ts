@@ -80,9 +80,17 @@ interface Preview {
   exists: boolean;
   proposed: string;
   sha256: string;
+  /** SHA-256 of the file the preview was made from, or "absent": the apply is refused if the
+   *  file changed since. */
+  current_sha256: string;
   unchanged: boolean;
   diff: string;
   report: { errors: Finding[]; warnings: Finding[] };
+}
+
+/** Findings about settings that run commands on every user's machine (see the validator). */
+function commandFindings(p: Preview): Finding[] {
+  return p.report.warnings.filter((f) => f.message.includes("runs commands on the machine of every user"));
 }
 
 interface SchemaProp {
@@ -601,6 +609,14 @@ function showPreview(): void {
   const holder = document.getElementById("settings-diff-holder");
   if (holder) {
     clear(holder);
+    const commands = commandFindings(p);
+    if (commands.length > 0 && !p.unchanged) {
+      // Above the diff, where the admin approves it: these keys run code on every machine.
+      holder.append(h("div", { class: "command-warning", id: "settings-command-warning", role: "alert" },
+        h("strong", {}, "This policy runs commands on every machine it reaches: "),
+        commands.map((f) => f.pointer.slice(1)).join(", "),
+        ". Review each command as code you deploy."));
+    }
     holder.append(p.unchanged ? h("p", { class: "hint", id: "settings-diff" }, "No change: the file already has exactly this content.") : diffNode(p.diff));
   }
   const sha = document.getElementById("settings-sha");
@@ -624,7 +640,7 @@ async function apply(): Promise<void> {
   result.dataset.status = "pending";
   result.textContent = state?.elevation === "direct" ? "Writing…" : "Waiting for the administrator prompt…";
   try {
-    const outcome = await sendJson<ApplyResult>("/api/settings/apply", { target, text: preview.proposed, sha256: preview.sha256 });
+    const outcome = await sendJson<ApplyResult>("/api/settings/apply", { target, text: preview.proposed, sha256: preview.sha256, expect_current_sha256: preview.current_sha256 });
     await showOutcome(outcome);
   } catch (error) {
     result.className = "apply-result failed";

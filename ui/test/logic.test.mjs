@@ -99,3 +99,21 @@ test("findings land on the most specific field", () => {
   assert.equal(fieldFor("/env/OTEL_RESOURCE_ATTRIBUTES", fields), "/env/OTEL_RESOURCE_ATTRIBUTES");
   assert.equal(fieldFor("/model", fields), null);
 });
+
+test("plurals, fixed-width times, ago and a range reaching the last data", async () => {
+  const { plural, shortTime, ago, rangeReaching } = await import("../build-test/logic/format.js");
+  assert.equal(plural(1, "prompt"), "1 prompt");
+  assert.equal(plural(0, "prompt"), "0 prompts");
+  assert.equal(plural(2500, "event"), "2,500 events");
+  assert.equal(plural(1, "entry", "entries"), "1 entry");
+  assert.match(shortTime("2026-11-30T19:15:09Z"), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
+  const now = Date.parse("2026-11-30T12:00:00Z");
+  assert.equal(ago("2026-11-30T11:59:30Z", now), "just now");
+  assert.equal(ago("2026-11-30T11:00:00Z", now), "1 hour ago");
+  assert.equal(ago("2026-11-27T12:00:00Z", now), "3 days ago");
+  assert.equal(rangeReaching("2026-11-27T12:00:00Z", now).preset, "7d");
+  assert.equal(rangeReaching("2026-11-10T12:00:00Z", now).preset, "30d");
+  const old = rangeReaching("2026-08-01T12:00:00Z", now);
+  assert.equal(old.preset, "custom");
+  assert.ok(old.fromMs < Date.parse("2026-08-01T12:00:00Z"));
+});

@@ -204,13 +204,21 @@ fn axis_label(ns: i64, bucket_ns: i64, span_ns: i64) -> String {
 /// Hover targets appended to the SVG: (x, y, w, h, title lines).
 type Hovers = Vec<(i32, i32, i32, i32, String)>;
 
+/// The attribute that marks a chart with nothing to show, so the page can say so instead of
+/// showing an empty grid.
+pub const EMPTY_MARK: &str = r#"data-empty="true""#;
+
 fn finish(
     mut svg: String,
     hovers: Hovers,
     legend: &[(String, RGBColor)],
     theme: Theme,
     size: Size,
+    empty: bool,
 ) -> String {
+    if empty && let Some(at) = svg.find("<svg") {
+        svg.insert_str(at + "<svg".len(), &format!(" {EMPTY_MARK}"));
+    }
     let mut extra = String::new();
     let _ = write!(extra, r#"<g class="hover-targets">"#);
     for (x, y, w, h, title) in hovers {
@@ -387,7 +395,11 @@ pub fn time_chart(chart: &TimeChart, theme: Theme, size: Size) -> Result<String,
         .enumerate()
         .map(|(i, (name, _))| (name.clone(), palette[i % palette.len()]))
         .collect();
-    Ok(finish(svg, hovers, &legend, theme, size))
+    let empty = chart
+        .groups
+        .iter()
+        .all(|(_, values)| values.iter().all(|v| *v == 0.0));
+    Ok(finish(svg, hovers, &legend, theme, size, empty))
 }
 
 /// Draws one horizontal bar per category, split into segments.
@@ -481,7 +493,11 @@ pub fn bar_chart(chart: &BarChart, theme: Theme, size: Size) -> Result<String, C
         .enumerate()
         .map(|(i, s)| (s.clone(), palette[i % palette.len()]))
         .collect();
-    Ok(finish(svg, hovers, &legend, theme, size))
+    let empty = chart
+        .rows
+        .iter()
+        .all(|(_, values)| values.iter().all(|v| *v == 0.0));
+    Ok(finish(svg, hovers, &legend, theme, size, empty))
 }
 
 #[cfg(test)]

@@ -689,9 +689,10 @@ async fn timeline(
     Ok(Json(body))
 }
 
-async fn receiver(State(state): State<ApiState>) -> Json<Value> {
+async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let stats = state.stats.snapshot();
-    Json(json!({
+    let newest = query(&state, |reader| Ok(reader.newest_ns()?)).await?;
+    Ok(Json(json!({
         "grpc": state.grpc_addr.map(|a| a.to_string()),
         "http": state.http_addr.map(|a| a.to_string()),
         "database": state.database.display().to_string(),
@@ -701,11 +702,13 @@ async fn receiver(State(state): State<ApiState>) -> Json<Value> {
         "records_accepted": stats.records_accepted,
         "records_rejected": stats.records_rejected,
         "last_export": stats.last_export_ns.map(rfc3339),
+        "newest_record": newest.map(rfc3339),
+        "connections_refused": stats.connections_refused,
         "recent_refusals": stats.recent_refusals.iter().rev().map(|r| json!({
             "time": rfc3339(r.time_ns), "transport": r.transport, "signal": r.signal,
             "status": r.status, "reason": r.reason,
         })).collect::<Vec<_>>(),
-    }))
+    })))
 }
 
 /// Server-Sent Events: a `commit` message (with what was added) at most every

@@ -1,22 +1,20 @@
-//! Who may talk to the UI/API: the browser that opened the launch URL. The launch token from the
-//! URL `serve` prints becomes an HttpOnly, SameSite=Strict cookie; every other request must
-//! carry that cookie (or `Authorization: Bearer <token>` for scripts). The Host header must name
-//! this loopback listener (no DNS rebinding) and an Origin, when sent, must be this listener's.
-//! Every answer carries a strict Content-Security-Policy.
+//! Who may talk to the UI/API: the page opened from the launch URL. Every API request must carry
+//! `Authorization: Bearer <launch token>`; the page keeps the token from its launch URL in
+//! sessionStorage. No cookie: a browser sends cookies for 127.0.0.1 to every port of it, so any
+//! other local server would receive the token. The page itself and its static assets hold no
+//! data and are served without the token (a launch URL with a wrong token is refused). The Host
+//! header must name this loopback listener (no DNS rebinding) and an Origin, when sent, must be
+//! this listener's. Every answer carries a strict Content-Security-Policy.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::{
-    body::Body,
     extract::{Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-
-/// The cookie holding the launch token.
-pub const SESSION_COOKIE: &str = "ccscope_session";
 
 /// Content-Security-Policy of every answer: only this origin's scripts, styles and connections.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
@@ -76,21 +74,10 @@ impl Guard {
     }
 
     fn presented_token<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        if let Some(auth) = headers
+        headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            && let Some(token) = auth.strip_prefix("Bearer ")
-        {
-            return Some(token);
-        }
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, value)| value)
+            .and_then(|auth| auth.strip_prefix("Bearer "))
     }
 }
 
@@ -157,33 +144,21 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
             ));
         }
     }
-    // The launch URL: turn ?token= into the session cookie and drop it from the address bar.
+    // The launch URL: a wrong token is refused at once; the page takes a right one from the
+    // address bar into its sessionStorage.
     if request.uri().path() == "/"
         && let Some(query) = request.uri().query()
         && let Some(token) = query.split('&').find_map(|p| p.strip_prefix("token="))
+        && !guard.token.matches(token)
     {
-        if !guard.token.matches(token) {
-            return secure(plain(
-                StatusCode::UNAUTHORIZED,
-                "this launch token is not valid (ccscope makes a new one at every start): open the address `ccscope serve` printed",
-            ));
-        }
-        let cookie = format!(
-            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
-            guard.token.as_str()
-        );
-        let response = Response::builder()
-            .status(StatusCode::SEE_OTHER)
-            .header(header::LOCATION, "/")
-            .header(header::SET_COOKIE, cookie)
-            .body(Body::empty())
-            .unwrap_or_else(|_| {
-                plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "cannot build the response",
-                )
-            });
-        return secure(response);
+        return secure(plain(
+            StatusCode::UNAUTHORIZED,
+            "this launch token is not valid (ccscope makes a new one at every start): open the address `ccscope serve` printed",
+        ));
+    }
+    // The page and its assets hold no data.
+    if !request.uri().path().starts_with("/api/") {
+        return secure(next.run(request).await);
     }
     if !guard
         .presented_token(headers)

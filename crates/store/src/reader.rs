@@ -546,6 +546,15 @@ impl Reader {
         Ok(report)
     }
 
+    /// The time of the newest event or metric point, if any (two index lookups).
+    pub fn newest_ns(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT max(t) FROM (SELECT max(time_ns) AS t FROM events UNION ALL SELECT max(time_ns) FROM points)",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
     /// One summary per session, most recent first.
     pub fn sessions(&self, filter: &Filter) -> Result<Vec<SessionSummary>, StoreError> {
         let mut out: BTreeMap<String, SessionSummary> = BTreeMap::new();

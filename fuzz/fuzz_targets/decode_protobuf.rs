@@ -14,7 +14,6 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(request) = decode_request(signal, Encoding::Protobuf, data) {
             if let Ok(counts) = counted {
                 assert_eq!(counts.records, request.record_count());
-                assert!(counts.decoded_bytes >= data.len() / 8);
             }
             let sent = match &request {
                 ExportRequest::Logs(r) => Some(

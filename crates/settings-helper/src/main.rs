@@ -237,10 +237,7 @@ fn run(args: &[String]) -> Result<Written, Failure> {
             let document = match flag(args, "--document-file")? {
                 // Written by the unprivileged caller: only its bytes count, and they must hash
                 // to the approved value.
-                Some(file) => read_limited(
-                    File::open(file).map_err(|e| Failure::io("read", Path::new(file), e))?,
-                    file,
-                )?,
+                Some(file) => read_document_file(Path::new(file))?,
                 None => read_limited(std::io::stdin(), "stdin")?,
             };
             if document.len() > MAX_DOCUMENT_BYTES {
@@ -298,6 +295,21 @@ fn run(args: &[String]) -> Result<Written, Failure> {
         Some("--help" | "-h" | "help") => Err(Failure::new(exit::USAGE, "usage", USAGE)),
         _ => Err(Failure::new(exit::USAGE, "usage", USAGE)),
     }
+}
+
+/// The document handed over in a file (by launchers without a stdin): a regular file only, so
+/// a device or a pipe cannot make the helper block or read without end.
+fn read_document_file(path: &Path) -> Result<Vec<u8>, Failure> {
+    let meta = fs::metadata(path).map_err(|e| Failure::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(Failure::new(
+            exit::USAGE,
+            "usage",
+            format!("--document-file {} is not a regular file", path.display()),
+        ));
+    }
+    let file = File::open(path).map_err(|e| Failure::io("read", path, e))?;
+    read_limited(file, &path.display().to_string())
 }
 
 fn read_limited(from: impl Read, what: &str) -> Result<Vec<u8>, Failure> {

@@ -412,7 +412,12 @@ fn a_kill_mid_write_leaves_the_old_file_whole() {
 }
 
 /// Runs `apply` with extra arguments and the document on stdin.
-fn apply_with(root: &Root, umask: Option<u32>, doc: &Value, extra: &[&str]) -> (i32, Value) {
+fn apply_with(
+    root: &Root,
+    umask: Option<libc::mode_t>,
+    doc: &Value,
+    extra: &[&str],
+) -> (i32, Value) {
     let bytes = canonical_bytes(doc);
     let sha = sha256_hex(&bytes);
     let mut command = root.command();
@@ -637,6 +642,25 @@ fn the_document_may_come_in_a_file_and_must_still_match_the_hash() {
     let (code, report) = run(&sha256_hex(&bytes));
     assert_eq!(code, 0, "{report}");
     assert_eq!(fs::read(root.managed_file()).unwrap(), bytes);
+    // Not a device or a directory.
+    for path in ["/dev/zero", "/etc"] {
+        let (code, report) = root.run(&[
+            "apply",
+            "--target",
+            "managed",
+            "--sha256",
+            &sha256_hex(&bytes),
+            "--document-file",
+            path,
+        ]);
+        assert_eq!(code, 2, "{path}: {report}");
+        assert!(
+            report["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not a regular file")
+        );
+    }
 }
 
 #[test]

@@ -614,3 +614,56 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
     }
     check(&path);
 }
+
+/// Context switches of this process's thread named `name` (Linux: /proc/self/task).
+#[cfg(target_os = "linux")]
+fn thread_switches(name: &str) -> Option<u64> {
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == name {
+            let status = std::fs::read_to_string(task.path().join("status")).ok()?;
+            return status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches"))
+                .map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+                .sum();
+        }
+    }
+    None
+}
+
+/// An idle store wakes nobody: the checkpointer sleeps until a commit (the desktop app sits in
+/// the tray all day on laptops).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn an_idle_store_does_not_wake_its_checkpointer() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let (writer, thread) = start_writer(&path);
+    let now = ccscope_store::now_ns();
+    writer
+        .write(events_at("s", &[now], 0), now)
+        .await
+        .expect("write");
+    // Thread names are cut to 15 bytes.
+    let name = "ccscope-store-c";
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = thread_switches(name).expect("the checkpointer thread");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = thread_switches(name).expect("the checkpointer thread");
+    assert!(
+        after - before <= 2,
+        "the checkpointer woke {} times in 1.5 s of idleness",
+        after - before
+    );
+    // It still checkpoints after the next commit: the WAL's frames reach the database.
+    writer
+        .write(events_at("s2", &[now + 1], 0), now)
+        .await
+        .expect("write");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(thread_switches(name).expect("alive") > after);
+    drop(writer);
+    thread.join();
+    assert_eq!(count_events(&path), 2);
+}

@@ -109,7 +109,7 @@ pub const UNDECLARED_BODY_ESTIMATE: usize = 64 * 1024;
 /// What one record costs once normalised and prepared for the store, beyond the decoded
 /// request: an `Event` (808 bytes) or `MetricPoint` (456 bytes), its prepared row and their
 /// strings. Measured with the hostile-input test's empty records.
-const RECORD_BYTES: usize = 2048;
+pub const RECORD_BYTES: usize = 2048;
 /// Records (log records, data points, spans) one export may carry. Claude Code sends at most
 /// a few hundred; OpenTelemetry SDKs batch 512 by default.
 pub const MAX_RECORDS_PER_EXPORT: usize = 100_000;

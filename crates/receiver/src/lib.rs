@@ -21,7 +21,8 @@ pub mod ingest;
 
 pub use auth::BearerToken;
 pub use ingest::{
-    ExportSink, Ingest, IngestError, Limits, ReceiverStats, Refusal, SinkError, StatsSnapshot,
+    ExportSink, Ingest, IngestError, Limits, RECORD_BYTES, ReceiverStats, Refusal, SinkError,
+    StatsSnapshot,
 };
 
 /// Default OTLP/gRPC address.

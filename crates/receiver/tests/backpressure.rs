@@ -52,9 +52,13 @@ async fn a_full_budget_answers_503_with_retry_after_and_recovers() {
         entered: Arc::new(tokio::sync::Notify::new()),
     };
     let body = body();
-    // Room for exactly one export in flight (it decodes to about 7.5 times its size).
+    // Room for exactly one export in flight: what it is charged (its bytes, what they decode
+    // to, and its records once normalised) and less than a second one's first reservation.
+    let counts =
+        ccscope_telemetry::count_protobuf(ccscope_telemetry::Signal::Logs, &body).expect("count");
+    let one = body.len() + counts.decoded_bytes + counts.records * ccscope_receiver::RECORD_BYTES;
     let limits = Limits {
-        max_inflight_bytes: body.len() * 10,
+        max_inflight_bytes: one + 3 * body.len(),
         ..Limits::default()
     };
     let config = ReceiverConfig {

@@ -344,8 +344,8 @@ fn backups_keep_the_last_ten_and_restore_puts_one_back() {
     );
 }
 
-/// Starts an apply that stalls at `point`, kills it with SIGKILL there, and returns the file.
-fn kill_at(root: &Root, point: &str, doc: &Value) -> Vec<u8> {
+/// Starts an apply of `doc` that stalls at `point` and returns it once it says so.
+fn stalled_apply(root: &Root, point: &str, doc: &Value) -> std::process::Child {
     let bytes = canonical_bytes(doc);
     let mut child = root
         .command()
@@ -368,6 +368,12 @@ fn kill_at(root: &Root, point: &str, doc: &Value) -> Vec<u8> {
         .read_line(&mut line)
         .unwrap();
     assert_eq!(line.trim(), format!("stalled at {point}"));
+    child
+}
+
+/// Starts an apply that stalls at `point`, kills it with SIGKILL there, and returns the file.
+fn kill_at(root: &Root, point: &str, doc: &Value) -> Vec<u8> {
+    let mut child = stalled_apply(root, point, doc);
     child.kill().unwrap();
     child.wait().unwrap();
     fs::read(root.managed_file()).unwrap()
@@ -560,28 +566,7 @@ fn two_applies_at_once_take_turns() {
     require_root!();
     let root = Root::new();
     root.apply("managed", &json!({"model": "start"}));
-    let bytes = canonical_bytes(&json!({"model": "first"}));
-    let mut first = root
-        .command()
-        .env("CCSCOPE_HELPER_TEST_STALL", "locked")
-        .args([
-            "apply",
-            "--target",
-            "managed",
-            "--sha256",
-            &sha256_hex(&bytes),
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    first.stdin.take().unwrap().write_all(&bytes).unwrap();
-    let mut line = String::new();
-    BufReader::new(first.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(line.trim(), "stalled at locked");
+    let mut first = stalled_apply(&root, "locked", &json!({"model": "first"}));
     // The second waits for the lock instead of writing beside the first.
     let second_bytes = canonical_bytes(&json!({"model": "second"}));
     let mut second = root

@@ -93,9 +93,15 @@ async fn a_policy_applied_by_ccscope_is_what_claude_code_exports_by() {
     let work = tempdir();
     let policy_file = work.path().join("policy.json");
     std::fs::write(&policy_file, serde_json::to_vec(&policy).unwrap()).unwrap();
+    // The helper built beside the test binary (whose directories need not be root's alone, as
+    // an installed one's must): named explicitly, which test builds allow.
+    let helper = std::path::Path::new(BIN).with_file_name("ccscope-settings-helper");
     let (code, out, err) = ccscope_env(
         &["settings", "apply", &policy_file.to_string_lossy()],
-        &[("CCSCOPE_TEST_MANAGED_ROOT", "")],
+        &[
+            ("CCSCOPE_TEST_MANAGED_ROOT", ""),
+            ("CCSCOPE_SETTINGS_HELPER", &helper.to_string_lossy()),
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(

@@ -124,10 +124,10 @@ fn main() -> ExitCode {
     };
     let serving = matches!(cli.command, Command::Serve(_));
     // Listing commands end quietly when their reader goes away (`ccscope doctor | head`), as
-    // other command-line tools do. Not `serve` (it writes to sockets) nor `settings` (it writes
-    // the document to the helper's stdin, which may close early).
+    // other command-line tools do. Not `serve` (it writes to sockets) nor a settings command
+    // that runs the helper (it writes the document to the helper's stdin, which may close early).
     #[cfg(unix)]
-    if !serving && !matches!(cli.command, Command::Settings(_)) {
+    if !serving && !matches!(&cli.command, Command::Settings(args) if args.runs_helper()) {
         // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);

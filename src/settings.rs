@@ -33,6 +33,17 @@ pub struct SettingsArgs {
     command: SettingsCommand,
 }
 
+impl SettingsArgs {
+    /// Whether this command runs the settings helper (and writes the document to its stdin,
+    /// which may close early).
+    pub fn runs_helper(&self) -> bool {
+        matches!(
+            self.command,
+            SettingsCommand::Apply { .. } | SettingsCommand::Restore { .. }
+        )
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum SettingsCommand {
     /// Every settings source Claude Code reads here, and each setting's effective value and source.

@@ -359,17 +359,20 @@ fn serve_takes_its_addresses_from_the_environment() {
 #[test]
 fn a_closed_pipe_ends_a_command_quietly() {
     let dir = tempdir();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccscope"))
-        .args(["doctor", "--data-dir"])
-        .arg(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    // Close the read end at once, as `head -0` would.
-    drop(child.stdout.take());
-    let output = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!stderr.contains("Broken pipe"), "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let d = dir.path().to_string_lossy().into_owned();
+    for args in [vec!["doctor", "--data-dir", &d], vec!["settings", "show"]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccscope"))
+            .args(&args)
+            .env("HOME", dir.path())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Close the read end at once, as `head -0` would.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
 }

@@ -846,7 +846,9 @@ impl Reader {
         };
         Ok(Health {
             schema_version: schema::check_version(&self.conn)?,
-            integrity: self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?,
+            integrity: self
+                .conn
+                .query_row("PRAGMA quick_check", [], |r| r.get(0))?,
             used_bytes: retention::used_bytes(&self.conn)?,
             file_bytes: std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
             events: count("SELECT COUNT(*) FROM events")?,
@@ -856,11 +858,7 @@ impl Reader {
                 "SELECT COUNT(*) FROM (SELECT session_id FROM events WHERE session_id != ''
                                       UNION SELECT session_id FROM series WHERE session_id != '')",
             )?,
-            newest_ns: self.conn.query_row(
-                "SELECT max(t) FROM (SELECT max(time_ns) AS t FROM events UNION ALL SELECT max(time_ns) FROM points)",
-                [],
-                |r| r.get(0),
-            )?,
+            newest_ns: self.newest_ns()?,
         })
     }
 }

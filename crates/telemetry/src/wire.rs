@@ -326,18 +326,21 @@ mod tests {
     use super::*;
     use prost::Message;
 
-    fn empty_records(n: usize) -> Vec<u8> {
-        use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    /// One resource and scope holding `records`.
+    fn logs(records: Vec<LogRecord>) -> ExportLogsServiceRequest {
         ExportLogsServiceRequest {
             resource_logs: vec![ResourceLogs {
                 scope_logs: vec![ScopeLogs {
-                    log_records: vec![LogRecord::default(); n],
+                    log_records: records,
                     ..Default::default()
                 }],
                 ..Default::default()
             }],
         }
-        .encode_to_vec()
+    }
+
+    fn empty_records(n: usize) -> Vec<u8> {
+        logs(vec![LogRecord::default(); n]).encode_to_vec()
     }
 
     #[test]
@@ -387,37 +390,19 @@ mod tests {
                 ),
             };
         }
-        let record = LogRecord {
+        let request = logs(vec![LogRecord {
             body: Some(value),
             ..Default::default()
-        };
-        let request = ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                scope_logs: vec![ScopeLogs {
-                    log_records: vec![record],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
+        }]);
         assert_eq!(
             count_protobuf(Signal::Logs, &request.encode_to_vec()),
             Err(WireError::TooDeep)
         );
         // Empty attributes: two bytes on the wire, a KeyValue each once decoded.
-        let record = LogRecord {
+        let request = logs(vec![LogRecord {
             attributes: vec![KeyValue::default(); 5_000],
             ..Default::default()
-        };
-        let request = ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                scope_logs: vec![ScopeLogs {
-                    log_records: vec![record],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        };
+        }]);
         let counts = count_protobuf(Signal::Logs, &request.encode_to_vec()).expect("count");
         assert_eq!(counts.records, 1);
         assert!(counts.decoded_bytes >= 5_000 * size_of::<KeyValue>());

@@ -342,11 +342,13 @@ impl<S: ExportSink> Ingest<S> {
         // bound the decoding itself).
         reservation.cover_exactly(normalised(counts.records))?;
         let request = decode_request(signal, encoding, body)?;
-        let records = request.record_count();
-        if records > MAX_RECORDS_PER_EXPORT {
-            return Err(too_many(records));
+        if encoding == Encoding::Json {
+            let records = request.record_count();
+            if records > MAX_RECORDS_PER_EXPORT {
+                return Err(too_many(records));
+            }
+            reservation.cover_exactly(normalised(records))?;
         }
-        reservation.cover_exactly(normalised(records))?;
         let batch = normalize(request, received_ns);
         let rejected = batch.rejected.clone();
         let records = batch.len() as u64;

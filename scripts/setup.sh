@@ -64,6 +64,12 @@ case "$mode" in
     for dir in ui tests/browser; do
       [ -d "$dir/node_modules" ] || npm install --prefix "$dir" --no-audit --no-fund --loglevel=error
     done
+    # The real ClickHouse engine for the organisation tests (PyPI's chdb-core, in-process).
+    if ! python3 -c 'import chdb' >/dev/null 2>&1; then
+      echo "setup: installing chdb-core (ClickHouse in-process) for the tests"
+      python3 -m pip install --quiet chdb-core==26.9.0 2>/dev/null \
+        || python3 -m pip install --quiet --break-system-packages chdb-core==26.9.0
+    fi
     if ! ls tests/claude-code/node_modules/@anthropic-ai/claude-code-*/claude >/dev/null 2>&1; then
       echo "setup: installing the Claude Code CLI for the tests (tests/claude-code)"
       npm install --prefix tests/claude-code --no-audit --no-fund --loglevel=error

@@ -47,6 +47,39 @@ struct DataDirArg {
     data_dir: Option<PathBuf>,
 }
 
+/// Where reading commands read from.
+#[derive(Args, Debug, Clone)]
+struct SourceArg {
+    /// Read an organisation's ClickHouse (the OpenTelemetry Collector's clickhouseexporter
+    /// tables) instead of the local store: clickhouse://[user[:password]@]host[:port]/database
+    /// (clickhouses:// for HTTPS). Keep the password out of the URL with
+    /// CCSCOPE_CLICKHOUSE_PASSWORD or --clickhouse-password-file
+    #[arg(long, value_name = "URL", env = ccscope_server::config::ENV_SOURCE, hide_env_values = true)]
+    source: Option<String>,
+    /// Read the ClickHouse password from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    clickhouse_password_file: Option<PathBuf>,
+}
+
+impl SourceArg {
+    fn resolve(&self, data: &DataDirArg) -> anyhow::Result<ccscope_server::source::DataSource> {
+        use ccscope_server::source::DataSource;
+        match self.source.as_deref().filter(|s| !s.is_empty()) {
+            None => {
+                if self.clickhouse_password_file.is_some() {
+                    anyhow::bail!("--clickhouse-password-file needs --source clickhouse://…");
+                }
+                Ok(DataSource::Sqlite(data.database()?))
+            }
+            Some(spec) => Ok(DataSource::clickhouse(
+                spec,
+                self.clickhouse_password_file.as_deref(),
+                std::env::var(ccscope_server::config::ENV_CLICKHOUSE_PASSWORD).ok(),
+            )?),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the OTLP receiver and store until interrupted (SIGINT/SIGTERM drain and flush).

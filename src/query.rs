@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use ccscope_store::{EventQuery, EventRow, PointRow, Reader, StoreError};
+use ccscope_query::{EventQuery, EventRow, PointRow, Source, SourceError};
 use clap::{Args, ValueEnum};
 use serde_json::{Value, json};
 
@@ -12,12 +12,14 @@ use crate::output::{count, duration, money, table};
 use ccscope_server::dto::{event_json, report_json, rfc3339, session_json};
 
 use crate::range::{FilterArgs, local_time};
-use crate::{DataDirArg, ExportFormat, exit};
+use crate::{DataDirArg, ExportFormat, SourceArg, exit};
 
 #[derive(Args, Debug)]
 pub struct ReportArgs {
     #[command(flatten)]
     data: DataDirArg,
+    #[command(flatten)]
+    source: SourceArg,
     #[command(flatten)]
     filter: FilterArgs,
     /// Print JSON (a stable shape other tools rely on)
@@ -29,6 +31,8 @@ pub struct ReportArgs {
 pub struct EventsArgs {
     #[command(flatten)]
     data: DataDirArg,
+    #[command(flatten)]
+    source: SourceArg,
     #[command(flatten)]
     filter: FilterArgs,
     /// Only events with this name (repeatable), e.g. api_request
@@ -53,6 +57,8 @@ pub struct SessionsArgs {
     #[command(flatten)]
     data: DataDirArg,
     #[command(flatten)]
+    source: SourceArg,
+    #[command(flatten)]
     filter: FilterArgs,
     /// Print a JSON array
     #[arg(long)]
@@ -70,6 +76,8 @@ pub struct ExportArgs {
     #[command(flatten)]
     data: DataDirArg,
     #[command(flatten)]
+    source: SourceArg,
+    #[command(flatten)]
     filter: FilterArgs,
     /// Output format
     #[arg(long, value_enum)]
@@ -82,14 +90,13 @@ pub struct ExportArgs {
     output: Option<std::path::PathBuf>,
 }
 
-fn open(data: &DataDirArg) -> anyhow::Result<Reader> {
-    let path = data.database()?;
-    Ok(Reader::open(&path)?)
+fn open(data: &DataDirArg, source: &SourceArg) -> anyhow::Result<Box<dyn Source>> {
+    Ok(source.resolve(data)?.open()?)
 }
 
 pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
-    let reader = open(&args.data)?;
+    let reader = open(&args.data, &args.source)?;
     let report = reader.report(&range.filter)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -216,7 +223,7 @@ fn event_details(row: &EventRow) -> String {
 
 pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
-    let reader = open(&args.data)?;
+    let reader = open(&args.data, &args.source)?;
     let query = EventQuery {
         filter: range.filter,
         names: args.names,
@@ -227,12 +234,12 @@ pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
     };
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
-        reader.events(&query, |row| {
+        reader.events(&query, &mut |row| {
             writeln!(out, "{}", event_json(&row)).map_err(io_to_store)
         })?;
     } else {
         let mut rows = Vec::new();
-        reader.events(&query, |row| {
+        reader.events(&query, &mut |row| {
             rows.push(vec![
                 local_time(row.time_ns),
                 row.session_id.chars().take(8).collect(),
@@ -255,13 +262,13 @@ pub fn events(args: EventsArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn io_to_store(error: std::io::Error) -> StoreError {
-    StoreError::Io(error)
+fn io_to_store(error: std::io::Error) -> SourceError {
+    SourceError::Output(error)
 }
 
 pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
-    let reader = open(&args.data)?;
+    let reader = open(&args.data, &args.source)?;
     let sessions = reader.sessions(&range.filter)?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -322,7 +329,7 @@ fn point_json(row: &PointRow) -> Value {
 
 pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
-    let reader = open(&args.data)?;
+    let reader = open(&args.data, &args.source)?;
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -340,14 +347,16 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
             // One JSON array, written as it is read.
             write!(out, "[")?;
             let mut first = true;
-            let mut emit = |value: Value| -> Result<(), StoreError> {
+            let mut emit = |value: Value| -> Result<(), SourceError> {
                 let sep = if first { "\n" } else { ",\n" };
                 first = false;
                 write!(out, "{sep}{value}").map_err(io_to_store)
             };
             match what {
-                ExportWhat::Events => reader.events(&query, |row| emit(event_json(&row)))?,
-                ExportWhat::Points => reader.points(&range.filter, |row| emit(point_json(&row)))?,
+                ExportWhat::Events => reader.events(&query, &mut |row| emit(event_json(&row)))?,
+                ExportWhat::Points => {
+                    reader.points(&range.filter, &mut |row| emit(point_json(&row)))?
+                }
             }
             writeln!(out, "\n]")?;
         }
@@ -370,7 +379,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
                 "attributes",
             ])?;
             let opt = |v: Option<String>| v.unwrap_or_default();
-            reader.events(&query, |row| {
+            reader.events(&query, &mut |row| {
                 csv.write_record([
                     rfc3339(row.time_ns),
                     row.time_ns.to_string(),
@@ -387,7 +396,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
                     opt(row.status_code.map(|s| s.to_string())),
                     row.attributes.to_string(),
                 ])
-                .map_err(|e| StoreError::Io(e.into()))
+                .map_err(|e| SourceError::Output(e.into()))
             })?;
             csv.flush()?;
             return Ok(exit::OK);
@@ -407,7 +416,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
                 "attributes",
             ])?;
             let opt = |v: Option<String>| v.unwrap_or_default();
-            reader.points(&range.filter, |row| {
+            reader.points(&range.filter, &mut |row| {
                 csv.write_record([
                     row.metric.clone(),
                     row.unit.clone(),
@@ -420,7 +429,7 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
                     opt(row.point_type.clone()),
                     row.attributes.to_string(),
                 ])
-                .map_err(|e| StoreError::Io(e.into()))
+                .map_err(|e| SourceError::Output(e.into()))
             })?;
             csv.flush()?;
             return Ok(exit::OK);

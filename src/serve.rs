@@ -10,12 +10,17 @@ use ccscope_store::Retention;
 use clap::Args;
 
 use crate::range::UsageError;
-use crate::{DataDirArg, default_grpc, default_http, exit};
+use crate::{DataDirArg, SourceArg, default_grpc, default_http, exit};
+use ccscope_server::source::DataSource;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     #[command(flatten)]
     data: DataDirArg,
+    /// With a ClickHouse URL the dashboard shows the organisation's telemetry from ClickHouse,
+    /// and no OTLP receiver runs (the organisation's collector receives)
+    #[command(flatten)]
+    source: SourceArg,
     /// OTLP/gRPC listen address (port 0 picks a free port)
     #[arg(long, value_name = "ADDR", env = config::ENV_OTLP_GRPC, default_value_t = default_grpc())]
     otlp_grpc: SocketAddr,
@@ -108,6 +113,18 @@ async fn shutdown_signal() {
 
 pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let database = args.data.database()?;
+    let source = args.source.resolve(&args.data)?;
+    let organisation = matches!(source, DataSource::ClickHouse(_));
+    if organisation {
+        if args.no_ui {
+            return Err(UsageError(
+                "--source clickhouse://… serves the dashboard: drop --no-ui".into(),
+            )
+            .into());
+        }
+        // A wrong password or host fails here, not on the first chart.
+        source.check()?;
+    }
     let token = args
         .otlp_token
         .as_deref()
@@ -128,8 +145,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
     let config = ServiceConfig {
         database: database.clone(),
         receiver: ReceiverConfig {
-            grpc: Some(args.otlp_grpc),
-            http: Some(args.otlp_http),
+            grpc: (!organisation).then_some(args.otlp_grpc),
+            http: (!organisation).then_some(args.otlp_http),
             token: token.clone(),
             limits,
         },
@@ -138,6 +155,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             max_bytes: (max_db > 0).then_some(max_db),
         },
         ui: (!args.no_ui).then_some(args.ui),
+        source: organisation.then_some(source.clone()),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -158,15 +176,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
             Err(error) => return Err(anyhow::Error::new(error)),
         };
         let mut out = std::io::stdout().lock();
-        writeln!(out, "ccscope {} is receiving Claude Code telemetry", env!("CARGO_PKG_VERSION"))?;
-        writeln!(out, "  database   {}", service.database().display())?;
+        if organisation {
+            writeln!(out, "ccscope {} is showing an organisation's Claude Code telemetry", env!("CARGO_PKG_VERSION"))?;
+            writeln!(out, "  source     {}", source.describe())?;
+        } else {
+            writeln!(out, "ccscope {} is receiving Claude Code telemetry", env!("CARGO_PKG_VERSION"))?;
+            writeln!(out, "  database   {}", service.database().display())?;
+        }
         if let Some(addr) = service.grpc_addr {
             writeln!(out, "  OTLP/gRPC  listening on {addr}")?;
         }
         if let Some(addr) = service.http_addr {
             writeln!(out, "  OTLP/HTTP  listening on {addr}")?;
         }
-        writeln!(out, "  auth       {}", if token.is_some() { "bearer token required" } else { "none (loopback only)" })?;
+        if !organisation {
+            writeln!(out, "  auth       {}", if token.is_some() { "bearer token required" } else { "none (loopback only)" })?;
+        }
         if let Some(url) = &service.ui_url {
             writeln!(out, "  dashboard  {url}")?;
         }

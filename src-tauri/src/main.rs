@@ -80,6 +80,7 @@ async fn start_service(
         },
         retention: Retention::default(),
         ui: Some(settings.ui),
+        source: None,
     };
     let service = Service::start(config, async move {
         let _ = stop_rx.await;

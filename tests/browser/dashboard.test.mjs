@@ -221,6 +221,42 @@ test("charts group by a custom resource attribute", async () => {
   await rendered(() => page.selectOption("#group", ""));
 });
 
+test("the fleet view lists users and teams with their spend, and leads to a user's sessions", async () => {
+  const all = report();
+  await rendered(() => page.goto(`${uiOrigin}/#/fleet`));
+  await page.waitForSelector("#fleet tbody tr");
+  assert.equal(await page.textContent("#fleet-cost .value"), money(all.cost_usd));
+  assert.ok(Number(await page.textContent("#fleet-users .value")) >= 1);
+  assert.equal(await page.textContent("#fleet-sessions .value"), String(all.sessions));
+  // Split by a team attribute: the eng row's cost is what the report says for department=eng.
+  await rendered(async () => {
+    await page.selectOption("#team", "attr");
+    await page.fill("#team-attr", "department");
+    await page.press("#team-attr", "Enter");
+  });
+  await page.waitForSelector('#fleet tr[data-key="eng"]');
+  const eng = report("--attr", "department=eng");
+  assert.equal(await page.textContent('#fleet tr[data-key="eng"] td:nth-child(5)'), money(eng.cost_usd));
+  assert.equal(await page.textContent('#fleet tr[data-key="eng"] td:nth-child(3)'), String(eng.sessions));
+  await page.waitForFunction(() => [...document.querySelectorAll("section.fleet-charts figure")].every((f) => f.querySelector("svg") || f.querySelector(".error") || f.querySelector(".empty-chart")));
+  assert.deepEqual(await page.$$eval("section.fleet-charts .error", (e) => e.map((x) => x.textContent)), [], "every fleet chart renders");
+  assert.match(await page.textContent("section.fleet-charts"), /Daily active users/);
+  await shot("fleet");
+  // By user: a user's name leads to their sessions.
+  await rendered(() => page.selectOption("#team", "user"));
+  const user = await page.getAttribute("#fleet tbody tr[data-key]:not([data-key='']) ", "data-key");
+  const theirs = JSON.parse(execFileSync(bin, ["sessions", "--json", "--since", "all", "--user", user, "--data-dir", dataDir], { encoding: "utf8" }));
+  await rendered(() => page.click(`#fleet tr[data-key="${user}"] a`));
+  assert.equal(new URL(page.url()).hash, "#/sessions");
+  assert.equal(await page.inputValue("#filter-user"), user);
+  assert.equal((await page.$$("#sessions tbody tr")).length, theirs.length);
+  await rendered(async () => {
+    await page.fill("#filter-user", "");
+    await page.press("#filter-user", "Enter");
+  });
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+});
+
 test("a new export appears without reloading", async () => {
   const before = Number(await page.getAttribute("#tile-sessions", "data-value"));
   const body = {

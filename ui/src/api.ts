@@ -30,7 +30,7 @@ export function apiFetch(url: string, init: RequestInit = {}): Promise<Response>
 }
 
 export class ApiError extends Error {
-  constructor(public status: number, message: string) {
+  constructor(public status: number, message: string, public code?: string) {
     super(message);
   }
 }
@@ -38,18 +38,21 @@ export class ApiError extends Error {
 async function check(response: Response): Promise<Response> {
   if (response.ok) return response;
   let message = `${response.status} ${response.statusText}`;
+  let code: string | undefined;
   try {
     const text = await response.text();
     try {
-      const body = JSON.parse(text) as { error?: string };
-      if (body.error) message = body.error;
+      // Errors cross as {code, message}.
+      const body = JSON.parse(text) as { code?: string; message?: string };
+      if (body.message) message = body.message;
+      code = body.code;
     } catch {
       if (text) message = text;
     }
   } catch {
     /* keep the status line */
   }
-  throw new ApiError(response.status, message);
+  throw new ApiError(response.status, message, code);
 }
 
 export async function getJson<T>(path: string, params?: URLSearchParams): Promise<T> {
@@ -236,6 +239,8 @@ export interface BudgetInfo {
 
 export interface ReceiverInfo {
   paused: boolean;
+  /** What the dashboard reads: the local store, or an organisation's ClickHouse. */
+  source: { kind: "sqlite" | "clickhouse"; location: string };
   grpc: string | null;
   http: string | null;
   database: string;
@@ -248,4 +253,28 @@ export interface ReceiverInfo {
   newest_record: string | null;
   connections_refused: number;
   recent_refusals: { time: string; transport: string; signal: string; status: string; reason: string }[];
+}
+
+export interface FleetRow {
+  key: string;
+  users: number;
+  sessions: number;
+  prompts: number;
+  cost_usd: number;
+  tokens: number;
+  lines_added: number;
+  lines_removed: number;
+  edits_accepted: number;
+  edits_rejected: number;
+  /** Accepted share of edit decisions, null without decisions. */
+  acceptance: number | null;
+  cost_per_user: number | null;
+}
+
+export interface FleetInfo {
+  group: string;
+  /** Distinct users and sessions over the whole range. */
+  users: number;
+  sessions: number;
+  rows: FleetRow[];
 }

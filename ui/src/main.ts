@@ -1,9 +1,9 @@
 // The ccscope dashboard: overview tiles and charts, the event explorer, sessions and their
-// timelines, the receiver panel and the managed-settings forms. Hash routes: #/overview,
+// timelines, the fleet view, the receiver panel and the managed-settings forms. Hash routes: #/overview, #/fleet,
 // #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
-import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type FleetInfo, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
@@ -617,6 +617,78 @@ async function renderTimeline(id: string): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fleet: users and teams (most useful over an organisation's ClickHouse)
+
+const TEAM_GROUPS: [string, string][] = [["user", "user"], ["terminal", "terminal"], ["version", "Claude Code version"], ["model", "model"], ["attr", "attribute…"]];
+
+async function renderFleet(): Promise<void> {
+  const team = saved("team", "user");
+  const fleet = await getJson<FleetInfo>("/api/fleet", params({ group: team }));
+  clear(view);
+  const isAttr = team.startsWith("attr:");
+  const keyInput = h("input", { type: "search", id: "team-attr", placeholder: "resource attribute, e.g. department", value: isAttr ? team.slice(5) : "", hidden: !isAttr, "aria-label": "team attribute" });
+  const choose = (value: string) => {
+    localStorage.setItem("ccscope.team", value);
+    render();
+  };
+  keyInput.addEventListener("change", () => {
+    const key = keyInput.value.trim();
+    if (key !== "") choose(`attr:${key}`);
+  });
+  const teamSelect = select("team", TEAM_GROUPS, isAttr ? "attr" : team, (v) => {
+    keyInput.hidden = v !== "attr";
+    if (v === "attr") keyInput.focus();
+    else choose(v);
+  });
+  const cost = fleet.rows.reduce((sum, r) => sum + r.cost_usd, 0);
+  const tile = (id: string, label: string, value: string) => h("div", { class: "tile", id }, h("div", { class: "label" }, label), h("div", { class: "value" }, value));
+  append(view,
+    h("div", { class: "tiles", id: "fleet-tiles" },
+      tile("fleet-users", "Active users", count(fleet.users)),
+      tile("fleet-sessions", "Sessions", count(fleet.sessions)),
+      tile("fleet-cost", "Cost", money(cost)),
+      tile("fleet-cost-per-user", "Cost per active user", fleet.users > 0 ? money(cost / fleet.users) : "—")),
+    h("div", { class: "fleet-controls" }, h("label", { for: "team" }, "Split by "), teamSelect, keyInput));
+  const label = isAttr ? team.slice(5) : (TEAM_GROUPS.find(([v]) => v === team)?.[1] ?? team);
+  const body = h("tbody");
+  for (const r of fleet.rows) {
+    const name = r.key === "" ? h("em", {}, `(no ${label})`) : r.key;
+    const cell = team === "user" && r.key !== ""
+      ? h("a", { href: "#/sessions", title: `sessions of ${r.key}`, onclick: () => { state.filters.user = r.key; buildToolbar(); } }, name)
+      : name;
+    body.append(h("tr", { "data-key": r.key },
+      h("td", { class: "key", title: r.key }, cell),
+      h("td", { class: "num" }, count(r.users)),
+      h("td", { class: "num" }, count(r.sessions)),
+      h("td", { class: "num" }, count(r.prompts)),
+      h("td", { class: "num" }, money(r.cost_usd)),
+      h("td", { class: "num" }, r.cost_per_user === null ? "—" : money(r.cost_per_user)),
+      h("td", { class: "num" }, count(r.tokens)),
+      h("td", { class: "num" }, `+${count(r.lines_added)} −${count(r.lines_removed)}`),
+      h("td", { class: "num" }, r.acceptance === null ? "—" : percent(r.acceptance))));
+  }
+  const heads = [label.charAt(0).toUpperCase() + label.slice(1), "Users", "Sessions", "Prompts", "Cost", "Cost/user", "Tokens", "Lines", "Edits accepted"];
+  view.append(fleet.rows.length === 0
+    ? h("p", { class: "hint", id: "fleet-empty" }, "No activity in this range.")
+    : h("table", { class: "fleet", id: "fleet" }, h("thead", {}, h("tr", {}, ...heads.map((t) => h("th", {}, t)))), body));
+  const grid = h("section", { class: "charts fleet-charts" });
+  const specs: (typeof CHARTS)[number][] = [
+    { name: "users", extra: { per: "day" } },
+    { name: "users", extra: { per: "week" } },
+    { name: "cost", extra: { group: team } },
+    { name: "users", extra: { group: "terminal" } },
+    { name: "users", extra: { group: "version" } },
+  ];
+  for (const spec of specs) {
+    const card = chartCard(spec);
+    card.id = `fleet-chart-${Object.values(spec.extra ?? {}).join("-").replace(/[^a-z0-9-]/gi, "_")}-${spec.name}`;
+    grid.append(card);
+    void loadChart(card, spec);
+  }
+  view.append(grid);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Receiver
 
 async function renderReceiver(): Promise<void> {
@@ -628,6 +700,7 @@ async function renderReceiver(): Promise<void> {
     row("OTLP/HTTP", r.http ?? "off"),
     row("State", r.paused ? "paused: exports are answered “retry later” and Claude Code keeps them" : "receiving"),
     row("Database", r.database),
+    row("Dashboard reads", r.source.kind === "clickhouse" ? `ClickHouse ${r.source.location}` : "this machine's store"),
     row("Exports accepted", count(r.exports_accepted)),
     row("Records accepted", count(r.records_accepted)),
     row("Exports refused", count(r.exports_refused)),
@@ -662,6 +735,7 @@ function render(): void {
       else if (page === "sessions") await renderSessions();
       else if (page === "session") await renderTimeline(arg);
       else if (page === "receiver") await renderReceiver();
+      else if (page === "fleet") await renderFleet();
       else if (page === "settings") await renderSettings(view, flash);
       else await renderOverview();
       document.body.dataset.rendered = String(Date.now());

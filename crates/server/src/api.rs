@@ -18,8 +18,9 @@ use axum::{
     routing::{get, post},
 };
 use ccscope_charts::{BarChart, Size, Theme, TimeChart, Unit};
+use ccscope_query::{Dimension, ErrorCode, EventQuery, Filter, Source, SourceError, TimeSeries};
 use ccscope_receiver::ReceiverStats;
-use ccscope_store::{Committed, Dimension, EventQuery, Filter, Reader, StoreError, TimeSeries};
+use ccscope_store::{Committed, StoreError};
 use ccscope_telemetry::MetricKind;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -28,6 +29,9 @@ use tokio_stream::StreamExt as _;
 use crate::claude_settings;
 use crate::dto::{event_json, report_json, rfc3339, session_json, usd};
 use crate::guard::{self, Guard};
+use crate::source::DataSource;
+
+const DAY_NS: i64 = 86_400_000_000_000;
 
 /// Longest page of events the API returns at once.
 pub const MAX_EVENT_PAGE: usize = 1000;
@@ -39,7 +43,10 @@ const LIVE_CLIENT_BUFFER: usize = 16;
 /// What the API serves from.
 #[derive(Clone)]
 pub struct ApiState {
+    /// The local database (budgets live beside it).
     pub database: PathBuf,
+    /// What the dashboard reads: the local database, or an organisation's ClickHouse.
+    pub source: DataSource,
     pub stats: Arc<ReceiverStats>,
     pub grpc_addr: Option<SocketAddr>,
     pub http_addr: Option<SocketAddr>,
@@ -50,33 +57,81 @@ pub struct ApiState {
     pub paused: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// An API error: its HTTP status, and a body `{"code": …, "message": …}` whose `code` is
+/// stable (see `ccscope_query::ErrorCode`; other failures use the status' own name).
 #[derive(Debug)]
-pub struct ApiError(pub(crate) StatusCode, pub(crate) String);
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: String) -> ApiError {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            StatusCode::FORBIDDEN => "forbidden",
+            _ => "internal",
+        };
+        ApiError {
+            status,
+            code,
+            message,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        (
+            self.status,
+            Json(json!({"code": self.code, "message": self.message})),
+        )
+            .into_response()
+    }
+}
+
+impl From<SourceError> for ApiError {
+    fn from(error: SourceError) -> ApiError {
+        let code = error.code();
+        let status = match code {
+            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorCode::NoData => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unreachable | ErrorCode::Unauthorized | ErrorCode::Backend => {
+                StatusCode::BAD_GATEWAY
+            }
+            ErrorCode::Output => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::BAD_GATEWAY || status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::warn!(%error, "API query failed");
+        }
+        ApiError {
+            status,
+            code: code.as_str(),
+            message: error.to_string(),
+        }
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
-        match error {
-            StoreError::BadFilter(message) => ApiError(StatusCode::BAD_REQUEST, message),
-            StoreError::Missing(_) => ApiError(StatusCode::SERVICE_UNAVAILABLE, error.to_string()),
-            other => {
-                tracing::warn!(error = %other, "API query failed");
-                ApiError(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "the query failed; see the ccscope log".into(),
-                )
-            }
-        }
+        SourceError::from(error).into()
     }
 }
 
 fn bad(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, message.into())
+    ApiError::new(StatusCode::BAD_REQUEST, message.into())
 }
 
 /// Query parameters, with repeatable keys (`attr`, `name`).
@@ -152,20 +207,21 @@ impl Params {
     }
 }
 
-/// Runs a query on a blocking thread with a fresh read-only connection.
+/// Runs a query on a blocking thread with the source opened afresh (a read-only connection,
+/// or a ClickHouse client sharing its connection pool).
 async fn query<T, F>(state: &ApiState, work: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&Reader) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&dyn Source) -> Result<T, ApiError> + Send + 'static,
 {
-    let path = state.database.clone();
+    let source = state.source.clone();
     tokio::task::spawn_blocking(move || {
-        let reader = Reader::open(&path)?;
-        work(&reader)
+        let reader = source.open()?;
+        work(reader.as_ref())
     })
     .await
     .map_err(|e| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("query task failed: {e}"),
         )
@@ -180,6 +236,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/events", get(events))
         .route("/api/events/export", get(export_events))
         .route("/api/sessions", get(sessions))
+        .route("/api/fleet", get(fleet))
         .route("/api/sessions/{id}/timeline", get(timeline))
         .route("/api/receiver", get(receiver))
         .route("/api/stream", get(stream))
@@ -289,6 +346,7 @@ async fn chart(
     let size = Size { width, height };
     let group = params.get("group").map(Dimension::parse).transpose()?;
     let by_language = params.get("by") == Some("language");
+    let params_per = params.get("per").unwrap_or("day").to_owned();
     let svg = query(&state, move |reader| {
         let svg = match name.as_str() {
             "cost" => {
@@ -403,6 +461,37 @@ async fn chart(
                 };
                 ccscope_charts::bar_chart(&chart, theme, size)
             }
+            "users" => {
+                let per = match params_per.as_str() {
+                    "week" => 7 * DAY_NS,
+                    _ => DAY_NS,
+                };
+                let width = per.max(ccscope_query::bucket_width(filter.from_ns, filter.to_ns));
+                let group = group.unwrap_or(Dimension::None);
+                let mut s = reader.active_users(width, &group, &filter)?;
+                if let Some(all) = s.groups.remove("") {
+                    let name = if group == Dimension::None {
+                        "active users"
+                    } else {
+                        "(none)"
+                    };
+                    s.groups.insert(name.into(), all);
+                }
+                let title = match (&group, width) {
+                    (Dimension::None, DAY_NS) => "Daily active users".to_owned(),
+                    (Dimension::None, w) if w == 7 * DAY_NS => "Weekly active users".to_owned(),
+                    (Dimension::None, _) => "Active users".to_owned(),
+                    (Dimension::TerminalType, _) => "Active users by terminal".to_owned(),
+                    (Dimension::Version, _) => "Active users by Claude Code version".to_owned(),
+                    (Dimension::Attribute(key), _) => format!("Active users by {key}"),
+                    _ => "Active users".to_owned(),
+                };
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, &title, Unit::Count, true),
+                    theme,
+                    size,
+                )
+            }
             "latency" => {
                 let l = reader.latency_series(&filter)?;
                 let mut s = TimeSeries {
@@ -467,13 +556,13 @@ async fn chart(
                 ccscope_charts::bar_chart(&chart, theme, size)
             }
             other => {
-                return Err(ApiError(
+                return Err(ApiError::new(
                     StatusCode::NOT_FOUND,
                     format!("no chart named {other:?}"),
                 ));
             }
         };
-        svg.map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        svg.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
     })
     .await?;
     Ok((
@@ -511,7 +600,7 @@ async fn events(
     let body = query(&state, move |reader| {
         let total = reader.count_events(&q)?;
         let mut rows = Vec::new();
-        reader.events(&q, |row| {
+        reader.events(&q, &mut |row| {
             rows.push(event_json(&row));
             Ok(())
         })?;
@@ -536,17 +625,17 @@ async fn export_events(
     q.offset = 0;
     let body = query(&state, move |reader| {
         let mut rows = Vec::new();
-        reader.events(&q, |row| {
+        reader.events(&q, &mut |row| {
             rows.push(row);
             Ok(())
         })?;
         if !csv {
             let list: Vec<Value> = rows.iter().map(event_json).collect();
             return serde_json::to_vec_pretty(&list)
-                .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
+                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
         }
         let mut out = csv::Writer::from_writer(Vec::new());
-        let fail = |e: csv::Error| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        let fail = |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
         out.write_record([
             "time",
             "name",
@@ -568,7 +657,7 @@ async fn export_events(
             .map_err(fail)?;
         }
         out.into_inner()
-            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
     })
     .await?;
     let (content_type, file) = if csv {
@@ -615,12 +704,12 @@ async fn timeline(
         let all_time = Filter { from_ns: 0, to_ns: i64::MAX, session: Some(id.clone()), ..Filter::default() };
         let q = EventQuery { filter: all_time.clone(), newest_first: false, ..EventQuery::default() };
         let mut rows = Vec::new();
-        reader.events(&q, |row| {
+        reader.events(&q, &mut |row| {
             rows.push(row);
             Ok(())
         })?;
         if rows.is_empty() {
-            return Err(ApiError(StatusCode::NOT_FOUND, format!("no events for session {id:?}")));
+            return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no events for session {id:?}")));
         }
         let summary = reader.sessions(&all_time)?.into_iter().next().map(|s| session_json(&s));
         let attr = |row: &ccscope_store::EventRow, key: &str| row.attributes.get(key).cloned().unwrap_or(Value::Null);
@@ -689,6 +778,48 @@ async fn timeline(
     Ok(Json(body))
 }
 
+/// GET /api/fleet?group=user|terminal|version|model|attr:KEY (+ the filter): per group, its
+/// users, sessions, prompts, cost, tokens, lines and edit acceptance, highest cost first; and
+/// the fleet's totals (distinct users and sessions over the whole range).
+async fn fleet(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let params = Params::parse(raw)?;
+    let filter = params.filter()?;
+    let group = Dimension::parse(params.get("group").unwrap_or("user"))?;
+    let group_name = params.get("group").unwrap_or("user").to_owned();
+    let body = query(&state, move |reader| {
+        let rows = reader.usage_by(&group, &filter)?;
+        let totals = reader
+            .group_activity(&Dimension::None, &filter)?
+            .into_iter()
+            .next()
+            .unwrap_or_default();
+        let list: Vec<Value> = rows
+            .iter()
+            .map(|g| {
+                json!({
+                    "key": g.key, "users": g.users, "sessions": g.sessions, "prompts": g.prompts,
+                    "cost_usd": usd(g.cost_usd), "tokens": g.tokens,
+                    "lines_added": g.lines_added, "lines_removed": g.lines_removed,
+                    "edits_accepted": g.edits_accepted, "edits_rejected": g.edits_rejected,
+                    "acceptance": rate(g.edits_accepted, g.edits_accepted + g.edits_rejected),
+                    "cost_per_user": if g.users > 0 { json!(usd(g.cost_usd / g.users as f64)) } else { Value::Null },
+                })
+            })
+            .collect();
+        Ok(json!({
+            "group": group_name,
+            "users": totals.users,
+            "sessions": totals.sessions,
+            "rows": list,
+        }))
+    })
+    .await?;
+    Ok(Json(body))
+}
+
 async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let stats = state.stats.snapshot();
     let newest = query(&state, |reader| Ok(reader.newest_ns()?)).await?;
@@ -696,6 +827,7 @@ async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError
         "grpc": state.grpc_addr.map(|a| a.to_string()),
         "http": state.http_addr.map(|a| a.to_string()),
         "database": state.database.display().to_string(),
+        "source": {"kind": state.source.kind(), "location": state.source.describe()},
         "paused": state.paused.load(std::sync::atomic::Ordering::Relaxed),
         "exports_accepted": stats.exports_accepted,
         "exports_refused": stats.exports_refused,
@@ -760,18 +892,21 @@ fn setup_plan(state: &ApiState) -> Result<claude_settings::Plan, ApiError> {
                 a.to_string()
             }
         })
-        .ok_or_else(|| ApiError(StatusCode::CONFLICT, "the OTLP/HTTP receiver is off".into()))?;
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::CONFLICT, "the OTLP/HTTP receiver is off".into())
+        })?;
     let env = claude_settings::telemetry_env(&http, state.otlp_token.as_deref());
     let path = claude_settings::settings_path()
-        .map_err(|e| ApiError(StatusCode::CONFLICT, e.to_string()))?;
-    claude_settings::plan(&path, &env).map_err(|e| ApiError(StatusCode::CONFLICT, e.to_string()))
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))?;
+    claude_settings::plan(&path, &env)
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))
 }
 
 /// What adding the receiver's settings to the user's `~/.claude/settings.json` would change.
 async fn setup_preview(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let plan = tokio::task::spawn_blocking(move || setup_plan(&state))
         .await
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     Ok(Json(json!({
         "path": plan.path.display().to_string(),
         "exists": plan.current.is_some(),
@@ -791,12 +926,12 @@ async fn setup_apply(State(state): State<ApiState>) -> Result<Json<Value>, ApiEr
             }
             let now_s = ccscope_store::now_ns() / 1_000_000_000;
             let backup = claude_settings::apply(&plan, now_s)
-                .map_err(|e| ApiError(StatusCode::CONFLICT, e.to_string()))?;
+                .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))?;
             Ok((plan, backup))
         },
     )
     .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
     let (plan, backup) = result;
     tracing::info!(path = %plan.path.display(), "wrote Claude Code telemetry settings");
     Ok(Json(json!({
@@ -843,7 +978,7 @@ async fn usage_report(
 async fn budgets_get(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let database = state.database.clone();
     let budgets = crate::budgets::load(&database)
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let status = query(&state, move |reader| {
         Ok(crate::budgets::status(
             reader,
@@ -861,8 +996,10 @@ async fn budgets_set(
     Json(budgets): Json<crate::budgets::Budgets>,
 ) -> Result<Json<Value>, ApiError> {
     crate::budgets::save(&state.database, &budgets).map_err(|e| match e {
-        crate::budgets::BudgetError::Invalid(_) => ApiError(StatusCode::BAD_REQUEST, e.to_string()),
-        other => ApiError(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
+        crate::budgets::BudgetError::Invalid(_) => {
+            ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+        }
+        other => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, other.to_string()),
     })?;
     budgets_get(State(state)).await
 }

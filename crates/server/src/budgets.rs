@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ccscope_store::{Filter, Reader, StoreError};
+use ccscope_query::{Filter, Source, SourceError};
 use chrono::{DateTime, Datelike, Local, NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 
@@ -104,10 +104,10 @@ fn local_midnight(day: NaiveDate) -> DateTime<Local> {
 }
 
 fn cost_between(
-    reader: &Reader,
+    reader: &dyn Source,
     from: DateTime<Local>,
     to: DateTime<Local>,
-) -> Result<f64, StoreError> {
+) -> Result<f64, SourceError> {
     let filter = Filter {
         from_ns: from.timestamp_nanos_opt().unwrap_or(0),
         to_ns: to.timestamp_nanos_opt().unwrap_or(i64::MAX),
@@ -118,10 +118,10 @@ fn cost_between(
 
 /// Today's and this month's spend at `now`, against `budgets`.
 pub fn status(
-    reader: &Reader,
+    reader: &dyn Source,
     budgets: &Budgets,
     now: DateTime<Local>,
-) -> Result<Status, StoreError> {
+) -> Result<Status, SourceError> {
     let day = now.date_naive();
     let month_start = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);
     let end = now + chrono::Duration::seconds(1);

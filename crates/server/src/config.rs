@@ -17,6 +17,10 @@ pub const ENV_OTLP_HTTP: &str = "CCSCOPE_OTLP_HTTP";
 pub const ENV_UI: &str = "CCSCOPE_UI";
 /// The bearer token OTLP senders must present.
 pub const ENV_OTLP_TOKEN: &str = "CCSCOPE_OTLP_TOKEN";
+/// Where reading commands and the dashboard read from: a ClickHouse URL (else the data directory).
+pub const ENV_SOURCE: &str = "CCSCOPE_SOURCE";
+/// The ClickHouse password, so it need not sit in the URL or argv.
+pub const ENV_CLICKHOUSE_PASSWORD: &str = "CCSCOPE_CLICKHOUSE_PASSWORD";
 
 /// The dashboard's default address for `ccscope serve` (the desktop app picks a free port).
 pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:4319";

@@ -24,6 +24,7 @@ pub mod dto;
 pub mod guard;
 pub mod managed;
 pub mod report;
+pub mod source;
 use ccscope_telemetry::Batch;
 
 /// The receiver's sink: the store writer. Resolves once the batch is committed. While paused
@@ -79,6 +80,41 @@ pub struct ServiceConfig {
     pub retention: Retention,
     /// Where the web UI listens (loopback only); `None` runs without it.
     pub ui: Option<SocketAddr>,
+    /// What the dashboard reads; `None` reads the local database.
+    pub source: Option<source::DataSource>,
+}
+
+/// How often the dashboard asks a ClickHouse source whether newer telemetry arrived (it has no
+/// commits to listen to).
+pub const CLICKHOUSE_POLL: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Tells live dashboards to refresh whenever the source's newest record changes.
+fn poll_newest(
+    source: source::DataSource,
+    changes: tokio::sync::broadcast::Sender<ccscope_store::Committed>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut newest = None;
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => break,
+                _ = tokio::time::sleep(CLICKHOUSE_POLL) => {}
+            }
+            let source = source.clone();
+            let now = tokio::task::spawn_blocking(move || source.open()?.newest_ns()).await;
+            match now {
+                Ok(Ok(now)) if now != newest => {
+                    if newest.is_some() {
+                        let _ = changes.send(ccscope_store::Committed::default());
+                    }
+                    newest = now;
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "cannot poll the source"),
+                _ => {}
+            }
+        }
+    });
 }
 
 /// A running service.
@@ -158,8 +194,16 @@ impl Service {
             let token =
                 guard::LaunchToken::generate().map_err(|e| ServeError::Token(e.to_string()))?;
             ui_url = Some(format!("http://{addr}/?token={}", token.as_str()));
+            let source = config
+                .source
+                .clone()
+                .unwrap_or_else(|| source::DataSource::Sqlite(config.database.clone()));
+            if matches!(source, source::DataSource::ClickHouse(_)) {
+                poll_newest(source.clone(), writer.changes(), stop_rx.clone());
+            }
             let state = api::ApiState {
                 database: config.database.clone(),
+                source,
                 stats: Arc::clone(&receiver.stats),
                 grpc_addr: receiver.grpc_addr,
                 http_addr: receiver.http_addr,

@@ -24,7 +24,7 @@ use crate::api::{ApiError, ApiState};
 const MAX_DOCUMENT_TEXT: usize = 1024 * 1024;
 
 fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError(StatusCode::BAD_REQUEST, message.into())
+    ApiError::new(StatusCode::BAD_REQUEST, message.into())
 }
 
 fn parse_target(name: Option<&str>) -> Result<Target, ApiError> {
@@ -35,7 +35,7 @@ async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work).await.map_err(|e| {
-        ApiError(
+        ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("settings task failed: {e}"),
         )
@@ -184,13 +184,13 @@ fn outcome_json(outcome: HelperOutcome) -> Value {
 pub async fn apply(Json(body): Json<ApplyBody>) -> Result<Json<Value>, ApiError> {
     let target = parse_target(body.target.as_deref())?;
     if body.text.len() > MAX_DOCUMENT_TEXT {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "the document is larger than 1 MiB".into(),
         ));
     }
     if sha256_hex(body.text.as_bytes()) != body.sha256 {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::CONFLICT,
             "the document does not match the approved SHA-256; preview it again".into(),
         ));
@@ -203,7 +203,7 @@ pub async fn apply(Json(body): Json<ApplyBody>) -> Result<Json<Value>, ApiError>
         ));
     }
     if !checked.report.is_valid() {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("{} error(s); nothing written", checked.report.errors.len()),
         ));

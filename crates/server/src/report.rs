@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 use ccscope_charts::{BarChart, Size, Theme, Unit, escape};
-use ccscope_store::{Dimension, Filter, Reader, StoreError};
+use ccscope_query::{Dimension, Filter, Source, SourceError};
 use ccscope_telemetry::MetricKind;
 
 use crate::dto::rfc3339;
@@ -37,7 +37,7 @@ struct Table {
 }
 
 /// Builds the report for `filter`.
-pub fn build(reader: &Reader, filter: &Filter, format: Format) -> Result<String, StoreError> {
+pub fn build(reader: &dyn Source, filter: &Filter, format: Format) -> Result<String, SourceError> {
     let r = reader.report(filter)?;
     let sessions = reader.sessions(filter)?;
     let size = Size {

@@ -26,6 +26,7 @@ async fn a_paused_receiver_says_retry_later_and_stores_nothing() {
                 max_bytes: None,
             },
             ui: Some("127.0.0.1:0".parse().unwrap()),
+            source: None,
         },
         async move {
             let _ = stop_rx.await;

@@ -8,11 +8,13 @@
 
 use std::path::PathBuf;
 
+mod fleet;
 mod prepare;
 pub mod reader;
 pub mod retention;
 pub mod schema;
 pub mod series;
+mod source;
 pub mod writer;
 
 pub use reader::{
@@ -82,4 +84,22 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("invalid filter: {0}")]
     BadFilter(String),
+    /// An error a `Source` caller's callback returned, carried through unchanged.
+    #[error(transparent)]
+    Source(#[from] ccscope_query::SourceError),
+}
+
+impl From<StoreError> for ccscope_query::SourceError {
+    fn from(error: StoreError) -> Self {
+        use ccscope_query::SourceError;
+        match error {
+            StoreError::Source(inner) => inner,
+            StoreError::BadFilter(message) => SourceError::BadRequest(message),
+            StoreError::Io(io) => SourceError::Output(io),
+            missing @ (StoreError::Missing(_)
+            | StoreError::SchemaTooOld { .. }
+            | StoreError::SchemaTooNew { .. }) => SourceError::NoData(missing.to_string()),
+            other => SourceError::Backend(other.to_string()),
+        }
+    }
 }

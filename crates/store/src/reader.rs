@@ -18,6 +18,9 @@ use crate::prepare::{
     restore_event_columns, restore_moved,
 };
 use crate::{StoreError, retention, schema};
+pub use ccscope_query::{
+    EventQuery, EventRow, Filter, ModelUsage, PointRow, Report, SessionSummary, Tokens,
+};
 
 /// Events keep some attributes in columns only (`prepare::EVENT_COLUMN_KEYS` and
 /// `prepare::MOVED_KEYS`): the SQL for the column that may hold attribute `key` of an event row
@@ -55,29 +58,17 @@ fn moved_value_sql(index: usize) -> String {
     )
 }
 
-/// Which records a query looks at. Times are Unix nanoseconds, `[from_ns, to_ns)`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Filter {
-    pub from_ns: i64,
-    pub to_ns: i64,
-    pub session: Option<String>,
-    /// Matches `user.id` or `user.email`.
-    pub user: Option<String>,
-    /// Matches the model as sent (`claude-opus-4-8[1m]`) or its plain name.
-    pub model: Option<String>,
-    /// `key=value` pairs matched against record attributes or resource attributes.
-    pub attributes: Vec<(String, String)>,
+/// A filter's SQL on SQLite.
+pub(crate) trait FilterSql {
+    fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError>;
+    fn conditions(&self, alias: &str) -> Result<(String, Vec<SqlValue>), StoreError>;
 }
 
-impl Filter {
+impl FilterSql for Filter {
     /// Builds the SQL condition for a table aliased `alias` with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
-    pub(crate) fn sql(
-        &self,
-        alias: &str,
-        time: &str,
-    ) -> Result<(String, Vec<SqlValue>), StoreError> {
+    fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
         let (conditions, mut args) = self.conditions(alias)?;
         let mut all = vec![
             SqlValue::Integer(self.from_ns),
@@ -88,7 +79,7 @@ impl Filter {
     }
 
     /// The filter's conditions other than time, each starting with ` AND `.
-    pub(crate) fn conditions(&self, alias: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
+    fn conditions(&self, alias: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
         let mut sql = String::new();
         let mut args = Vec::new();
         if let Some(session) = &self.session {
@@ -148,161 +139,31 @@ impl Filter {
     }
 }
 
-/// Token totals by type.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct Tokens {
-    pub input: f64,
-    pub output: f64,
-    pub cache_read: f64,
-    pub cache_creation: f64,
-}
-
-impl Tokens {
-    pub fn total(&self) -> f64 {
-        self.input + self.output + self.cache_read + self.cache_creation
+/// The SQL condition of an event listing on the events table `e`.
+fn event_condition(query: &EventQuery) -> Result<(String, Vec<SqlValue>), StoreError> {
+    let (mut cond, mut args) = query.filter.sql("e", "e.time_ns")?;
+    if !query.names.is_empty() {
+        cond.push_str(&format!(
+            " AND e.name IN ({})",
+            vec!["?"; query.names.len()].join(", ")
+        ));
+        args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));
     }
-
-    fn add_type(&mut self, token_type: TokenType, value: f64) {
-        match token_type {
-            TokenType::Input => self.input += value,
-            TokenType::Output => self.output += value,
-            TokenType::CacheRead => self.cache_read += value,
-            TokenType::CacheCreation => self.cache_creation += value,
-        }
+    if let Some(search) = &query.search {
+        // The identity and fact columns are searched too: the JSON text leaves out what
+        // they hold.
+        cond.push_str(
+            " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
+                             || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')
+                             || ' ' || e.name || ' ' || COALESCE(e.model, '')
+                             || ' ' || COALESCE(e.request_id, '') || ' ' || COALESCE(e.tool_name, '')
+                             || ' ' || COALESCE(e.tool_use_id, '') || ' ' || COALESCE(e.decision, '')
+                             || ' ' || COALESCE(e.error, '')),
+                        lower(?)) > 0",
+        );
+        args.push(SqlValue::Text(search.clone()));
     }
-
-    fn add(&mut self, other: &Tokens) {
-        self.input += other.input;
-        self.output += other.output;
-        self.cache_read += other.cache_read;
-        self.cache_creation += other.cache_creation;
-    }
-}
-
-/// Cost and tokens of one model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ModelUsage {
-    pub model: String,
-    pub cost_usd: f64,
-    pub tokens: f64,
-}
-
-/// Totals over a filter: what `ccscope report` prints.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
-    pub sessions: u64,
-    pub cost_usd: f64,
-    pub tokens: Tokens,
-    pub lines_added: f64,
-    pub lines_removed: f64,
-    pub commits: f64,
-    pub pull_requests: f64,
-    pub active_user_s: f64,
-    pub active_cli_s: f64,
-    pub edits_accepted: f64,
-    pub edits_rejected: f64,
-    pub events: BTreeMap<String, u64>,
-    /// Highest cost first.
-    pub by_model: Vec<ModelUsage>,
-}
-
-/// One session's summary: what `ccscope sessions` lists.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SessionSummary {
-    pub session_id: String,
-    pub first_ns: i64,
-    pub last_ns: i64,
-    pub user_id: Option<String>,
-    pub user_email: Option<String>,
-    pub terminal_type: Option<String>,
-    pub models: Vec<String>,
-    pub events: u64,
-    pub prompts: u64,
-    pub api_errors: u64,
-    pub cost_usd: f64,
-    pub tokens: Tokens,
-    pub lines_added: f64,
-    pub lines_removed: f64,
-    /// `metrics` or `events`: where cost and tokens came from.
-    pub usage_source: &'static str,
-}
-
-/// One stored event with everything it carried.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EventRow {
-    pub time_ns: i64,
-    pub name: String,
-    pub session_id: String,
-    pub sequence: Option<i64>,
-    pub prompt_id: Option<String>,
-    pub user_id: Option<String>,
-    pub model: Option<String>,
-    pub tool_name: Option<String>,
-    pub cost_usd: Option<f64>,
-    pub duration_ms: Option<f64>,
-    pub success: Option<bool>,
-    pub status_code: Option<i64>,
-    pub attributes: serde_json::Value,
-    pub resource: serde_json::Value,
-}
-
-/// One stored metric point with its series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PointRow {
-    pub metric: String,
-    pub unit: String,
-    pub temporality: String,
-    pub start_ns: i64,
-    pub time_ns: i64,
-    pub value: f64,
-    pub session_id: String,
-    pub model: Option<String>,
-    pub point_type: Option<String>,
-    pub attributes: serde_json::Value,
-    pub resource: serde_json::Value,
-}
-
-/// Listing options for events.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EventQuery {
-    pub filter: Filter,
-    /// Only these event names (all when empty).
-    pub names: Vec<String>,
-    /// Case-insensitive substring searched in the attributes.
-    pub search: Option<String>,
-    pub limit: Option<usize>,
-    /// Rows skipped before the first returned (for paging).
-    pub offset: usize,
-    /// Newest first when true.
-    pub newest_first: bool,
-}
-
-impl EventQuery {
-    fn condition(&self) -> Result<(String, Vec<SqlValue>), StoreError> {
-        let (mut cond, mut args) = self.filter.sql("e", "e.time_ns")?;
-        if !self.names.is_empty() {
-            cond.push_str(&format!(
-                " AND e.name IN ({})",
-                vec!["?"; self.names.len()].join(", ")
-            ));
-            args.extend(self.names.iter().map(|n| SqlValue::Text(n.clone())));
-        }
-        if let Some(search) = &self.search {
-            // The identity and fact columns are searched too: the JSON text leaves out what
-            // they hold.
-            cond.push_str(
-                " AND instr(lower(e.attributes || ' ' || e.session_id || ' ' || COALESCE(e.prompt_id, '')
-                                 || ' ' || COALESCE(e.user_id, '') || ' ' || COALESCE(e.user_email, '')
-                                 || ' ' || e.name || ' ' || COALESCE(e.model, '')
-                                 || ' ' || COALESCE(e.request_id, '') || ' ' || COALESCE(e.tool_name, '')
-                                 || ' ' || COALESCE(e.tool_use_id, '') || ' ' || COALESCE(e.decision, '')
-                                 || ' ' || COALESCE(e.error, '')),
-                            lower(?)) > 0",
-            );
-            args.push(SqlValue::Text(search.clone()));
-        }
-        Ok((cond, args))
-    }
+    Ok((cond, args))
 }
 
 /// Store health, for `ccscope doctor`.
@@ -321,6 +182,7 @@ pub struct Health {
 
 pub struct Reader {
     conn: Connection,
+    path: std::path::PathBuf,
 }
 
 /// Count, cost and tokens of events of one name, session and model.
@@ -356,6 +218,11 @@ impl Reader {
         &self.conn
     }
 
+    /// The database file this reader reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Opens the database read-only. Fails clearly when it does not exist yet.
     pub fn open(path: &Path) -> Result<Reader, StoreError> {
         if !path.exists() {
@@ -368,7 +235,10 @@ impl Reader {
         conn.busy_timeout(Duration::from_secs(5))?;
         schema::check_version(&conn)?;
         crate::series::register_functions(&conn)?;
-        Ok(Reader { conn })
+        Ok(Reader {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Per event name, session and model: the count, cost and tokens of the events matching
@@ -715,7 +585,7 @@ impl Reader {
         query: &EventQuery,
         mut each: impl FnMut(EventRow) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let (cond, args) = query.condition()?;
+        let (cond, args) = event_condition(query)?;
         let order = if query.newest_first { "DESC" } else { "ASC" };
         let limit = match (query.limit, query.offset) {
             (Some(l), o) => format!(" LIMIT {l} OFFSET {o}"),
@@ -797,7 +667,7 @@ impl Reader {
 
     /// How many events match the query (ignoring its limit and offset).
     pub fn count_events(&self, query: &EventQuery) -> Result<u64, StoreError> {
-        let (cond, args) = query.condition()?;
+        let (cond, args) = event_condition(query)?;
         let sql = format!("SELECT COUNT(*) FROM events e WHERE {cond}");
         Ok(self
             .conn

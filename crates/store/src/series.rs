@@ -7,10 +7,13 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use ccscope_telemetry::MetricKind;
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Serialize;
 
 use crate::StoreError;
-use crate::reader::{Filter, Reader};
+use crate::reader::{FilterSql, Reader};
+pub use ccscope_query::{
+    Breakdown, Dimension, Filter, LatencySeries, MAX_BUCKETS, TimeSeries, bin_ms, bucket_width,
+    latency_bin,
+};
 
 /// The width of the hourly point sums (`point_hours`).
 pub const HOUR_NS: i64 = 3_600_000_000_000;
@@ -275,16 +278,6 @@ pub(crate) fn series_sums<A: BucketSum>(
     )
 }
 
-/// The latency histogram bin of a duration: `LATENCY_BINS_PER_OCTAVE` bins per doubling.
-pub fn latency_bin(ms: f64) -> i64 {
-    (ms.max(1.0).log2() * LATENCY_BINS_PER_OCTAVE).round() as i64
-}
-
-/// The milliseconds a latency bin stands for.
-fn bin_ms(bin: i64) -> f64 {
-    2f64.powf(bin as f64 / LATENCY_BINS_PER_OCTAVE)
-}
-
 /// What `event_hours` keeps apart within a session, name and model: the tool of tool events,
 /// the status of API errors, the latency bin of API requests (see `schema::EVENT_DETAIL_SQL`).
 pub fn event_detail(name: &str, facts: &ccscope_telemetry::EventFacts) -> String {
@@ -415,81 +408,12 @@ pub(crate) fn event_rows_sql(
     }
 }
 
-/// Charts get at most this many buckets across their range.
-pub const MAX_BUCKETS: i64 = 120;
-const MINUTE_NS: i64 = 60_000_000_000;
-/// Bucket widths a range is cut into: the smallest giving at most `MAX_BUCKETS` buckets.
-const BUCKET_WIDTHS_NS: [i64; 10] = [
-    MINUTE_NS,
-    5 * MINUTE_NS,
-    15 * MINUTE_NS,
-    60 * MINUTE_NS,
-    3 * 60 * MINUTE_NS,
-    6 * 60 * MINUTE_NS,
-    12 * 60 * MINUTE_NS,
-    24 * 60 * MINUTE_NS,
-    7 * 24 * 60 * MINUTE_NS,
-    30 * 24 * 60 * MINUTE_NS,
-];
-/// Histogram bins per doubling of latency: percentiles are exact to within ±9 %.
-const LATENCY_BINS_PER_OCTAVE: f64 = 4.0;
-
-/// The bucket width for a range.
-pub fn bucket_width(from_ns: i64, to_ns: i64) -> i64 {
-    let span = (to_ns - from_ns).max(1);
-    BUCKET_WIDTHS_NS
-        .into_iter()
-        .find(|w| span / w < MAX_BUCKETS)
-        .unwrap_or(BUCKET_WIDTHS_NS[BUCKET_WIDTHS_NS.len() - 1])
+/// A group's SQL on SQLite.
+pub(crate) trait DimensionSql {
+    fn sql(&self, alias: &str) -> String;
 }
 
-/// What a chart is split by.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Dimension {
-    /// One group holding everything.
-    None,
-    Model,
-    /// The `type` attribute (token type, lines added/removed, active time user/cli).
-    Type,
-    Session,
-    User,
-    TerminalType,
-    Version,
-    /// The HTTP status of API errors (events only).
-    StatusCode,
-    /// The tool of tool events (events only).
-    Tool,
-    /// Any record or resource attribute, e.g. `department`.
-    Attribute(String),
-}
-
-impl Dimension {
-    /// Parses `model`, `type`, `session`, `user`, `terminal`, `version`, `none` or
-    /// `attr:<key>`.
-    pub fn parse(text: &str) -> Result<Dimension, StoreError> {
-        Ok(match text {
-            "" | "none" => Dimension::None,
-            "model" => Dimension::Model,
-            "type" => Dimension::Type,
-            "session" => Dimension::Session,
-            "user" => Dimension::User,
-            "terminal" => Dimension::TerminalType,
-            "version" => Dimension::Version,
-            "status" => Dimension::StatusCode,
-            "tool" => Dimension::Tool,
-            other => match other.strip_prefix("attr:") {
-                Some(key) if !key.is_empty() && !key.contains('"') && !key.contains('\\') => {
-                    Dimension::Attribute(key.to_owned())
-                }
-                _ => {
-                    return Err(StoreError::BadFilter(format!(
-                        "unknown group {other:?}: use model, type, session, user, terminal, version, status, tool or attr:<key>"
-                    )));
-                }
-            },
-        })
-    }
-
+impl DimensionSql for Dimension {
     /// The SQL expression of the group for a table aliased `alias` (`s` series, `e` events).
     fn sql(&self, alias: &str) -> String {
         let type_expr = if alias == "s" { "s.point_type" } else { "NULL" };
@@ -522,72 +446,6 @@ impl Dimension {
             ),
         }
     }
-}
-
-/// Values per bucket and group.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TimeSeries {
-    pub from_ns: i64,
-    pub to_ns: i64,
-    pub bucket_ns: i64,
-    /// Group name -> (bucket start -> value). Groups sorted by name.
-    pub groups: BTreeMap<String, BTreeMap<i64, f64>>,
-}
-
-impl TimeSeries {
-    fn new(filter: &Filter) -> TimeSeries {
-        let bucket_ns = bucket_width(filter.from_ns, filter.to_ns);
-        TimeSeries {
-            from_ns: filter.from_ns,
-            to_ns: filter.to_ns,
-            bucket_ns,
-            groups: BTreeMap::new(),
-        }
-    }
-
-    fn add(&mut self, group: String, bucket: i64, value: f64) {
-        *self
-            .groups
-            .entry(group)
-            .or_default()
-            .entry(bucket)
-            .or_default() += value;
-    }
-
-    /// Each group's total over the range.
-    pub fn totals(&self) -> BTreeMap<String, f64> {
-        self.groups
-            .iter()
-            .map(|(g, b)| (g.clone(), b.values().sum()))
-            .collect()
-    }
-
-    /// The start of every bucket in the range.
-    pub fn buckets(&self) -> Vec<i64> {
-        let first = self.from_ns - self.from_ns.rem_euclid(self.bucket_ns);
-        (0..)
-            .map(|i| first + i * self.bucket_ns)
-            .take_while(|b| *b < self.to_ns)
-            .collect()
-    }
-}
-
-/// Latency percentiles per bucket.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct LatencySeries {
-    pub bucket_ns: i64,
-    /// Bucket start -> (p50 ms, p95 ms, requests).
-    pub buckets: BTreeMap<i64, (f64, f64, u64)>,
-}
-
-/// One row of a per-category breakdown (tools, edit decisions).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Breakdown {
-    pub key: String,
-    pub count: u64,
-    pub success: u64,
-    pub failure: u64,
-    pub mean_ms: Option<f64>,
 }
 
 /// SQL functions the queries use that SQLite does not build in: `ccscope_latency_bin(ms)`, the
@@ -1013,28 +871,7 @@ impl Reader {
             let (bucket, bin, n) = row?;
             histograms.entry(bucket).or_default().push((bin, n as u64));
         }
-        let mut out = LatencySeries {
-            bucket_ns: width,
-            buckets: BTreeMap::new(),
-        };
-        for (bucket, mut bins) in histograms {
-            bins.sort_unstable();
-            let total: u64 = bins.iter().map(|(_, n)| n).sum();
-            let percentile = |p: f64| {
-                let rank = (p * total as f64).ceil().max(1.0) as u64;
-                let mut seen = 0;
-                for (bin, n) in &bins {
-                    seen += n;
-                    if seen >= rank {
-                        return bin_ms(*bin);
-                    }
-                }
-                0.0
-            };
-            out.buckets
-                .insert(bucket, (percentile(0.5), percentile(0.95), total));
-        }
-        Ok(out)
+        Ok(LatencySeries::from_histograms(width, histograms))
     }
 
     /// Per tool: results, successes, failures and mean duration (from `tool_result`).
@@ -1114,37 +951,5 @@ impl Reader {
                 .then_with(|| a.0.cmp(&b.0))
         });
         Ok(out)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bucket_widths_keep_charts_under_the_cap() {
-        let hour = 60 * MINUTE_NS;
-        assert_eq!(bucket_width(0, hour), MINUTE_NS);
-        assert_eq!(bucket_width(0, 24 * hour), 15 * MINUTE_NS);
-        assert_eq!(bucket_width(0, 7 * 24 * hour), 3 * hour);
-        assert_eq!(bucket_width(0, 30 * 24 * hour), 12 * hour);
-        for span in [1, hour, 24 * hour, 90 * 24 * hour, 3650 * 24 * hour] {
-            assert!(
-                span / bucket_width(0, span) <= MAX_BUCKETS
-                    || bucket_width(0, span) == BUCKET_WIDTHS_NS[9]
-            );
-        }
-    }
-
-    #[test]
-    fn dimensions_parse_and_refuse_unknowns() {
-        assert_eq!(Dimension::parse("model").expect("model"), Dimension::Model);
-        assert_eq!(
-            Dimension::parse("attr:department").expect("attr"),
-            Dimension::Attribute("department".into())
-        );
-        assert!(Dimension::parse("attr:").is_err());
-        assert!(Dimension::parse("attr:a\"b").is_err());
-        assert!(Dimension::parse("colour").is_err());
     }
 }

@@ -1,0 +1,17 @@
+//! ccscope's read seam over ClickHouse: the tables the OpenTelemetry Collector's
+//! `clickhouseexporter` creates and fills (`otel_logs`, `otel_metrics_sum`), read over
+//! ClickHouse's HTTP interface. Every chart, total and list is aggregated by ClickHouse; only
+//! results travel.
+//!
+//! Must never: count a re-sent export twice where ids allow telling; sum cumulative points as
+//! they are stored (they are differenced per series, with resets); answer an error with an
+//! empty result; put the password in a message.
+
+mod client;
+mod config;
+mod schema;
+mod source;
+mod sql;
+
+pub use config::{Config, ConfigError};
+pub use source::ClickHouse;

@@ -1,0 +1,883 @@
+//! `ClickHouse`: the `Source` over the exporter's tables. Each method is one to three queries
+//! whose results are already aggregated (per bucket and group, per session, per model).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use ccscope_query::{
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, ModelUsage,
+    PointRow, Report, SessionSummary, Source, SourceError, TimeSeries, Tokens,
+};
+use ccscope_telemetry::{MetricKind, TokenType};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::client::{Client, Query};
+use crate::config::Config;
+use crate::schema::Schema;
+use crate::sql::{self, USAGE_METRICS};
+
+/// A ClickHouse database holding the exporter's tables. Cheap to clone: clones share the HTTP
+/// connection pool and the detected schema.
+#[derive(Clone)]
+pub struct ClickHouse {
+    client: Client,
+    schema: Arc<Mutex<Option<Schema>>>,
+}
+
+impl std::fmt::Debug for ClickHouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ClickHouse")
+            .field(&self.client.config().display_url())
+            .finish()
+    }
+}
+
+/// Counts come back as numbers; some aggregates of empty sets as null.
+fn num(v: Option<f64>) -> f64 {
+    v.unwrap_or(0.0)
+}
+
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
+}
+
+impl ClickHouse {
+    pub fn new(config: Config) -> ClickHouse {
+        ClickHouse {
+            client: Client::new(config),
+            schema: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        self.client.config()
+    }
+
+    /// Connects, checks the credentials and finds the tables: the clear error a user should see
+    /// at startup rather than on the first chart.
+    pub fn check(&self) -> Result<(), SourceError> {
+        self.schema().map(|_| ())
+    }
+
+    /// The tables' shape, detected once (and again while the tables are missing).
+    fn schema(&self) -> Result<Schema, SourceError> {
+        if let Ok(guard) = self.schema.lock()
+            && let Some(schema) = guard.as_ref()
+        {
+            return Ok(schema.clone());
+        }
+        let schema = Schema::detect(&self.client)?;
+        if let Ok(mut guard) = self.schema.lock() {
+            *guard = Some(schema.clone());
+        }
+        Ok(schema)
+    }
+
+    fn events_sql(&self, filter: &Filter, q: &mut Query) -> Result<String, SourceError> {
+        filter.check()?;
+        Ok(sql::events(self.config(), &self.schema()?, filter, q))
+    }
+
+    fn points_sql(
+        &self,
+        filter: &Filter,
+        narrowing: &str,
+        q: &mut Query,
+    ) -> Result<String, SourceError> {
+        filter.check()?;
+        Ok(sql::points(
+            self.config(),
+            &self.schema()?,
+            filter,
+            narrowing,
+            q,
+        ))
+    }
+
+    /// The names condition and search of an event listing, on `events` rows.
+    fn listing(&self, query: &EventQuery, q: &mut Query) -> Result<String, SourceError> {
+        let rows = self.events_sql(&query.filter, q)?;
+        let mut cond = String::from("1");
+        if !query.names.is_empty() {
+            let names: Vec<String> = query.names.iter().map(|n| q.bind(n)).collect();
+            cond.push_str(&format!(" AND name IN ({})", names.join(", ")));
+        }
+        if let Some(search) = &query.search {
+            let s = q.bind(search);
+            cond.push_str(&format!(
+                " AND positionCaseInsensitiveUTF8(concat(toString(attrs), ' ', name, ' ', body), {s}) > 0"
+            ));
+        }
+        Ok(format!("SELECT * FROM ({rows}) WHERE {cond}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct MetricSumRow {
+    metric: String,
+    model: String,
+    point_type: String,
+    decision: String,
+    v: Option<f64>,
+    unnamed: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct EventUsageRow {
+    name: String,
+    model: String,
+    n: u64,
+    fallback: u64,
+    cost: Option<f64>,
+    input: Option<f64>,
+    output: Option<f64>,
+    cache_read: Option<f64>,
+    cache_creation: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: u64,
+}
+
+#[derive(Deserialize)]
+struct SessionEventsRow {
+    session_id: String,
+    first: i64,
+    last: i64,
+    n: u64,
+    user_id: String,
+    user_email: String,
+    terminal_type: String,
+    prompts: u64,
+    api_errors: u64,
+    cost: Option<f64>,
+    input: Option<f64>,
+    output: Option<f64>,
+    cache_read: Option<f64>,
+    cache_creation: Option<f64>,
+    models: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct SessionPointsRow {
+    session_id: String,
+    first: i64,
+    last: i64,
+    user_id: String,
+    user_email: String,
+    terminal_type: String,
+    metered: u8,
+    cost: Option<f64>,
+    input: Option<f64>,
+    output: Option<f64>,
+    cache_read: Option<f64>,
+    cache_creation: Option<f64>,
+    added: Option<f64>,
+    removed: Option<f64>,
+    models: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct BucketGroupRow {
+    b: i64,
+    g: String,
+    v: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct EventRowWire {
+    time_ns: i64,
+    name: String,
+    session_id: String,
+    seq: Option<i64>,
+    prompt_id: String,
+    user_id: String,
+    model: String,
+    tool_name: String,
+    cost_n: Option<f64>,
+    duration_ms: Option<f64>,
+    success: Option<u8>,
+    status_code: Option<i64>,
+    attrs: serde_json::Map<String, Value>,
+    res: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct PointRowWire {
+    metric: String,
+    unit: String,
+    temporality: i32,
+    start_ns: i64,
+    time_ns: i64,
+    value: f64,
+    session_id: String,
+    model: String,
+    point_type: String,
+    attrs: serde_json::Map<String, Value>,
+    res: serde_json::Map<String, Value>,
+}
+
+/// The condition, on `events` rows, of a session whose cost and tokens do not come from
+/// metrics in the range.
+fn unmetered(points_usage: &str) -> String {
+    format!("session_id NOT IN (SELECT DISTINCT session_id FROM ({points_usage}))")
+}
+
+impl Source for ClickHouse {
+    fn describe(&self) -> String {
+        self.config().display_url()
+    }
+
+    fn report(&self, filter: &Filter) -> Result<Report, SourceError> {
+        let mut report = Report::default();
+        // Metric sums per metric, model, type and decision.
+        let mut q = Query::default();
+        let points = self.points_sql(filter, "", &mut q)?;
+        q.sql = format!(
+            "SELECT metric, model, point_type, decision, sum(value) AS v,
+                    sumIf(value, session_id = '') AS unnamed
+             FROM ({points}) GROUP BY metric, model, point_type, decision"
+        );
+        let mut by_model: HashMap<String, (f64, f64)> = HashMap::new();
+        let mut unnamed_sessions = 0.0;
+        for row in self.client.all::<MetricSumRow>(&q)? {
+            let value = num(row.v);
+            match MetricKind::from_name(&row.metric) {
+                Some(MetricKind::CostUsage) => {
+                    report.cost_usd += value;
+                    by_model.entry(row.model).or_default().0 += value;
+                }
+                Some(MetricKind::TokenUsage) => {
+                    if let Some(t) = TokenType::parse(&row.point_type) {
+                        report.tokens.add_type(t, value);
+                    }
+                    by_model.entry(row.model).or_default().1 += value;
+                }
+                Some(MetricKind::LinesOfCode) => match row.point_type.as_str() {
+                    "added" => report.lines_added += value,
+                    "removed" => report.lines_removed += value,
+                    _ => {}
+                },
+                Some(MetricKind::CommitCount) => report.commits += value,
+                Some(MetricKind::PullRequestCount) => report.pull_requests += value,
+                Some(MetricKind::ActiveTime) => match row.point_type.as_str() {
+                    "user" => report.active_user_s += value,
+                    "cli" => report.active_cli_s += value,
+                    _ => {}
+                },
+                Some(MetricKind::CodeEditToolDecision) => match row.decision.as_str() {
+                    "accept" => report.edits_accepted += value,
+                    "reject" => report.edits_rejected += value,
+                    _ => {}
+                },
+                Some(MetricKind::SessionCount) => unnamed_sessions += num(row.unnamed),
+                _ => {}
+            }
+        }
+        // Events per name, and the usage of sessions without usage metrics.
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let usage_points = self.points_sql(
+            filter,
+            &format!(" AND MetricName IN {USAGE_METRICS}"),
+            &mut q,
+        )?;
+        let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
+        q.sql = format!(
+            "SELECT name, model, count() AS n, countIf({fallback}) AS fallback,
+                    sumIf(cost, {fallback}) AS cost, sumIf(input_tokens, {fallback}) AS input,
+                    sumIf(output_tokens, {fallback}) AS output,
+                    sumIf(cache_read_tokens, {fallback}) AS cache_read,
+                    sumIf(cache_creation_tokens, {fallback}) AS cache_creation
+             FROM ({events}) GROUP BY name, model"
+        );
+        for row in self.client.all::<EventUsageRow>(&q)? {
+            *report.events.entry(row.name.clone()).or_default() += row.n;
+            if row.name == "api_request" && row.fallback > 0 {
+                let tokens = Tokens {
+                    input: num(row.input),
+                    output: num(row.output),
+                    cache_read: num(row.cache_read),
+                    cache_creation: num(row.cache_creation),
+                };
+                let cost = num(row.cost);
+                report.cost_usd += cost;
+                report.tokens.add(&tokens);
+                let m = by_model.entry(row.model).or_default();
+                m.0 += cost;
+                m.1 += tokens.total();
+            }
+        }
+        // Distinct sessions seen in events or points.
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let points = self.points_sql(filter, "", &mut q)?;
+        q.sql = format!(
+            "SELECT uniqExact(s) AS n FROM (
+                SELECT session_id AS s FROM ({events}) WHERE s != ''
+                UNION ALL SELECT session_id AS s FROM ({points}) WHERE s != '')"
+        );
+        let named = self
+            .client
+            .all::<CountRow>(&q)?
+            .first()
+            .map(|r| r.n)
+            .unwrap_or(0);
+        report.sessions = named + unnamed_sessions.round() as u64;
+        let mut models: Vec<ModelUsage> = by_model
+            .into_iter()
+            .filter(|(model, _)| !model.is_empty())
+            .map(|(model, (cost_usd, tokens))| ModelUsage {
+                model,
+                cost_usd,
+                tokens,
+            })
+            .collect();
+        models.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then_with(|| a.model.cmp(&b.model))
+        });
+        report.by_model = models;
+        Ok(report)
+    }
+
+    fn sessions(&self, filter: &Filter) -> Result<Vec<SessionSummary>, SourceError> {
+        let mut out: BTreeMap<String, SessionSummary> = BTreeMap::new();
+        let mut models: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        q.sql = format!(
+            "SELECT session_id, min(time_ns) AS first, max(time_ns) AS last, count() AS n,
+                    max(user_id) AS user_id, max(user_email) AS user_email,
+                    max(terminal_type) AS terminal_type,
+                    countIf(name = 'user_prompt') AS prompts, countIf(name = 'api_error') AS api_errors,
+                    sumIf(cost, name = 'api_request') AS cost,
+                    sumIf(input_tokens, name = 'api_request') AS input,
+                    sumIf(output_tokens, name = 'api_request') AS output,
+                    sumIf(cache_read_tokens, name = 'api_request') AS cache_read,
+                    sumIf(cache_creation_tokens, name = 'api_request') AS cache_creation,
+                    groupUniqArrayIf(model, name = 'api_request' AND model != '') AS models
+             FROM ({events}) WHERE session_id != '' GROUP BY session_id"
+        );
+        let mut event_usage: HashMap<String, (f64, Tokens)> = HashMap::new();
+        for row in self.client.all::<SessionEventsRow>(&q)? {
+            models
+                .entry(row.session_id.clone())
+                .or_default()
+                .extend(row.models);
+            event_usage.insert(
+                row.session_id.clone(),
+                (
+                    num(row.cost),
+                    Tokens {
+                        input: num(row.input),
+                        output: num(row.output),
+                        cache_read: num(row.cache_read),
+                        cache_creation: num(row.cache_creation),
+                    },
+                ),
+            );
+            out.insert(
+                row.session_id.clone(),
+                SessionSummary {
+                    session_id: row.session_id,
+                    first_ns: row.first,
+                    last_ns: row.last,
+                    events: row.n,
+                    user_id: non_empty(row.user_id),
+                    user_email: non_empty(row.user_email),
+                    terminal_type: non_empty(row.terminal_type),
+                    prompts: row.prompts,
+                    api_errors: row.api_errors,
+                    usage_source: "events",
+                    ..SessionSummary::default()
+                },
+            );
+        }
+        let mut q = Query::default();
+        let points = self.points_sql(filter, "", &mut q)?;
+        let usage = format!("metric IN {USAGE_METRICS}");
+        let tokens = |ty: &str| {
+            format!("sumIf(value, metric = 'claude_code.token.usage' AND point_type = '{ty}')")
+        };
+        q.sql = format!(
+            "SELECT session_id, min(time_ns) AS first, max(time_ns) AS last,
+                    max(user_id) AS user_id, max(user_email) AS user_email,
+                    max(terminal_type) AS terminal_type,
+                    max({usage}) AS metered,
+                    sumIf(value, metric = 'claude_code.cost.usage') AS cost,
+                    {input} AS input, {output} AS output, {cache_read} AS cache_read,
+                    {cache_creation} AS cache_creation,
+                    sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'added') AS added,
+                    sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'removed') AS removed,
+                    groupUniqArrayIf(model, {usage} AND model != '') AS models
+             FROM ({points}) WHERE session_id != '' GROUP BY session_id",
+            input = tokens("input"),
+            output = tokens("output"),
+            cache_read = tokens("cacheRead"),
+            cache_creation = tokens("cacheCreation"),
+        );
+        for row in self.client.all::<SessionPointsRow>(&q)? {
+            let s = out
+                .entry(row.session_id.clone())
+                .or_insert_with(|| SessionSummary {
+                    session_id: row.session_id.clone(),
+                    first_ns: row.first,
+                    last_ns: row.last,
+                    usage_source: "events",
+                    ..SessionSummary::default()
+                });
+            s.first_ns = s.first_ns.min(row.first);
+            s.last_ns = s.last_ns.max(row.last);
+            s.user_id = s.user_id.take().or(non_empty(row.user_id));
+            s.user_email = s.user_email.take().or(non_empty(row.user_email));
+            s.terminal_type = s.terminal_type.take().or(non_empty(row.terminal_type));
+            s.lines_added += num(row.added);
+            s.lines_removed += num(row.removed);
+            if row.metered == 1 {
+                s.usage_source = "metrics";
+                s.cost_usd = num(row.cost);
+                s.tokens = Tokens {
+                    input: num(row.input),
+                    output: num(row.output),
+                    cache_read: num(row.cache_read),
+                    cache_creation: num(row.cache_creation),
+                };
+                models
+                    .entry(row.session_id.clone())
+                    .or_default()
+                    .extend(row.models);
+            }
+        }
+        for (session, s) in out.iter_mut() {
+            if s.usage_source == "events"
+                && let Some((cost, tokens)) = event_usage.get(session)
+            {
+                s.cost_usd = *cost;
+                s.tokens = *tokens;
+            }
+        }
+        let mut list: Vec<SessionSummary> = out
+            .into_values()
+            .map(|mut s| {
+                s.models = models
+                    .remove(&s.session_id)
+                    .map(|m| m.into_iter().collect())
+                    .unwrap_or_default();
+                s
+            })
+            .collect();
+        list.sort_by_key(|s| std::cmp::Reverse(s.last_ns));
+        Ok(list)
+    }
+
+    fn events(
+        &self,
+        query: &EventQuery,
+        each: &mut dyn FnMut(EventRow) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut q = Query::default();
+        let rows = self.listing(query, &mut q)?;
+        let order = if query.newest_first { "DESC" } else { "ASC" };
+        let limit = match (query.limit, query.offset) {
+            (Some(l), o) => format!(" LIMIT {l} OFFSET {o}"),
+            (None, 0) => String::new(),
+            (None, o) => format!(" OFFSET {o}"),
+        };
+        q.sql = format!(
+            "SELECT time_ns, name, session_id, seq, prompt_id, user_id, model, tool_name, cost_n,
+                    duration_ms, success, status_code, attrs, res
+             FROM ({rows}) ORDER BY time_ns {order}, seq {order}{limit}"
+        );
+        self.client.rows(&q, |row: EventRowWire| {
+            each(EventRow {
+                time_ns: row.time_ns,
+                name: row.name,
+                session_id: row.session_id,
+                sequence: row.seq,
+                prompt_id: non_empty(row.prompt_id),
+                user_id: non_empty(row.user_id),
+                model: non_empty(row.model),
+                tool_name: non_empty(row.tool_name),
+                cost_usd: row.cost_n,
+                duration_ms: row.duration_ms,
+                success: row.success.map(|s| s == 1),
+                status_code: row.status_code,
+                attributes: Value::Object(row.attrs),
+                resource: Value::Object(row.res),
+            })
+        })
+    }
+
+    fn count_events(&self, query: &EventQuery) -> Result<u64, SourceError> {
+        let mut q = Query::default();
+        let rows = self.listing(query, &mut q)?;
+        q.sql = format!("SELECT count() AS n FROM ({rows})");
+        Ok(self
+            .client
+            .all::<CountRow>(&q)?
+            .first()
+            .map(|r| r.n)
+            .unwrap_or(0))
+    }
+
+    fn points(
+        &self,
+        filter: &Filter,
+        each: &mut dyn FnMut(PointRow) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut q = Query::default();
+        let points = self.points_sql(filter, "", &mut q)?;
+        q.sql = format!(
+            "SELECT metric, unit, temporality, start_ns, time_ns, value, session_id, model,
+                    point_type, attrs, res
+             FROM ({points}) ORDER BY time_ns, metric"
+        );
+        self.client.rows(&q, |row: PointRowWire| {
+            each(PointRow {
+                metric: row.metric,
+                unit: row.unit,
+                temporality: if row.temporality == 2 {
+                    "cumulative"
+                } else {
+                    "delta"
+                }
+                .to_owned(),
+                start_ns: row.start_ns,
+                time_ns: row.time_ns,
+                value: row.value,
+                session_id: row.session_id,
+                model: non_empty(row.model),
+                point_type: non_empty(row.point_type),
+                attributes: Value::Object(row.attrs),
+                resource: Value::Object(row.res),
+            })
+        })
+    }
+
+    fn newest_ns(&self) -> Result<Option<i64>, SourceError> {
+        #[derive(Deserialize)]
+        struct Newest {
+            t: i64,
+        }
+        let config = self.config();
+        self.schema()?;
+        let q = Query {
+            sql: format!(
+                "SELECT greatest(
+                    (SELECT toUnixTimestamp64Nano(max(Timestamp)) FROM {logs}),
+                    (SELECT toUnixTimestamp64Nano(toDateTime64(max(TimeUnix), 9)) FROM {sums})) AS t",
+                logs = sql::table(config, &config.logs_table),
+                sums = sql::table(config, &config.sums_table),
+            ),
+            params: Vec::new(),
+        };
+        Ok(self
+            .client
+            .all::<Newest>(&q)?
+            .first()
+            .map(|r| r.t)
+            .filter(|t| *t > 0))
+    }
+
+    fn has_data(&self) -> Result<bool, SourceError> {
+        Ok(self.newest_ns()?.is_some())
+    }
+
+    fn metric_series(
+        &self,
+        metric: MetricKind,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError> {
+        let mut series = TimeSeries::new(filter);
+        let mut q = Query::default();
+        let m = q.bind(metric.name());
+        let points = self.points_sql(filter, &format!(" AND MetricName = {m}"), &mut q)?;
+        let g = sql::group(group, false, &mut q);
+        q.sql = format!(
+            "SELECT {b} AS b, {g} AS g, sum(value) AS v FROM ({points}) GROUP BY b, g",
+            b = sql::bucket(series.bucket_ns),
+        );
+        for row in self.client.all::<BucketGroupRow>(&q)? {
+            series.add(row.g, row.b, num(row.v));
+        }
+        Ok(series)
+    }
+
+    fn usage_series(
+        &self,
+        tokens: bool,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError> {
+        let metric = if tokens {
+            MetricKind::TokenUsage
+        } else {
+            MetricKind::CostUsage
+        };
+        let mut series = self.metric_series(metric, group, filter)?;
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let usage_points = self.points_sql(
+            filter,
+            &format!(" AND MetricName IN {USAGE_METRICS}"),
+            &mut q,
+        )?;
+        let b = sql::bucket(series.bucket_ns);
+        let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
+        if tokens && matches!(group, Dimension::Type) {
+            q.sql = format!(
+                "SELECT b, g, v FROM (
+                    SELECT {b} AS b, sum(input_tokens) AS input, sum(output_tokens) AS output,
+                           sum(cache_read_tokens) AS cacheRead, sum(cache_creation_tokens) AS cacheCreation
+                    FROM ({events}) WHERE {fallback} GROUP BY b)
+                 ARRAY JOIN ['input', 'output', 'cacheRead', 'cacheCreation'] AS g,
+                            [input, output, cacheRead, cacheCreation] AS v
+                 WHERE v != 0"
+            );
+        } else {
+            let g = sql::group(group, true, &mut q);
+            let value = if tokens {
+                "sum(input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens)"
+            } else {
+                "sum(cost)"
+            };
+            q.sql = format!(
+                "SELECT {b} AS b, {g} AS g, {value} AS v FROM ({events}) WHERE {fallback} GROUP BY b, g"
+            );
+        }
+        for row in self.client.all::<BucketGroupRow>(&q)? {
+            series.add(row.g, row.b, num(row.v));
+        }
+        Ok(series)
+    }
+
+    fn event_series(
+        &self,
+        names: &[&str],
+        group: &Dimension,
+        distinct_sessions: bool,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError> {
+        let mut series = TimeSeries::new(filter);
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let g = sql::group(group, true, &mut q);
+        let cond = if names.is_empty() {
+            "1".to_owned()
+        } else {
+            let bound: Vec<String> = names.iter().map(|n| q.bind(n)).collect();
+            format!("name IN ({})", bound.join(", "))
+        };
+        let count = if distinct_sessions {
+            "uniqExactIf(session_id, session_id != '')"
+        } else {
+            "count()"
+        };
+        q.sql = format!(
+            "SELECT {b} AS b, {g} AS g, toFloat64({count}) AS v FROM ({events}) WHERE {cond} GROUP BY b, g",
+            b = sql::bucket(series.bucket_ns),
+        );
+        for row in self.client.all::<BucketGroupRow>(&q)? {
+            series.add(row.g, row.b, num(row.v));
+        }
+        Ok(series)
+    }
+
+    fn session_series(&self, filter: &Filter) -> Result<TimeSeries, SourceError> {
+        let mut series = TimeSeries::new(filter);
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let points = self.points_sql(filter, "", &mut q)?;
+        let b = sql::bucket(series.bucket_ns);
+        q.sql = format!(
+            "SELECT b, 'sessions' AS g, toFloat64(uniqExact(s)) AS v FROM (
+                SELECT {b} AS b, session_id AS s FROM ({events}) WHERE s != ''
+                UNION ALL SELECT {b} AS b, session_id AS s FROM ({points}) WHERE s != '')
+             GROUP BY b"
+        );
+        for row in self.client.all::<BucketGroupRow>(&q)? {
+            series.add(row.g, row.b, num(row.v));
+        }
+        Ok(series)
+    }
+
+    fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, SourceError> {
+        #[derive(Deserialize)]
+        struct BinRow {
+            b: i64,
+            bin: i64,
+            n: u64,
+        }
+        let width = ccscope_query::bucket_width(filter.from_ns, filter.to_ns);
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        q.sql = format!(
+            "SELECT {b} AS b, toInt64(round(log2(greatest(duration_ms, 1)) * 4)) AS bin, count() AS n
+             FROM ({events}) WHERE name = 'api_request' AND isNotNull(duration_ms) GROUP BY b, bin",
+            b = sql::bucket(width),
+        );
+        let mut histograms: BTreeMap<i64, Vec<(i64, u64)>> = BTreeMap::new();
+        for row in self.client.all::<BinRow>(&q)? {
+            histograms.entry(row.b).or_default().push((row.bin, row.n));
+        }
+        Ok(LatencySeries::from_histograms(width, histograms))
+    }
+
+    fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, SourceError> {
+        #[derive(Deserialize)]
+        struct ToolRow {
+            key: String,
+            n: u64,
+            ok: u64,
+            failed: u64,
+            mean: Option<f64>,
+        }
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        q.sql = format!(
+            "SELECT if(tool_name = '', '?', tool_name) AS key, count() AS n,
+                    countIf(success = 1) AS ok, countIf(success = 0) AS failed,
+                    avgOrNull(duration_ms) AS mean
+             FROM ({events}) WHERE name = 'tool_result' GROUP BY key ORDER BY n DESC, key"
+        );
+        Ok(self
+            .client
+            .all::<ToolRow>(&q)?
+            .into_iter()
+            .map(|r| Breakdown {
+                key: r.key,
+                count: r.n,
+                success: r.ok,
+                failure: r.failed,
+                mean_ms: r.mean,
+            })
+            .collect())
+    }
+
+    fn decision_breakdown(
+        &self,
+        by_language: bool,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f64, f64)>, SourceError> {
+        #[derive(Deserialize)]
+        struct DecisionRow {
+            key: String,
+            accepted: Option<f64>,
+            rejected: Option<f64>,
+        }
+        let key = if by_language { "language" } else { "tool_name" };
+        let mut q = Query::default();
+        let m = q.bind(MetricKind::CodeEditToolDecision.name());
+        let points = self.points_sql(filter, &format!(" AND MetricName = {m}"), &mut q)?;
+        q.sql = format!(
+            "SELECT if({key} = '', '?', {key}) AS key, sumIf(value, decision = 'accept') AS accepted,
+                    sumIf(value, decision = 'reject') AS rejected
+             FROM ({points}) GROUP BY key"
+        );
+        let mut out: Vec<(String, f64, f64)> = self
+            .client
+            .all::<DecisionRow>(&q)?
+            .into_iter()
+            .map(|r| (r.key, num(r.accepted), num(r.rejected)))
+            .collect();
+        out.sort_by(|a, b| {
+            (b.1 + b.2)
+                .total_cmp(&(a.1 + a.2))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        Ok(out)
+    }
+
+    fn active_users(
+        &self,
+        bucket_ns: i64,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError> {
+        let width = bucket_ns.max(1);
+        let mut series = TimeSeries {
+            bucket_ns: width,
+            ..TimeSeries::new(filter)
+        };
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let points = self.points_sql(filter, "", &mut q)?;
+        let ge = sql::group(group, true, &mut q);
+        let gp = sql::group(group, false, &mut q);
+        let b = sql::bucket(width);
+        q.sql = format!(
+            "SELECT b, g, toFloat64(uniqExact(u)) AS v FROM (
+                SELECT {b} AS b, {ge} AS g, {USER} AS u FROM ({events}) WHERE u != ''
+                UNION ALL SELECT {b} AS b, {gp} AS g, {USER} AS u FROM ({points}) WHERE u != '')
+             GROUP BY b, g"
+        );
+        for row in self.client.all::<BucketGroupRow>(&q)? {
+            series.add(row.g, row.b, num(row.v));
+        }
+        Ok(series)
+    }
+
+    fn group_activity(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<Vec<GroupUsage>, SourceError> {
+        #[derive(Deserialize)]
+        struct ActivityRow {
+            g: String,
+            users: u64,
+            sessions: u64,
+            prompts: u64,
+            added: Option<f64>,
+            removed: Option<f64>,
+            accepted: Option<f64>,
+            rejected: Option<f64>,
+        }
+        let mut q = Query::default();
+        let events = self.events_sql(filter, &mut q)?;
+        let points = self.points_sql(filter, "", &mut q)?;
+        let ge = sql::group(group, true, &mut q);
+        let gp = sql::group(group, false, &mut q);
+        q.sql = format!(
+            "SELECT g, uniqExactIf(u, u != '') AS users, uniqExactIf(s, s != '') AS sessions,
+                    toUInt64(sum(prompt)) AS prompts,
+                    sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'added') AS added,
+                    sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'removed') AS removed,
+                    sumIf(value, metric = 'claude_code.code_edit_tool.decision' AND decision = 'accept') AS accepted,
+                    sumIf(value, metric = 'claude_code.code_edit_tool.decision' AND decision = 'reject') AS rejected
+             FROM (
+                SELECT {ge} AS g, {USER} AS u, session_id AS s, toUInt8(name = 'user_prompt') AS prompt,
+                       '' AS metric, '' AS point_type, '' AS decision, toFloat64(0) AS value
+                FROM ({events})
+                UNION ALL
+                SELECT {gp} AS g, {USER} AS u, session_id AS s, toUInt8(0) AS prompt,
+                       metric, point_type, decision, value
+                FROM ({points}))
+             GROUP BY g"
+        );
+        Ok(self
+            .client
+            .all::<ActivityRow>(&q)?
+            .into_iter()
+            .map(|r| GroupUsage {
+                key: r.g,
+                users: r.users,
+                sessions: r.sessions,
+                prompts: r.prompts,
+                lines_added: num(r.added),
+                lines_removed: num(r.removed),
+                edits_accepted: num(r.accepted),
+                edits_rejected: num(r.rejected),
+                ..GroupUsage::default()
+            })
+            .collect())
+    }
+}
+
+/// The user key of an `events` or `points` row: e-mail, else `user.id`.
+const USER: &str = "if(user_email != '', user_email, user_id)";

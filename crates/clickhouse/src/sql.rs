@@ -1,0 +1,240 @@
+//! The two normalised row sets every query starts from, as ClickHouse SQL over the exporter's
+//! tables: events (from the logs table, re-sent copies dropped) and metric points (from the
+//! sums table, cumulative points differenced per series), with the same facts and the same
+//! filter as the SQLite store.
+
+use ccscope_query::{Dimension, Filter};
+
+use crate::client::Query;
+use crate::config::Config;
+use crate::schema::Schema;
+
+/// How far before a range a cumulative series' earlier points are read, to difference the
+/// range's first point against them. Claude Code exports every minute while it runs, so a run
+/// never goes this long without a point.
+pub(crate) const CUMULATIVE_LOOKBACK_NS: i64 = 24 * 3_600_000_000_000;
+
+/// The metrics whose points make a session's usage "from metrics".
+pub(crate) const USAGE_METRICS: &str = "('claude_code.cost.usage', 'claude_code.token.usage')";
+
+pub(crate) fn table(config: &Config, name: &str) -> String {
+    format!("`{}`.`{}`", config.database, name)
+}
+
+/// `model` without its context-window suffix (`claude-opus-4-8[1m]` -> `claude-opus-4-8`),
+/// as `ccscope_telemetry::plain_model_name` computes it.
+fn plain_model(expr: &str) -> String {
+    format!(
+        "if(endsWith({expr}, ']') AND position({expr}, '[') > 0, trimRight(substring({expr}, 1, position({expr}, '[') - 1)), {expr})"
+    )
+}
+
+/// The filter's conditions other than time on a table whose record attributes are `attrs` and
+/// resource attributes `res`, each starting with ` AND `.
+fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str) -> String {
+    let mut sql = String::new();
+    if let Some(session) = &filter.session {
+        let p = q.bind(session);
+        sql.push_str(&format!(" AND {attrs}['session.id'] = {p}"));
+    }
+    if let Some(user) = &filter.user {
+        let p = q.bind(user);
+        sql.push_str(&format!(
+            " AND ({attrs}['user.id'] = {p} OR {attrs}['user.email'] = {p})"
+        ));
+    }
+    if let Some(model) = &filter.model {
+        let p = q.bind(model);
+        let m = format!("{attrs}['model']");
+        sql.push_str(&format!(" AND ({m} = {p} OR {} = {p})", plain_model(&m)));
+    }
+    for (key, value) in &filter.attributes {
+        let k = q.bind(key);
+        let v = q.bind(value);
+        sql.push_str(&format!(
+            " AND (({attrs}[{k}] = {v} AND mapContains({attrs}, {k})) OR ({res}[{k}] = {v} AND mapContains({res}, {k})))"
+        ));
+    }
+    sql
+}
+
+/// Events in `[from, to)` matching the filter, one row per event (a re-sent copy has the same
+/// session, name, time and sequence — or, without a sequence, the same attributes and body).
+pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut Query) -> String {
+    let from = q.bind_i64(filter.from_ns);
+    let to = q.bind_i64(filter.to_ns);
+    let cond = conditions(filter, q, "LogAttributes", "ResourceAttributes");
+    let (event_name, claude) = if schema.logs_event_name {
+        (
+            "EventName != '', replaceRegexpOne(EventName, '^claude_code\\\\.', ''), ",
+            "(startsWith(Body, 'claude_code.') OR startsWith(EventName, 'claude_code.'))",
+        )
+    } else {
+        ("", "startsWith(Body, 'claude_code.')")
+    };
+    let a = |key: &str| format!("LogAttributes['{key}']");
+    format!(
+        "SELECT
+            toUnixTimestamp64Nano(Timestamp) AS time_ns,
+            multiIf({en} != '', {en}, {event_name}startsWith(Body, 'claude_code.'), substring(Body, 13), 'log') AS name,
+            {session} AS session_id,
+            {user} AS user_id,
+            {email} AS user_email,
+            {terminal} AS terminal_type,
+            if({app} != '', {app}, ResourceAttributes['service.version']) AS version,
+            if(name = 'subagent_completed' AND {final_model} != '', {final_model}, {model}) AS model,
+            toInt64OrNull({seq}) AS seq,
+            {prompt} AS prompt_id,
+            if(name = 'api_request',
+               multiIf({cost} != '', toFloat64OrNull({cost}), {micros} != '', toFloat64OrNull({micros}) / 1000000, NULL),
+               NULL) AS cost_n,
+            ifNull(cost_n, 0) AS cost,
+            if(name = 'api_request', toFloat64OrZero({input}), 0) AS input_tokens,
+            if(name = 'api_request', toFloat64OrZero({output}), 0) AS output_tokens,
+            if(name = 'api_request', toFloat64OrZero({cache_read}), 0) AS cache_read_tokens,
+            if(name = 'api_request', toFloat64OrZero({cache_creation}), 0) AS cache_creation_tokens,
+            multiIf(name = 'api_retries_exhausted', toFloat64OrNull({retry_ms}),
+                    name = 'hook_execution_complete', toFloat64OrNull({total_ms}),
+                    toFloat64OrNull({duration})) AS duration_ms,
+            multiIf(name = 'api_request', toNullable(toUInt8(1)),
+                    name IN ('api_error', 'api_retries_exhausted', 'api_refusal'), toNullable(toUInt8(0)),
+                    lower({success}) = 'true', toNullable(toUInt8(1)),
+                    lower({success}) = 'false', toNullable(toUInt8(0)),
+                    NULL) AS success,
+            toInt64OrNull({status}) AS status_code,
+            {tool} AS tool_name,
+            LogAttributes AS attrs,
+            ResourceAttributes AS res,
+            Body AS body
+         FROM {table}
+         WHERE Timestamp >= fromUnixTimestamp64Nano({from}) AND Timestamp < fromUnixTimestamp64Nano({to})
+           AND {claude}{cond}
+         LIMIT 1 BY session_id, name, time_ns, seq, if(isNull(seq), cityHash64(LogAttributes, Body), 0)",
+        en = a("event.name"),
+        session = a("session.id"),
+        user = a("user.id"),
+        email = a("user.email"),
+        terminal = a("terminal.type"),
+        app = a("app.version"),
+        final_model = a("final_model"),
+        model = a("model"),
+        seq = a("event.sequence"),
+        prompt = a("prompt.id"),
+        cost = a("cost_usd"),
+        micros = a("cost_usd_micros"),
+        input = a("input_tokens"),
+        output = a("output_tokens"),
+        cache_read = a("cache_read_tokens"),
+        cache_creation = a("cache_creation_tokens"),
+        retry_ms = a("total_retry_duration_ms"),
+        total_ms = a("total_duration_ms"),
+        duration = a("duration_ms"),
+        success = a("success"),
+        status = a("status_code"),
+        tool = a("tool_name"),
+        table = table(config, &config.logs_table),
+    )
+}
+
+/// Metric points in `[from, to)` matching the filter and `narrowing` (` AND …` on the sums
+/// table's columns), one row per point with `value` its delta: a cumulative point minus the
+/// previous point of its series and run (the first point of a run, or one below its
+/// predecessor — a reset — counts in full). Re-sent copies of a point collapse into one.
+pub(crate) fn points(
+    config: &Config,
+    schema: &Schema,
+    filter: &Filter,
+    narrowing: &str,
+    q: &mut Query,
+) -> String {
+    let from = q.bind_i64(filter.from_ns);
+    let to = q.bind_i64(filter.to_ns);
+    let lookback = q.bind_i64(filter.from_ns.saturating_sub(CUMULATIVE_LOOKBACK_NS));
+    let cond = conditions(filter, q, "Attributes", "ResourceAttributes");
+    let temporality = if schema.sums_temporality {
+        "toInt32(AggregationTemporality)"
+    } else {
+        "1"
+    };
+    let unit = if schema.sums_unit {
+        "any(MetricUnit)"
+    } else {
+        "''"
+    };
+    let at = |key: &str| format!("attrs['{key}']");
+    format!(
+        "SELECT * FROM (
+         SELECT metric, unit, temporality, start_ns, time_ns, attrs, res,
+                if(temporality = 2 AND row_number() OVER run > 1 AND v >= lagInFrame(v) OVER run,
+                   v - lagInFrame(v) OVER run, v) AS value,
+                {session} AS session_id,
+                {model} AS model,
+                {point_type} AS point_type,
+                {user} AS user_id,
+                {email} AS user_email,
+                {terminal} AS terminal_type,
+                if({app} != '', {app}, res['service.version']) AS version,
+                {decision} AS decision,
+                {tool} AS tool_name,
+                {language} AS language
+         FROM (
+            SELECT MetricName AS metric, {unit} AS unit, {temporality} AS temporality,
+                   toUnixTimestamp64Nano(toDateTime64(StartTimeUnix, 9)) AS start_ns,
+                   toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
+                   cityHash64(MetricName, Attributes, ResourceAttributes) AS series,
+                   any(Attributes) AS attrs, any(ResourceAttributes) AS res,
+                   if(temporality = 2, max(Value), any(Value)) AS v
+            FROM {table}
+            WHERE TimeUnix < fromUnixTimestamp64Nano({to})
+              AND (TimeUnix >= fromUnixTimestamp64Nano({from})
+                   OR ({temporality} = 2 AND TimeUnix >= fromUnixTimestamp64Nano({lookback})))
+              AND startsWith(MetricName, 'claude_code.'){narrowing}{cond}
+            GROUP BY metric, temporality, series, start_ns, time_ns
+         )
+         WINDOW run AS (PARTITION BY series, start_ns ORDER BY time_ns)
+         ) WHERE time_ns >= {from}",
+        session = at("session.id"),
+        model = at("model"),
+        point_type = at("type"),
+        user = at("user.id"),
+        email = at("user.email"),
+        terminal = at("terminal.type"),
+        app = at("app.version"),
+        decision = at("decision"),
+        tool = at("tool_name"),
+        language = at("language"),
+        table = table(config, &config.sums_table),
+    )
+}
+
+/// The SQL of a bucket start for `width` (0: one bucket, 0).
+pub(crate) fn bucket(width: i64) -> String {
+    if width == 0 {
+        "toInt64(0)".into()
+    } else {
+        format!("intDiv(time_ns, {width}) * {width}")
+    }
+}
+
+/// The group of a `Dimension` over `events` (`for_events`) or `points` rows.
+pub(crate) fn group(dimension: &Dimension, for_events: bool, q: &mut Query) -> String {
+    match dimension {
+        Dimension::None => "''".into(),
+        Dimension::Model => "model".into(),
+        Dimension::Type if for_events => "''".into(),
+        Dimension::Type => "point_type".into(),
+        Dimension::Session => "session_id".into(),
+        Dimension::User => "if(user_email != '', user_email, user_id)".into(),
+        Dimension::TerminalType => "terminal_type".into(),
+        Dimension::Version => "version".into(),
+        Dimension::StatusCode if for_events => {
+            "if(isNull(status_code), 'no status', toString(status_code))".into()
+        }
+        Dimension::StatusCode => "''".into(),
+        Dimension::Tool => "tool_name".into(),
+        Dimension::Attribute(key) => {
+            let k = q.bind(key);
+            format!("if(mapContains(attrs, {k}), attrs[{k}], res[{k}])")
+        }
+    }
+}

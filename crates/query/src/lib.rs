@@ -1,0 +1,17 @@
+//! The read seam: what every reader of ccscope's telemetry asks (totals, series, breakdowns,
+//! sessions, events, points) and the domain types that cross it. The embedded SQLite store and
+//! ClickHouse each implement [`Source`]; the dashboard API, the CLI's reading commands and the
+//! usage report ask a `&dyn Source` and never see SQL.
+//!
+//! Must never: let a backend's wire or SQL types cross the seam; answer a failed query with an
+//! empty result.
+
+mod model;
+mod source;
+
+pub use model::{
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, MAX_BUCKETS,
+    MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary, TimeSeries, Tokens, bin_ms,
+    bucket_width, latency_bin,
+};
+pub use source::{ErrorCode, Source, SourceError};

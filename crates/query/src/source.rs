@@ -1,0 +1,206 @@
+//! The `Source` trait and the one error type that crosses the seam.
+
+use ccscope_telemetry::MetricKind;
+use serde::Serialize;
+
+use crate::model::{
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, PointRow,
+    Report, SessionSummary, TimeSeries,
+};
+
+/// A stable, machine-readable error class: what the API sends as `code` and the CLI maps to
+/// its exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The question was malformed (a filter, group or range).
+    BadRequest,
+    /// There is nothing to read yet: no database, or no telemetry tables.
+    NoData,
+    /// The backend could not be reached.
+    Unreachable,
+    /// The backend refused our credentials.
+    Unauthorized,
+    /// The backend answered with an error, or with something we cannot read.
+    Backend,
+    /// Writing the answer failed (e.g. the reader of a pipe went away).
+    Output,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::NoData => "no_data",
+            ErrorCode::Unreachable => "unreachable",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Backend => "backend",
+            ErrorCode::Output => "output",
+        }
+    }
+}
+
+/// Why a query failed. Every message names what failed (a path or a URL without its password)
+/// and what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NoData(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Backend(String),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl SourceError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SourceError::BadRequest(_) => ErrorCode::BadRequest,
+            SourceError::NoData(_) => ErrorCode::NoData,
+            SourceError::Unreachable(_) => ErrorCode::Unreachable,
+            SourceError::Unauthorized(_) => ErrorCode::Unauthorized,
+            SourceError::Backend(_) => ErrorCode::Backend,
+            SourceError::Output(_) => ErrorCode::Output,
+        }
+    }
+}
+
+/// Something that answers ccscope's questions about stored telemetry. Implementations push
+/// aggregation into their engine: a chart receives at most `MAX_BUCKETS` buckets per group,
+/// never raw rows. Methods block; async callers run them on a blocking thread.
+pub trait Source: Send {
+    /// What this source reads, for messages: a database path, or a URL without its password.
+    fn describe(&self) -> String;
+
+    /// Totals over the filter. Cost and tokens come from the metrics for every session that
+    /// sent cost or token metrics in the range, and from `api_request` events for the others.
+    fn report(&self, filter: &Filter) -> Result<Report, SourceError>;
+
+    /// One summary per session, most recent first.
+    fn sessions(&self, filter: &Filter) -> Result<Vec<SessionSummary>, SourceError>;
+
+    /// Events matching the query, oldest first unless `newest_first`, each handed to `each`.
+    fn events(
+        &self,
+        query: &EventQuery,
+        each: &mut dyn FnMut(EventRow) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError>;
+
+    /// How many events match the query (ignoring its limit and offset).
+    fn count_events(&self, query: &EventQuery) -> Result<u64, SourceError>;
+
+    /// Metric points matching the filter, oldest first (cumulative points as deltas).
+    fn points(
+        &self,
+        filter: &Filter,
+        each: &mut dyn FnMut(PointRow) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError>;
+
+    /// The time of the newest event or metric point, if any.
+    fn newest_ns(&self) -> Result<Option<i64>, SourceError>;
+
+    /// True once anything at all has been stored.
+    fn has_data(&self) -> Result<bool, SourceError>;
+
+    /// Sum of a metric per bucket and group (metrics only).
+    fn metric_series(
+        &self,
+        metric: MetricKind,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError>;
+
+    /// Cost (or total tokens) per bucket and group, from the metrics for sessions that sent
+    /// cost or token metrics in the range and from `api_request` events for the others.
+    fn usage_series(
+        &self,
+        tokens: bool,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError>;
+
+    /// Count of events of `names` per bucket and group; `distinct_sessions` counts sessions
+    /// instead of events.
+    fn event_series(
+        &self,
+        names: &[&str],
+        group: &Dimension,
+        distinct_sessions: bool,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError>;
+
+    /// Sessions active per bucket: distinct session ids seen in events or metrics.
+    fn session_series(&self, filter: &Filter) -> Result<TimeSeries, SourceError>;
+
+    /// p50 and p95 of `api_request` durations per bucket.
+    fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, SourceError>;
+
+    /// Per tool: results, successes, failures and mean duration (from `tool_result`).
+    fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, SourceError>;
+
+    /// Edit decisions by `tool_name` or `language`: key -> (accepted, rejected), most
+    /// decisions first.
+    fn decision_breakdown(
+        &self,
+        by_language: bool,
+        filter: &Filter,
+    ) -> Result<Vec<(String, f64, f64)>, SourceError>;
+
+    /// Distinct active users (e-mail, else `user.id`) per bucket of `bucket_ns` and group,
+    /// seen in events or metrics: daily and weekly active users, adoption by terminal or
+    /// version.
+    fn active_users(
+        &self,
+        bucket_ns: i64,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, SourceError>;
+
+    /// Per group: users, sessions, prompts, lines and edit decisions (not cost or tokens: see
+    /// `usage_by`), in no particular order.
+    fn group_activity(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<Vec<GroupUsage>, SourceError>;
+
+    /// Per group: activity, cost and tokens (from metrics, else `api_request` events, as
+    /// everywhere), highest cost first.
+    fn usage_by(&self, group: &Dimension, filter: &Filter) -> Result<Vec<GroupUsage>, SourceError> {
+        let mut rows: std::collections::BTreeMap<String, GroupUsage> = self
+            .group_activity(group, filter)?
+            .into_iter()
+            .map(|g| (g.key.clone(), g))
+            .collect();
+        for (tokens, series) in [
+            (false, self.usage_series(false, group, filter)?),
+            (true, self.usage_series(true, group, filter)?),
+        ] {
+            for (key, total) in series.totals() {
+                let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
+                    key,
+                    ..GroupUsage::default()
+                });
+                if tokens {
+                    row.tokens += total;
+                } else {
+                    row.cost_usd += total;
+                }
+            }
+        }
+        let mut out: Vec<GroupUsage> = rows.into_values().collect();
+        out.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then_with(|| b.sessions.cmp(&a.sessions))
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        Ok(out)
+    }
+}

@@ -1,0 +1,167 @@
+//! Fleet views on SQLite: distinct active users per bucket, and per-group activity. Users are
+//! keyed by e-mail, else `user.id`; events and metric series both count.
+
+use std::collections::{HashMap, HashSet};
+
+use ccscope_query::{Dimension, Filter, GroupUsage, TimeSeries};
+use ccscope_telemetry::MetricKind;
+use rusqlite::params_from_iter;
+
+use crate::StoreError;
+use crate::reader::{FilterSql, Reader};
+use crate::series::{DimensionSql, SeriesSelection, series_sums, text};
+
+/// The user key of an events (`e`) or series (`s`) row.
+fn user_sql(alias: &str) -> String {
+    format!("COALESCE(NULLIF({alias}.user_email, ''), NULLIF({alias}.user_id, ''))")
+}
+
+/// What one group has been seen doing.
+#[derive(Default)]
+struct Seen {
+    users: HashSet<String>,
+    sessions: HashSet<String>,
+    usage: GroupUsage,
+}
+
+impl Reader {
+    pub fn active_users(
+        &self,
+        bucket_ns: i64,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
+        let width = bucket_ns.max(1);
+        let mut series = TimeSeries {
+            bucket_ns: width,
+            ..TimeSeries::new(filter)
+        };
+        let mut seen: HashSet<(i64, String, String)> = HashSet::new();
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let user = user_sql("e");
+        let sql = format!(
+            "SELECT DISTINCT e.time_ns - (e.time_ns % {width}), {g}, {user} FROM events e
+             WHERE {cond} AND {user} IS NOT NULL",
+            g = group.sql("e"),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        for row in rows {
+            seen.insert(row?);
+        }
+        series_sums::<f64>(
+            self.conn(),
+            filter,
+            width,
+            SeriesSelection {
+                narrowing: "",
+                args: &[],
+                only: &format!(" AND {} IS NOT NULL", user_sql("s")),
+                columns: &format!("{}, {}", group.sql("s"), user_sql("s")),
+            },
+            |row, buckets| {
+                let g = text(row, 1)?;
+                let u = text(row, 2)?;
+                for &(bucket, _) in buckets {
+                    seen.insert((bucket, g.to_owned(), u.to_owned()));
+                }
+                Ok(())
+            },
+        )?;
+        for (bucket, g, _) in seen {
+            series.add(g, bucket, 1.0);
+        }
+        Ok(series)
+    }
+
+    pub fn group_activity(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<Vec<GroupUsage>, StoreError> {
+        let mut groups: HashMap<String, Seen> = HashMap::new();
+        let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let sql = format!(
+            "SELECT {g}, {user}, e.session_id, SUM(e.name = 'user_prompt') FROM events e
+             WHERE {cond} GROUP BY 1, 2, 3",
+            g = group.sql("e"),
+            user = user_sql("e"),
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })?;
+        for row in rows {
+            let (g, user, session, prompts) = row?;
+            let seen = groups.entry(g).or_default();
+            if let Some(user) = user {
+                seen.users.insert(user);
+            }
+            if !session.is_empty() {
+                seen.sessions.insert(session);
+            }
+            seen.usage.prompts += prompts as u64;
+        }
+        series_sums::<f64>(
+            self.conn(),
+            filter,
+            0,
+            SeriesSelection {
+                narrowing: "",
+                args: &[],
+                only: " AND s.temporality != 'gauge'",
+                columns: &format!(
+                    "{}, {}, s.session_id, s.metric, s.point_type,
+                     CASE WHEN s.metric = 'claude_code.code_edit_tool.decision'
+                          THEN json_extract(s.attributes, '$.decision') END",
+                    group.sql("s"),
+                    user_sql("s")
+                ),
+            },
+            |row, buckets| {
+                let value: f64 = buckets.iter().map(|&(_, v)| v).sum();
+                let seen = groups.entry(text(row, 1)?.to_owned()).or_default();
+                let user = text(row, 2)?;
+                if !user.is_empty() && !seen.users.contains(user) {
+                    seen.users.insert(user.to_owned());
+                }
+                let session = text(row, 3)?;
+                if !session.is_empty() && !seen.sessions.contains(session) {
+                    seen.sessions.insert(session.to_owned());
+                }
+                let u = &mut seen.usage;
+                match (MetricKind::from_name(text(row, 4)?), text(row, 5)?) {
+                    (Some(MetricKind::LinesOfCode), "added") => u.lines_added += value,
+                    (Some(MetricKind::LinesOfCode), "removed") => u.lines_removed += value,
+                    (Some(MetricKind::CodeEditToolDecision), _) => match text(row, 6)? {
+                        "accept" => u.edits_accepted += value,
+                        "reject" => u.edits_rejected += value,
+                        _ => {}
+                    },
+                    _ => {}
+                }
+                Ok(())
+            },
+        )?;
+        Ok(groups
+            .into_iter()
+            .map(|(key, seen)| GroupUsage {
+                key,
+                users: seen.users.len() as u64,
+                sessions: seen.sessions.len() as u64,
+                ..seen.usage
+            })
+            .collect())
+    }
+}

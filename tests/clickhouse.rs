@@ -1,0 +1,603 @@
+//! The organisation path against the real ClickHouse engine: PyPI's chdb-core (ClickHouse 26.x,
+//! in-process) behind `tests/clickhouse/front.py`, a test double for ClickHouse's HTTP transport
+//! only. The recorded Claude Code exports are written into the Collector exporter's tables by
+//! `tests/clickhouse/collector.py` the way the exporter writes them (two schema generations;
+//! delta and cumulative sums; a re-sent export stored twice), and the same exports are sent to
+//! a real `ccscope serve` on SQLite. Every answer over ClickHouse must equal SQLite's.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{BIN, Server, ccscope, ccscope_env, fixtures_dir, post_chunked, tempdir};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "s3cret-pw";
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/clickhouse")
+        .join(name)
+}
+
+/// The front with the real engine behind it; killed on drop.
+struct Front {
+    child: Child,
+    port: u16,
+}
+
+impl Front {
+    fn start(data: &Path) -> Front {
+        let mut child = Command::new("python3")
+            .arg(script("front.py"))
+            .arg("--data")
+            .arg(data)
+            .args(["--password", PASSWORD])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 runs tests/clickhouse/front.py (pip install chdb-core)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("front prints its port");
+        let port = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("front did not start (is chdb-core installed?): {line:?}"));
+        Front { child, port }
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("clickhouse://default@127.0.0.1:{}/{database}", self.port)
+    }
+
+    fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// `collector.py`: creates the tables (`create`) and writes `exports`.
+    fn collect(&self, database: &str, schema: &str, create: bool, exports: &[PathBuf]) {
+        let mut cmd = Command::new("python3");
+        cmd.arg(script("collector.py")).args([
+            "--url",
+            &self.http(),
+            "--database",
+            database,
+            "--schema",
+            schema,
+        ]);
+        if create {
+            cmd.arg("--create");
+        }
+        let status = cmd
+            .args(exports)
+            .env("CH_PASSWORD", PASSWORD)
+            .status()
+            .expect("collector.py");
+        assert!(status.success(), "collector.py failed");
+    }
+
+    /// A raw SQL statement through the front.
+    fn sql(&self, sql: &str) {
+        let status = Command::new("curl")
+            .args(["-sf", "-H", "X-ClickHouse-User: default", "-H"])
+            .arg(format!("X-ClickHouse-Key: {PASSWORD}"))
+            .args(["--data-binary", sql, &self.http()])
+            .stdout(Stdio::null())
+            .status()
+            .expect("curl");
+        assert!(status.success(), "{sql}");
+    }
+}
+
+impl Drop for Front {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read export")).expect("export JSON")
+}
+
+/// The tools turn's metrics as two cumulative exports: the first with the recorded values, the
+/// second a minute later with every value doubled (same start time), so the deltas are the
+/// recorded values twice over.
+fn cumulative_exports(dir: &Path) -> Vec<PathBuf> {
+    let delta = read(&fixtures_dir().join("http-json/tools/00003-metrics.json"));
+    let mut out = Vec::new();
+    for (i, factor) in [(0_i64, 1.0), (1, 2.0)] {
+        let mut export = delta.clone();
+        for rm in export["resourceMetrics"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            for sm in rm["scopeMetrics"].as_array_mut().into_iter().flatten() {
+                for m in sm["metrics"].as_array_mut().into_iter().flatten() {
+                    let Some(sum) = m.get_mut("sum") else {
+                        continue;
+                    };
+                    sum["aggregationTemporality"] = json!(2);
+                    for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
+                        let start: i64 = p["startTimeUnixNano"]
+                            .as_str()
+                            .and_then(|s| s.parse().ok())
+                            .expect("start");
+                        let time: i64 = p["timeUnixNano"]
+                            .as_str()
+                            .and_then(|s| s.parse().ok())
+                            .expect("time");
+                        // A session-long run: the cumulative start is the session's start.
+                        p["startTimeUnixNano"] = json!((start - 60_000_000_000).to_string());
+                        p["timeUnixNano"] = json!((time + i * 60_000_000_000).to_string());
+                        if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
+                            p["asDouble"] = json!(v * factor);
+                        }
+                    }
+                }
+            }
+        }
+        let path = dir.join(format!("cumulative-{i}.json"));
+        std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
+        out.push(path);
+    }
+    out
+}
+
+/// The exports of the test, in order: every recorded HTTP/JSON export (the tools turn's logs
+/// twice — a re-send), and the cumulative pair.
+fn exports(dir: &Path) -> Vec<PathBuf> {
+    let base = fixtures_dir().join("http-json");
+    let mut list = vec![
+        base.join("tools/00001-logs.json"),
+        base.join("tools/00002-logs.json"),
+        base.join("tools/00001-logs.json"),
+        base.join("tools/00003-metrics.json"),
+        base.join("error/00001-logs.json"),
+        base.join("error/00002-logs.json"),
+        base.join("error/00003-metrics.json"),
+        base.join("text/00001-logs.json"),
+    ];
+    list.extend(cumulative_exports(dir));
+    list
+}
+
+fn send_to_sqlite(server: &Server, exports: &[PathBuf]) {
+    for path in exports {
+        let body = std::fs::read(path).expect("export");
+        let signal = if read(path).get("resourceLogs").is_some() {
+            "logs"
+        } else {
+            "metrics"
+        };
+        let (status, _, _) = post_chunked(
+            server.http,
+            &format!("/v1/{signal}"),
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        assert_eq!(status, 200, "{}", path.display());
+    }
+}
+
+fn json_of(args: &[String], vars: &[(&str, &str)]) -> Value {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = ccscope_env(&args, vars);
+    assert_eq!(code, 0, "ccscope {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+fn lines_of(args: &[String], vars: &[(&str, &str)]) -> Vec<Value> {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, out, err) = ccscope_env(&args, vars);
+    assert_eq!(code, 0, "ccscope {args:?} failed: {err}");
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// Floats summed in another order differ in the last bits: compare numbers to 1e-9.
+fn assert_same(sqlite: &Value, clickhouse: &Value, what: &str) {
+    fn walk(a: &Value, b: &Value, path: &str) -> Result<(), String> {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => {
+                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                if (x - y).abs() > 1e-9 * x.abs().max(1.0) {
+                    return Err(format!("{path}: {x} != {y}"));
+                }
+                Ok(())
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                let keys: std::collections::BTreeSet<_> = x.keys().chain(y.keys()).collect();
+                for k in keys {
+                    walk(
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        &format!("{path}.{k}"),
+                    )?;
+                }
+                Ok(())
+            }
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                for (i, (a, b)) in x.iter().zip(y).enumerate() {
+                    walk(a, b, &format!("{path}[{i}]"))?;
+                }
+                Ok(())
+            }
+            _ if a == b => Ok(()),
+            _ => Err(format!("{path}: {a} != {b}")),
+        }
+    }
+    if let Err(e) = walk(sqlite, clickhouse, what) {
+        panic!(
+            "{what} differs between SQLite and ClickHouse: {e}\nSQLite: {sqlite:#}\nClickHouse: {clickhouse:#}"
+        );
+    }
+}
+
+#[test]
+fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
+    let dir = tempdir();
+    let front = Front::start(&dir.path().join("chdb"));
+    let exports = exports(dir.path());
+    let server = Server::start(&dir.path().join("sqlite"), &["--no-ui"]);
+    send_to_sqlite(&server, &exports);
+    let data = dir.path().join("sqlite").to_string_lossy().into_owned();
+    let pw = [("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)];
+    for (database, schema) in [("otel", "2025"), ("fleet", "2026")] {
+        front.collect(database, schema, true, &exports);
+        let url = front.url(database);
+        let sqlite = |args: &[&str]| -> Vec<String> {
+            let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            all.extend(
+                [
+                    "--from",
+                    "2020-01-01",
+                    "--to",
+                    "2030-01-01",
+                    "--data-dir",
+                    &data,
+                ]
+                .map(String::from),
+            );
+            all
+        };
+        let clickhouse = |args: &[&str]| -> Vec<String> {
+            let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+            all.extend(
+                [
+                    "--from",
+                    "2020-01-01",
+                    "--to",
+                    "2030-01-01",
+                    "--source",
+                    url.as_str(),
+                ]
+                .map(String::from),
+            );
+            all
+        };
+        for filter in [
+            &[][..],
+            &["--model", "claude-opus-4-8"][..],
+            &[
+                "--user",
+                "a07480c8e540498252b187001b07f745395119019e009a7912b8a67d04ee5e9b",
+            ][..],
+            &["--attr", "service.version=2.1.197"][..],
+            &["--attr", "terminal.type=no-such-terminal"][..],
+        ] {
+            let mut args = vec!["report", "--json"];
+            args.extend_from_slice(filter);
+            let a = json_of(&sqlite(&args), &[]);
+            let b = json_of(&clickhouse(&args), &pw);
+            assert_same(&a, &b, &format!("report {filter:?} ({schema} schema)"));
+            if filter.is_empty() {
+                assert!(
+                    a["cost_usd"].as_f64().unwrap_or(0.0) > 0.0,
+                    "the exports carry cost: {a}"
+                );
+                assert!(a["events"]["api_request"].as_u64().unwrap_or(0) > 0, "{a}");
+            }
+        }
+        // Sessions: identical where the exporter keeps nanoseconds; with the 2026 template's
+        // whole-second metric times, start and end may move by under a second.
+        let mut a = json_of(&sqlite(&["sessions", "--json"]), &[]);
+        let mut b = json_of(&clickhouse(&["sessions", "--json"]), &pw);
+        assert!(!a.as_array().expect("list").is_empty());
+        if schema == "2026" {
+            for list in [&mut a, &mut b] {
+                for s in list.as_array_mut().expect("list") {
+                    let o = s.as_object_mut().expect("session");
+                    for key in ["first", "last", "duration_s"] {
+                        o.remove(key);
+                    }
+                    for key in ["first_ns", "last_ns"] {
+                        let ns = o[key].as_i64().expect("ns");
+                        o.insert(key.into(), json!(ns / 1_000_000_000));
+                    }
+                }
+            }
+        }
+        assert_same(&a, &b, &format!("sessions ({schema} schema)"));
+        // The event listing: the re-sent export counted once, every event in order.
+        let a = lines_of(&sqlite(&["events", "--json"]), &[]);
+        let b = lines_of(&clickhouse(&["events", "--json"]), &pw);
+        assert_eq!(a.len(), b.len(), "events ({schema} schema)");
+        for (x, y) in a.iter().zip(&b) {
+            for key in ["time_ns", "name", "session_id", "sequence", "prompt_id"] {
+                assert!(!x[key].is_null() || key == "prompt_id", "{key} in {x}");
+                assert_eq!(x[key], y[key], "event {key} ({schema} schema): {x} vs {y}");
+            }
+            // Every attribute arrives, rendered as the exporter renders it.
+            let (xa, ya) = (
+                x["attributes"].as_object().expect("attrs"),
+                y["attributes"].as_object().expect("attrs"),
+            );
+            assert_eq!(xa.len(), ya.len(), "{x} vs {y}");
+            for (k, v) in xa {
+                let rendered = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                assert_eq!(
+                    Some(rendered.as_str()),
+                    ya[k].as_str(),
+                    "attribute {k}: {x} vs {y}"
+                );
+            }
+        }
+        let only = lines_of(
+            &clickhouse(&["events", "--json", "--name", "api_error"]),
+            &pw,
+        );
+        assert!(
+            !only.is_empty() && only.iter().all(|e| e["name"] == "api_error"),
+            "{only:?}"
+        );
+    }
+    server.stop();
+}
+
+#[test]
+fn clickhouse_failures_name_the_url_and_never_the_password() {
+    let dir = tempdir();
+    let front = Front::start(&dir.path().join("chdb"));
+    front.sql("CREATE DATABASE empty");
+    let unreachable = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        format!("clickhouse://default:{PASSWORD}@127.0.0.1:{port}/otel")
+    };
+    let wrong = format!(
+        "clickhouse://default:not-{PASSWORD}@127.0.0.1:{}/otel",
+        front.port
+    );
+    let missing = format!(
+        "clickhouse://default:{PASSWORD}@127.0.0.1:{}/empty",
+        front.port
+    );
+    for (url, says) in [
+        (unreachable.as_str(), "cannot reach ClickHouse"),
+        (wrong.as_str(), "refused user"),
+        (missing.as_str(), "has no table empty.otel_logs"),
+    ] {
+        for command in [
+            &["report", "--since", "all"][..],
+            &["sessions", "--since", "all"][..],
+        ] {
+            let mut args = command.to_vec();
+            args.extend(["--source", url]);
+            let (code, out, err) = ccscope(&args);
+            assert_eq!(code, 1, "{args:?}: {out}{err}");
+            assert!(err.contains(says), "{args:?}: {err}");
+            assert!(
+                err.contains("127.0.0.1:"),
+                "the message names the URL: {err}"
+            );
+            assert!(!err.contains(PASSWORD), "the password leaked: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    // A password from a file, and a file that is not there.
+    let file = dir.path().join("pw");
+    std::fs::write(&file, format!("{PASSWORD}\n")).expect("pw file");
+    let url = front.url("empty");
+    let (code, _, err) = ccscope(&[
+        "report",
+        "--source",
+        &url,
+        "--clickhouse-password-file",
+        &file.to_string_lossy(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("has no table"),
+        "authenticated, then found no tables: {err}"
+    );
+    let (code, _, err) = ccscope(&[
+        "report",
+        "--source",
+        &url,
+        "--clickhouse-password-file",
+        "/nonexistent/pw",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/pw"), "{err}");
+    // A malformed URL is refused before any connection.
+    let (code, _, err) = ccscope(&["report", "--source", "clickhouse://u:hidden@host:99999/db"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("port") && !err.contains("hidden"), "{err}");
+}
+
+/// GET with the launch token.
+fn api(base: &str, token: &str, path: &str) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(format!("{base}{path}"))
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').expect("status line");
+    (
+        status.trim().parse().expect("status"),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+fn svg(base: &str, token: &str, path: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sf", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(format!("{base}{path}"))
+        .output()
+        .expect("curl");
+    assert!(
+        out.status.success(),
+        "{path}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_dashboard_serves_an_organisation_from_clickhouse() {
+    let dir = tempdir();
+    let front = Front::start(&dir.path().join("chdb"));
+    let exports = exports(dir.path());
+    front.collect("otel", "2025", true, &exports);
+    let server = Server::start(&dir.path().join("sqlite"), &[]);
+    send_to_sqlite(&server, &exports);
+    let mut child = Command::new(BIN)
+        .args(["serve", "--ui", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("org"))
+        .args(["--source", &front.url("otel")])
+        .env("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)
+        .env("CCSCOPE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut url = None;
+    let mut printed = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if let Some(rest) = line.trim().strip_prefix("dashboard  ") {
+            url = Some(rest.to_owned());
+            break;
+        }
+        printed.push(line);
+    }
+    let url = url.expect("serve printed the dashboard");
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("clickhouse://default@127.0.0.1")),
+        "{printed:?}"
+    );
+    assert!(
+        !printed.iter().any(|l| l.contains("OTLP/")),
+        "no receiver runs: {printed:?}"
+    );
+    let (base, token) = url.split_once("/?token=").expect("token");
+    let local = server.ui_url.clone().expect("local dashboard");
+    let (local_base, local_token) = local.split_once("/?token=").expect("token");
+    let range = "?from=0&to=4102444800000000000";
+    for path in [
+        format!("/api/overview{range}"),
+        format!("/api/sessions{range}"),
+        format!("/api/fleet{range}&group=user"),
+        format!("/api/fleet{range}&group=terminal"),
+        format!("/api/fleet{range}&group=model"),
+        format!("/api/fleet{range}&group=attr:service.version"),
+    ] {
+        let (status, org) = api(base, token, &path);
+        assert_eq!(status, 200, "{path}: {org}");
+        let (_, mine) = api(local_base, local_token, &path);
+        assert_same(&mine, &org, &path);
+    }
+    let (_, fleet) = api(base, token, &format!("/api/fleet{range}&group=user"));
+    assert!(fleet["users"].as_u64().is_some_and(|n| n >= 1), "{fleet}");
+    assert!(
+        fleet["rows"][0]["cost_usd"]
+            .as_f64()
+            .is_some_and(|c| c > 0.0),
+        "{fleet}"
+    );
+    // Charts are drawn from the same numbers: the SVGs are identical.
+    for chart in [
+        "cost",
+        "tokens",
+        "sessions",
+        "lines",
+        "users",
+        "users&per=week",
+        "users&group=terminal",
+        "errors",
+        "latency",
+        "tools",
+        "decisions",
+    ] {
+        let (name, extra) = chart
+            .split_once('&')
+            .map(|(n, e)| (n, format!("&{e}")))
+            .unwrap_or((chart, String::new()));
+        let path =
+            format!("/api/charts/{name}?from=1795400000000000000&to=1795600000000000000{extra}");
+        let org = svg(base, token, &path);
+        let mine = svg(local_base, local_token, &path);
+        assert!(org.contains("<svg"), "{path}: {org}");
+        assert_eq!(org, mine, "{path} differs");
+    }
+    let (_, sessions) = api(base, token, &format!("/api/sessions{range}"));
+    let id = sessions["sessions"][0]["session_id"]
+        .as_str()
+        .or_else(|| sessions[0]["session_id"].as_str())
+        .expect("a session")
+        .to_owned();
+    let (status, timeline) = api(base, token, &format!("/api/sessions/{id}/timeline"));
+    assert_eq!(status, 200, "{timeline}");
+    let (_, mine) = api(
+        local_base,
+        local_token,
+        &format!("/api/sessions/{id}/timeline"),
+    );
+    assert_eq!(
+        timeline["prompts"].as_array().map(Vec::len),
+        mine["prompts"].as_array().map(Vec::len),
+        "{timeline}"
+    );
+    assert!(
+        timeline["prompts"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty()),
+        "{timeline}"
+    );
+    let (status, receiver) = api(base, token, "/api/receiver");
+    assert_eq!(status, 200);
+    assert_eq!(receiver["source"]["kind"], "clickhouse", "{receiver}");
+    // A bad filter is a {code, message} error.
+    let (status, error) = api(base, token, "/api/charts/cost?group=colour");
+    assert_eq!(status, 400, "{error}");
+    assert_eq!(error["code"], "bad_request", "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("colour")),
+        "{error}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    std::thread::sleep(Duration::from_millis(10));
+    server.stop();
+}

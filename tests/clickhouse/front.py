@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A test double for ClickHouse's HTTP *transport* only: the SQL runs on the real ClickHouse
+engine, embedded in this process by PyPI's chdb-core (ClickHouse 26.x).
+
+It serves the subset of ClickHouse's HTTP interface that ccscope's client uses:
+  POST /  body = the query; URL parameters database=, default_format=, param_<name>= (bound by
+          the engine into {name:Type} placeholders), and ClickHouse settings (passed as SETTINGS);
+  GET /ping -> "Ok.";
+  authentication by X-ClickHouse-User / X-ClickHouse-Key (or HTTP basic), refused with HTTP 401 and
+  exception code 516 as ClickHouse does; engine errors come back with ClickHouse's text, its
+  X-ClickHouse-Exception-Code header and the HTTP status ClickHouse gives that code.
+
+Usage: front.py --data DIR [--port 0] [--user default] [--password PW]
+Prints "listening on PORT" once ready; serves until killed.
+"""
+import argparse
+import base64
+import re
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from chdb import session as chdb_session
+
+# ClickHouse's HTTP status for an exception code (the ones a reader meets).
+STATUS_OF_CODE = {60: 404, 81: 404, 47: 400, 62: 400, 36: 400, 43: 400, 516: 401}
+SETTING_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+IDENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# Settings the client sends that shape the output: applied per query.
+OUTPUT_SETTINGS = {"output_format_json_quote_64bit_integers", "output_format_json_quote_denormals"}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--user", default="default")
+    parser.add_argument("--password", default="")
+    args = parser.parse_args()
+
+    engine = chdb_session.Session(args.data)
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *_):
+            pass
+
+        def reply(self, status, body, headers=()):
+            data = body.encode() if isinstance(body, str) else body
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Type", "text/plain; charset=UTF-8")
+            for k, v in headers:
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def credentials(self):
+            user = self.headers.get("X-ClickHouse-User")
+            key = self.headers.get("X-ClickHouse-Key")
+            auth = self.headers.get("Authorization", "")
+            if user is None and auth.startswith("Basic "):
+                user, _, key = base64.b64decode(auth[6:]).decode().partition(":")
+            return user or "default", key or ""
+
+        def do_GET(self):
+            if urlsplit(self.path).path == "/ping":
+                return self.reply(200, "Ok.\n")
+            self.handle_query(b"")
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            self.handle_query(self.rfile.read(length))
+
+        def handle_query(self, body):
+            user, key = self.credentials()
+            if user != args.user or key != args.password:
+                return self.reply(
+                    401,
+                    f"Code: 516. DB::Exception: {user}: Authentication failed: password is incorrect, "
+                    "or there is no user with such name. (AUTHENTICATION_FAILED)\n",
+                    [("X-ClickHouse-Exception-Code", "516")],
+                )
+            params = dict(parse_qsl(urlsplit(self.path).query, keep_blank_values=True))
+            sql = (params.pop("query", "") + " " + body.decode()).strip()
+            database = params.pop("database", "default")
+            fmt = params.pop("default_format", "TabSeparated")
+            bound = {k[6:]: v for k, v in list(params.items()) if k.startswith("param_")}
+            settings = {k: v for k, v in params.items() if k in OUTPUT_SETTINGS}
+            if not IDENT_RE.match(database):
+                return self.reply(400, "Code: 36. DB::Exception: bad database name. (BAD_ARGUMENTS)\n",
+                                  [("X-ClickHouse-Exception-Code", "36")])
+            if settings and not sql.upper().startswith(("INSERT", "CREATE", "DROP")):
+                sql += " SETTINGS " + ", ".join(
+                    f"{k} = {int(v)}" for k, v in settings.items() if SETTING_RE.match(k) and v.isdigit())
+            with lock:
+                try:
+                    engine.query(f"USE `{database}`")
+                    result = engine.query(sql, fmt, params=bound) if bound else engine.query(sql, fmt)
+                    out = result.bytes() if hasattr(result, "bytes") else bytes(result)
+                except Exception as error:  # the engine's own exception text
+                    text = str(error)
+                    match = re.search(r"Code: (\d+)", text)
+                    code = int(match.group(1)) if match else 1000
+                    return self.reply(STATUS_OF_CODE.get(code, 500), text + "\n",
+                                      [("X-ClickHouse-Exception-Code", str(code))])
+            self.reply(200, out)
+
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"listening on {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@
 use std::path::Path;
 use std::time::Instant;
 
+use ccscope_query::Source;
 use ccscope_store::{Dimension, EventQuery, Filter, Reader, Retention, Writer};
 use ccscope_telemetry::{Encoding, MetricKind, Signal, decode_request, normalize};
 use serde_json::{Value, json};
@@ -185,7 +186,9 @@ fn fill(path: &Path, scale: f64, end_ns: i64) {
     );
 }
 
-fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&Reader) -> T) {
+/// Times `query` as the API runs it: the store opened afresh and asked through the read seam
+/// (`&dyn Source`).
+fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&dyn Source) -> T) {
     if let Ok(only) = std::env::var("CCSCOPE_BENCH_ONLY")
         && !label.contains(&only)
     {
@@ -194,8 +197,8 @@ fn time<T>(label: &str, path: &Path, mut query: impl FnMut(&Reader) -> T) {
     let mut ms = Vec::with_capacity(RUNS);
     for _ in 0..RUNS {
         let t = Instant::now();
-        let reader = Reader::open(path).expect("reader");
-        std::hint::black_box(query(&reader));
+        let reader: Box<dyn Source> = Box::new(Reader::open(path).expect("reader"));
+        std::hint::black_box(query(reader.as_ref()));
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     ms.sort_by(f64::total_cmp);
@@ -308,7 +311,7 @@ fn main() {
     };
     time("events: first page + count", &path, |r| {
         let mut n = 0;
-        r.events(&page, |_| {
+        r.events(&page, &mut |_| {
             n += 1;
             Ok(())
         })
@@ -320,7 +323,7 @@ fn main() {
         ..page.clone()
     };
     time("events: one name, page + count", &path, |r| {
-        r.events(&named, |_| Ok(())).expect("q");
+        r.events(&named, &mut |_| Ok(())).expect("q");
         r.count_events(&named).expect("q")
     });
     let session = Filter {
@@ -335,9 +338,15 @@ fn main() {
                 filter: session.clone(),
                 ..EventQuery::default()
             },
-            |_| Ok(()),
+            &mut |_| Ok(()),
         )
         .expect("q");
         r.sessions(&session).expect("q")
+    });
+    time("fleet: per user (usage_by)", &path, |r| {
+        r.usage_by(&Dimension::User, &f).expect("q")
+    });
+    time("fleet: daily active users", &path, |r| {
+        r.active_users(DAY_NS, &Dimension::None, &f).expect("q")
     });
 }

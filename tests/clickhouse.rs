@@ -559,6 +559,20 @@ fn the_dashboard_serves_an_organisation_from_clickhouse() {
         assert!(org.contains("<svg"), "{path}: {org}");
         assert_eq!(org, mine, "{path} differs");
     }
+    // The usage report, with its per-team section, is the same document from either source.
+    let path = "/api/report?format=md&from=1795400000000000000&to=1795600000000000000&team=attr:terminal.type";
+    let org = svg(base, token, path);
+    assert!(
+        org.contains("## By user")
+            && org.contains("## By terminal.type")
+            && org.contains("| xterm |"),
+        "{org}"
+    );
+    assert_eq!(
+        org,
+        svg(local_base, local_token, path),
+        "the usage report differs"
+    );
     let (_, sessions) = api(base, token, &format!("/api/sessions{range}"));
     let id = sessions["sessions"][0]["session_id"]
         .as_str()

@@ -70,6 +70,18 @@ async fn start_service(
         )
     })?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    // CCSCOPE_SOURCE fixes what the dashboard shows (as `serve --source`); otherwise the choice
+    // made on the Receiver page (saved in the data directory) applies.
+    let source = match std::env::var(ccscope_server::config::ENV_SOURCE) {
+        Ok(spec) if !spec.trim().is_empty() => {
+            Some(ccscope_server::source::DataSource::clickhouse(
+                spec.trim(),
+                None,
+                std::env::var(ccscope_server::config::ENV_CLICKHOUSE_PASSWORD).ok(),
+            )?)
+        }
+        _ => None,
+    };
     let config = ServiceConfig {
         database: settings.data_dir.join(ccscope_store::DATABASE_FILE),
         receiver: ReceiverConfig {
@@ -80,7 +92,7 @@ async fn start_service(
         },
         retention: Retention::default(),
         ui: Some(settings.ui),
-        source: None,
+        source,
     };
     let service = Service::start(config, async move {
         let _ = stop_rx.await;

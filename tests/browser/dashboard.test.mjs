@@ -257,6 +257,48 @@ test("the fleet view lists users and teams with their spend, and leads to a user
   await rendered(() => page.goto(`${uiOrigin}/#/overview`));
 });
 
+test("the dashboard switches to an organisation's ClickHouse and back, and a wrong password is said so", async () => {
+  // The real ClickHouse engine (chdb) behind the test front, holding the tools turn as the
+  // Collector's exporter writes it.
+  const chDir = mkdtempSync(join(tmpdir(), "ccscope-ch-"));
+  const front = spawn("python3", [join(root, "tests/clickhouse/front.py"), "--data", join(chDir, "db"), "--password", "pw"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      createInterface({ input: front.stdout }).on("line", (l) => { if (l.startsWith("listening on ")) resolve(l.slice(13)); });
+      front.on("exit", (code) => reject(new Error(`front exited with ${code}`)));
+    });
+    const tools = join(fixtures, "http-json/tools");
+    execFileSync("python3", [join(root, "tests/clickhouse/collector.py"), "--url", `http://127.0.0.1:${port}`, "--database", "otel", "--schema", "2026", "--create",
+      ...readdirSync(tools).filter((n) => /^\d+-(logs|metrics)\.json$/.test(n)).map((n) => join(tools, n))], { env: { ...process.env, CH_PASSWORD: "pw" } });
+    const url = `clickhouse://default@127.0.0.1:${port}/otel`;
+    const org = JSON.parse(execFileSync(bin, ["report", "--json", "--since", "all", "--source", url], { encoding: "utf8", env: { ...process.env, CCSCOPE_CLICKHOUSE_PASSWORD: "pw" } }));
+    const local = report();
+    assert.notEqual(org.cost_usd, local.cost_usd, "the two sources differ, so the switch shows");
+    await rendered(() => page.goto(`${uiOrigin}/#/receiver`));
+    await page.fill("#source-url", url);
+    await page.fill("#source-password", "wrong");
+    await page.click("#source-save");
+    await page.waitForFunction(() => /refused user/.test(document.querySelector("#source-status")?.textContent ?? ""));
+    assert.doesNotMatch(await page.textContent("#source-status"), /wrong/);
+    await page.fill("#source-password", "pw");
+    await page.click("#source-save");
+    await page.waitForFunction(() => /Now: ClickHouse/.test(document.querySelector("#source-status")?.textContent ?? ""));
+    await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+    await page.waitForSelector("#tile-cost .value");
+    assert.equal(await page.textContent("#tile-cost .value"), money(org.cost_usd));
+    assert.equal(await page.textContent("#tile-sessions .value"), String(org.sessions));
+    await shot("source-clickhouse");
+    await rendered(() => page.goto(`${uiOrigin}/#/receiver`));
+    assert.match(await page.textContent("#receiver"), /ClickHouse clickhouse:\/\/default@127\.0\.0\.1/);
+    await page.click("#source-local");
+    await page.waitForFunction(() => /Now: this machine/.test(document.querySelector("#source-status")?.textContent ?? ""));
+    await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+    assert.equal(await page.textContent("#tile-cost .value"), money(local.cost_usd));
+  } finally {
+    front.kill();
+  }
+});
+
 test("a new export appears without reloading", async () => {
   const before = Number(await page.getAttribute("#tile-sessions", "data-value"));
   const body = {

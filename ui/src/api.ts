@@ -240,7 +240,7 @@ export interface BudgetInfo {
 export interface ReceiverInfo {
   paused: boolean;
   /** What the dashboard reads: the local store, or an organisation's ClickHouse. */
-  source: { kind: "sqlite" | "clickhouse"; location: string };
+  source: SourceInfo;
   grpc: string | null;
   http: string | null;
   database: string;
@@ -277,4 +277,12 @@ export interface FleetInfo {
   users: number;
   sessions: number;
   rows: FleetRow[];
+}
+
+export interface SourceInfo {
+  kind: "sqlite" | "clickhouse";
+  /** The database path, or the ClickHouse URL without its password. */
+  location: string;
+  /** Chosen on the command line: the page cannot change it. */
+  locked: boolean;
 }

@@ -3,7 +3,7 @@
 // #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
-import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type FleetInfo, type Overview, type ReceiverInfo, type SessionItem, type Timeline, type Totals } from "./api";
+import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type FleetInfo, type Overview, type ReceiverInfo, type SessionItem, type SourceInfo, type Timeline, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
@@ -398,8 +398,10 @@ async function renderOverview(): Promise<void> {
   if (!overview.has_data) view.append(guide());
   view.append(tiles(overview.current, overview.previous));
   view.append(await budgetStrip());
+  // The report splits by the Fleet page's team choice when it is a team attribute.
+  const team = () => (saved("team", "user").startsWith("attr:") ? saved("team", "user") : "");
   const report = (format: string, label: string) =>
-    downloadButton(`report-${format}`, label, () => `/api/report?${params({ format }).toString()}`, `ccscope-report.${format}`);
+    downloadButton(`report-${format}`, label, () => `/api/report?${params({ format, team: team() }).toString()}`, `ccscope-report.${format}`);
   view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
   view.append(modelTable(overview.current));
   const grid = h("section", { class: "charts" });
@@ -706,6 +708,7 @@ async function renderReceiver(): Promise<void> {
     row("Exports refused", count(r.exports_refused)),
     row("Records rejected", count(r.records_rejected)),
     row("Last export", r.last_export ? localTime(r.last_export) : "none since start"))));
+  view.append(sourceSection(r.source));
   view.append(setupSection());
   view.append(budgetForm(await getJson<BudgetInfo>("/api/budgets")));
   if (r.recent_refusals.length > 0) {
@@ -713,6 +716,36 @@ async function renderReceiver(): Promise<void> {
     for (const x of r.recent_refusals) body.append(h("tr", {}, h("td", {}, localTime(x.time)), h("td", {}, `${x.transport} ${x.signal}`), h("td", {}, x.status), h("td", {}, x.reason)));
     view.append(h("h3", {}, "Recent refusals"), h("table", { class: "refusals", id: "refusals" }, body));
   }
+}
+
+/** Where the dashboard reads from: this machine's store or an organisation's ClickHouse. */
+function sourceSection(source: SourceInfo): HTMLElement {
+  const current = source.kind === "clickhouse" ? `ClickHouse ${source.location}` : "this machine's store";
+  const status = h("span", { class: "hint", id: "source-status", role: "status" }, `Now: ${current}.`);
+  const url = h("input", { type: "text", id: "source-url", size: 46, placeholder: "clickhouse://user@host:8123/otel", value: source.kind === "clickhouse" ? source.location : "", "aria-label": "ClickHouse URL" });
+  const password = h("input", { type: "password", id: "source-password", placeholder: "password (if any)", autocomplete: "off", "aria-label": "ClickHouse password" });
+  const choose = async (body: { url: string; password?: string }) => {
+    status.textContent = body.url ? "Connecting…" : "Switching…";
+    try {
+      const now = await sendJson<SourceInfo>("/api/source", body);
+      status.textContent = `Now: ${now.kind === "clickhouse" ? `ClickHouse ${now.location}` : "this machine's store"}.`;
+      password.value = "";
+      flash(now.kind === "clickhouse" ? "The dashboard now shows the organisation's ClickHouse." : "The dashboard now shows this machine's store.");
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : String(error);
+    }
+  };
+  const useClickHouse = h("button", { type: "button", id: "source-save", onclick: () => void choose({ url: url.value.trim(), password: password.value }) }, "Use ClickHouse");
+  const useLocal = h("button", { type: "button", id: "source-local", onclick: () => void choose({ url: "" }) }, "Use this machine");
+  const section = h("section", { class: "guide", id: "data-source" },
+    h("h3", {}, "Data source"),
+    h("p", { class: "hint" }, "The dashboard shows this machine's telemetry, or a whole organisation's from the ClickHouse its OpenTelemetry Collector writes (clickhouseexporter tables). This machine keeps receiving either way. The password is saved in the data directory, readable only by you."));
+  if (source.locked) {
+    append(section, h("p", {}, `Chosen on the command line: ${current}.`));
+    return section;
+  }
+  append(section, url, " ", password, " ", useClickHouse, " ", useLocal, h("p", {}, status));
+  return section;
 }
 
 // ---------------------------------------------------------------------------------------------

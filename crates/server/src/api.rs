@@ -29,7 +29,7 @@ use tokio_stream::StreamExt as _;
 use crate::claude_settings;
 use crate::dto::{event_json, report_json, rfc3339, session_json, usd};
 use crate::guard::{self, Guard};
-use crate::source::DataSource;
+use crate::source::{DataSource, SavedSource, SourceHandle};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
@@ -46,7 +46,7 @@ pub struct ApiState {
     /// The local database (budgets live beside it).
     pub database: PathBuf,
     /// What the dashboard reads: the local database, or an organisation's ClickHouse.
-    pub source: DataSource,
+    pub source: SourceHandle,
     pub stats: Arc<ReceiverStats>,
     pub grpc_addr: Option<SocketAddr>,
     pub http_addr: Option<SocketAddr>,
@@ -214,7 +214,7 @@ where
     T: Send + 'static,
     F: FnOnce(&dyn Source) -> Result<T, ApiError> + Send + 'static,
 {
-    let source = state.source.clone();
+    let source = state.source.get();
     tokio::task::spawn_blocking(move || {
         let reader = source.open()?;
         work(reader.as_ref())
@@ -237,6 +237,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/events/export", get(export_events))
         .route("/api/sessions", get(sessions))
         .route("/api/fleet", get(fleet))
+        .route("/api/source", get(source_get).post(source_set))
         .route("/api/sessions/{id}/timeline", get(timeline))
         .route("/api/receiver", get(receiver))
         .route("/api/stream", get(stream))
@@ -820,6 +821,68 @@ async fn fleet(
     Ok(Json(body))
 }
 
+fn source_json(state: &ApiState) -> Value {
+    let current = state.source.get();
+    json!({"kind": current.kind(), "location": current.describe(), "locked": state.source.locked})
+}
+
+/// GET /api/source: what the dashboard reads, and whether the page may change it.
+async fn source_get(State(state): State<ApiState>) -> Json<Value> {
+    Json(source_json(&state))
+}
+
+#[derive(serde::Deserialize)]
+struct SourceChoice {
+    /// A `clickhouse://` URL, or empty for this machine's store.
+    url: String,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// POST /api/source {url, password}: checks the ClickHouse source (reachable, credentials,
+/// tables), then switches the dashboard to it and remembers it in the data directory; an
+/// empty URL goes back to this machine's store.
+async fn source_set(
+    State(state): State<ApiState>,
+    Json(choice): Json<SourceChoice>,
+) -> Result<Json<Value>, ApiError> {
+    if state.source.locked {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "the source was chosen on the command line (--source or CCSCOPE_SOURCE); restart without it to choose here".into(),
+        ));
+    }
+    let data_dir = state
+        .database
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let url = choice.url.trim().to_owned();
+    let (source, saved) = if url.is_empty() {
+        (DataSource::Sqlite(state.database.clone()), None)
+    } else {
+        let saved = SavedSource {
+            url,
+            password: choice.password.filter(|p| !p.is_empty()),
+        };
+        let source = saved.open().map_err(|e| bad(e.to_string()))?;
+        let check = source.clone();
+        tokio::task::spawn_blocking(move || check.check())
+            .await
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+        (source, Some(saved))
+    };
+    let dir = data_dir.clone();
+    tokio::task::spawn_blocking(move || SavedSource::store(&dir, saved.as_ref()))
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    tracing::info!(source = %source.describe(), "dashboard source changed");
+    state.source.set(source);
+    let _ = state.changes.send(Committed::default());
+    Ok(Json(source_json(&state)))
+}
+
 async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
     let stats = state.stats.snapshot();
     let newest = query(&state, |reader| Ok(reader.newest_ns()?)).await?;
@@ -827,7 +890,7 @@ async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError
         "grpc": state.grpc_addr.map(|a| a.to_string()),
         "http": state.http_addr.map(|a| a.to_string()),
         "database": state.database.display().to_string(),
-        "source": {"kind": state.source.kind(), "location": state.source.describe()},
+        "source": source_json(&state),
         "paused": state.paused.load(std::sync::atomic::Ordering::Relaxed),
         "exports_accepted": stats.exports_accepted,
         "exports_refused": stats.exports_refused,
@@ -941,7 +1004,8 @@ async fn setup_apply(State(state): State<ApiState>) -> Result<Json<Value>, ApiEr
     })))
 }
 
-/// The usage report for the range and filters, as a downloadable HTML page or Markdown file.
+/// The usage report for the range and filters, as a downloadable HTML page or Markdown file;
+/// `team=<group>` adds a section per team.
 async fn usage_report(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
@@ -953,8 +1017,15 @@ async fn usage_report(
         "md" | "markdown" => crate::report::Format::Markdown,
         other => return Err(bad(format!("format {other:?}: use html or md"))),
     };
+    // `team=attr:department` (or terminal, version…) adds a per-team section.
+    let team = params.get("team").map(Dimension::parse).transpose()?;
     let text = query(&state, move |reader| {
-        Ok(crate::report::build(reader, &filter, format)?)
+        Ok(crate::report::build(
+            reader,
+            &filter,
+            team.as_ref(),
+            format,
+        )?)
     })
     .await?;
     let (content_type, file) = match format {

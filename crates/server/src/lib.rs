@@ -80,7 +80,8 @@ pub struct ServiceConfig {
     pub retention: Retention,
     /// Where the web UI listens (loopback only); `None` runs without it.
     pub ui: Option<SocketAddr>,
-    /// What the dashboard reads; `None` reads the local database.
+    /// What the dashboard reads, chosen on the command line (the page cannot change it);
+    /// `None`: the choice saved in the data directory (`source.json`), else the local database.
     pub source: Option<source::DataSource>,
 }
 
@@ -88,21 +89,50 @@ pub struct ServiceConfig {
 /// commits to listen to).
 pub const CLICKHOUSE_POLL: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Tells live dashboards to refresh whenever the source's newest record changes.
+/// The dashboard's saved source (`source.json` beside the database), else the database itself.
+/// A saved source that no longer parses is logged and ignored.
+fn saved_source(database: &Path) -> source::DataSource {
+    let local = source::DataSource::Sqlite(database.to_path_buf());
+    let Some(dir) = database.parent() else {
+        return local;
+    };
+    match source::SavedSource::load(dir).map(|s| s.map(|s| s.open())) {
+        Ok(Some(Ok(source))) => source,
+        Ok(None) => local,
+        Ok(Some(Err(error))) => {
+            tracing::warn!(%error, "ignoring the saved dashboard source");
+            local
+        }
+        Err(error) => {
+            tracing::warn!(%error, "ignoring the saved dashboard source");
+            local
+        }
+    }
+}
+
+/// Tells live dashboards to refresh whenever a ClickHouse source's newest record changes (the
+/// local store announces its own commits).
 fn poll_newest(
-    source: source::DataSource,
+    source: source::SourceHandle,
     changes: tokio::sync::broadcast::Sender<ccscope_store::Committed>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
         let mut newest = None;
         loop {
+            let polling = matches!(source.get(), source::DataSource::ClickHouse(_));
+            // The local store announces its commits: sleep until the source changes.
             tokio::select! {
                 _ = stop.wait_for(|s| *s) => break,
-                _ = tokio::time::sleep(CLICKHOUSE_POLL) => {}
+                _ = source.changed() => {}
+                _ = tokio::time::sleep(CLICKHOUSE_POLL), if polling => {}
             }
-            let source = source.clone();
-            let now = tokio::task::spawn_blocking(move || source.open()?.newest_ns()).await;
+            let current = source.get();
+            if !matches!(current, source::DataSource::ClickHouse(_)) {
+                newest = None;
+                continue;
+            }
+            let now = tokio::task::spawn_blocking(move || current.open()?.newest_ns()).await;
             match now {
                 Ok(Ok(now)) if now != newest => {
                     if newest.is_some() {
@@ -194,13 +224,13 @@ impl Service {
             let token =
                 guard::LaunchToken::generate().map_err(|e| ServeError::Token(e.to_string()))?;
             ui_url = Some(format!("http://{addr}/?token={}", token.as_str()));
-            let source = config
-                .source
-                .clone()
-                .unwrap_or_else(|| source::DataSource::Sqlite(config.database.clone()));
-            if matches!(source, source::DataSource::ClickHouse(_)) {
-                poll_newest(source.clone(), writer.changes(), stop_rx.clone());
-            }
+            let locked = config.source.is_some();
+            let source = match &config.source {
+                Some(source) => source.clone(),
+                None => saved_source(&config.database),
+            };
+            let source = source::SourceHandle::new(source, locked);
+            poll_newest(source.clone(), writer.changes(), stop_rx.clone());
             let state = api::ApiState {
                 database: config.database.clone(),
                 source,

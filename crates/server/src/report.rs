@@ -2,12 +2,11 @@
 //! totals, and the usual return-on-investment questions: cost per session, per user, per line
 //! of code, per commit and pull request; the edit acceptance trend; the top models.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use base64::Engine as _;
 use ccscope_charts::{BarChart, Size, Theme, Unit, escape};
-use ccscope_query::{Dimension, Filter, Source, SourceError};
+use ccscope_query::{Dimension, Filter, GroupUsage, Source, SourceError};
 use ccscope_telemetry::MetricKind;
 
 use crate::dto::rfc3339;
@@ -36,10 +35,53 @@ struct Table {
     rows: Vec<Vec<String>>,
 }
 
-/// Builds the report for `filter`.
-pub fn build(reader: &dyn Source, filter: &Filter, format: Format) -> Result<String, SourceError> {
+/// A per-group table: users, sessions, cost, cost per user, tokens, lines, edit acceptance.
+fn group_table(first: &str, rows: &[GroupUsage]) -> Table {
+    Table {
+        header: [
+            first,
+            "Users",
+            "Sessions",
+            "Cost",
+            "Cost per user",
+            "Tokens",
+            "Lines +/-",
+            "Edit acceptance",
+        ]
+        .map(String::from)
+        .to_vec(),
+        rows: rows
+            .iter()
+            .map(|g| {
+                vec![
+                    if g.key.is_empty() {
+                        "(none)".into()
+                    } else {
+                        g.key.clone()
+                    },
+                    g.users.to_string(),
+                    g.sessions.to_string(),
+                    money(g.cost_usd),
+                    per(g.cost_usd, g.users as f64),
+                    format!("{:.0}", g.tokens),
+                    format!("+{:.0} / -{:.0}", g.lines_added, g.lines_removed),
+                    ratio(g.edits_accepted, g.edits_accepted + g.edits_rejected)
+                        .map(|x| format!("{:.0}%", x * 100.0))
+                        .unwrap_or_else(|| "–".into()),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// Builds the report for `filter`; `team` adds a section per team (e.g. `attr:department`).
+pub fn build(
+    reader: &dyn Source,
+    filter: &Filter,
+    team: Option<&Dimension>,
+    format: Format,
+) -> Result<String, SourceError> {
     let r = reader.report(filter)?;
-    let sessions = reader.sessions(filter)?;
     let size = Size {
         width: 720,
         height: 300,
@@ -117,20 +159,22 @@ pub fn build(reader: &dyn Source, filter: &Filter, format: Format) -> Result<Str
         }
     }
 
-    // Per user.
-    let mut users: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-    for s in &sessions {
-        let who = s
-            .user_email
-            .clone()
-            .or_else(|| s.user_id.clone())
-            .unwrap_or_else(|| "(unknown)".into());
-        let e = users.entry(who).or_default();
-        e.0 += s.cost_usd;
-        e.1 += 1;
-    }
-    let mut users: Vec<(String, (f64, u64))> = users.into_iter().collect();
-    users.sort_by(|a, b| b.1.0.total_cmp(&a.1.0));
+    // Per user (e-mail, else user.id), and per team when asked.
+    let by_user = group_table("User", &reader.usage_by(&Dimension::User, filter)?);
+    let by_team = match team {
+        Some(Dimension::Attribute(key)) => Some((
+            format!("By {key}"),
+            group_table(
+                key,
+                &reader.usage_by(&Dimension::Attribute(key.clone()), filter)?,
+            ),
+        )),
+        Some(other) if *other != Dimension::User => Some((
+            "By team".to_owned(),
+            group_table("Team", &reader.usage_by(other, filter)?),
+        )),
+        _ => None,
+    };
 
     let decisions_total = r.edits_accepted + r.edits_rejected;
     let requests = *r.events.get("api_request").unwrap_or(&0) as f64;
@@ -185,18 +229,6 @@ pub fn build(reader: &dyn Source, filter: &Filter, format: Format) -> Result<Str
             ],
         ],
     };
-    let by_user = Table {
-        header: vec![
-            "User".into(),
-            "Cost".into(),
-            "Sessions".into(),
-            "Cost per session".into(),
-        ],
-        rows: users
-            .iter()
-            .map(|(u, (c, n))| vec![u.clone(), money(*c), n.to_string(), per(*c, *n as f64)])
-            .collect(),
-    };
     let models = Table {
         header: vec!["Model".into(), "Cost".into(), "Tokens".into()],
         rows: r
@@ -226,13 +258,18 @@ pub fn build(reader: &dyn Source, filter: &Filter, format: Format) -> Result<Str
         &rfc3339(filter.from_ns)[..10],
         &rfc3339(filter.to_ns)[..10]
     );
-    let sections: [(&str, &Table); 5] = [
+    let mut sections: Vec<(&str, &Table)> = vec![
         ("Summary", &summary),
         ("Return on investment", &roi),
         ("By user", &by_user),
+    ];
+    if let Some((heading, table)) = &by_team {
+        sections.push((heading.as_str(), table));
+    }
+    sections.extend([
         ("Top models", &models),
         ("Edit acceptance over time", &trend),
-    ];
+    ]);
     Ok(match format {
         Format::Html => html(&title, &sections, &charts),
         Format::Markdown => markdown(&title, &sections, &charts),

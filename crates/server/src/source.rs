@@ -85,3 +85,129 @@ impl DataSource {
         }
     }
 }
+
+/// The dashboard's current source, switchable while it runs (the Receiver page's "Data source").
+#[derive(Debug, Clone)]
+pub struct SourceHandle {
+    current: std::sync::Arc<std::sync::RwLock<DataSource>>,
+    /// Woken when the source changes (the ClickHouse poller sleeps on it otherwise).
+    changed: std::sync::Arc<tokio::sync::Notify>,
+    /// Set when the command line or `CCSCOPE_SOURCE` chose the source: the page may not change it.
+    pub locked: bool,
+}
+
+impl SourceHandle {
+    pub fn new(source: DataSource, locked: bool) -> SourceHandle {
+        SourceHandle {
+            current: std::sync::Arc::new(std::sync::RwLock::new(source)),
+            changed: std::sync::Arc::new(tokio::sync::Notify::new()),
+            locked,
+        }
+    }
+
+    pub fn get(&self) -> DataSource {
+        match self.current.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn set(&self, source: DataSource) {
+        match self.current.write() {
+            Ok(mut guard) => *guard = source,
+            Err(poisoned) => *poisoned.into_inner() = source,
+        }
+        self.changed.notify_one();
+    }
+
+    /// Resolves after the next `set` (or at once if one happened since the last call).
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+/// The file in the data directory that remembers the dashboard's chosen source.
+pub const SAVED_SOURCE_FILE: &str = "source.json";
+
+/// The dashboard's saved choice: a ClickHouse URL (without its password) and the password,
+/// kept in a file only its owner can read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedSource {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SavedSourceError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a saved source: {source}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot save {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl SavedSource {
+    /// The saved choice in `data_dir`, if any.
+    pub fn load(data_dir: &Path) -> Result<Option<SavedSource>, SavedSourceError> {
+        let path = data_dir.join(SAVED_SOURCE_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(SavedSourceError::Read { path, source }),
+        };
+        let saved: SavedSource = serde_json::from_str(&text)
+            .map_err(|source| SavedSourceError::Parse { path, source })?;
+        Ok((!saved.url.is_empty()).then_some(saved))
+    }
+
+    /// Saves the choice (0600 on Unix: it may hold a password); `None` forgets it.
+    pub fn store(data_dir: &Path, saved: Option<&SavedSource>) -> Result<(), SavedSourceError> {
+        let path = data_dir.join(SAVED_SOURCE_FILE);
+        let write_error = |source| SavedSourceError::Write {
+            path: path.clone(),
+            source,
+        };
+        let Some(saved) = saved else {
+            return match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(write_error(e)),
+                _ => Ok(()),
+            };
+        };
+        std::fs::create_dir_all(data_dir).map_err(write_error)?;
+        let text =
+            serde_json::to_vec_pretty(saved).map_err(|e| write_error(std::io::Error::other(e)))?;
+        let tmp = data_dir.join(format!("{SAVED_SOURCE_FILE}.tmp"));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        {
+            use std::io::Write;
+            let mut file = options.open(&tmp).map_err(write_error)?;
+            file.write_all(&text).map_err(write_error)?;
+            file.sync_all().map_err(write_error)?;
+        }
+        std::fs::rename(&tmp, &path).map_err(write_error)
+    }
+
+    pub fn open(&self) -> Result<DataSource, SourceSpecError> {
+        DataSource::clickhouse(&self.url, None, self.password.clone())
+    }
+}

@@ -3,14 +3,16 @@
 engine, embedded in this process by PyPI's chdb-core (ClickHouse 26.x).
 
 It serves the subset of ClickHouse's HTTP interface that ccscope's client uses:
-  POST /  body = the query; URL parameters database=, default_format=, param_<name>= (bound by
-          the engine into {name:Type} placeholders), and ClickHouse settings (passed as SETTINGS);
+  POST /  body = the query (its FORMAT clause chooses the output); URL parameters database= and
+          param_<name>= (bound by the engine into {name:Type} placeholders). The user is
+          read-only (readonly=1, the usual grant for a dashboard): any other URL parameter — a
+          setting — is refused with exception 164, as ClickHouse refuses it;
   GET /ping -> "Ok.";
   authentication by X-ClickHouse-User / X-ClickHouse-Key (or HTTP basic), refused with HTTP 401 and
   exception code 516 as ClickHouse does; engine errors come back with ClickHouse's text, its
   X-ClickHouse-Exception-Code header and the HTTP status ClickHouse gives that code.
 
-Usage: front.py --data DIR [--port 0] [--user default] [--password PW]
+Usage: front.py --data DIR [--port 0] [--user default] [--password PW] [--writable]
 Prints "listening on PORT" once ready; serves until killed.
 """
 import argparse
@@ -25,10 +27,7 @@ from chdb import session as chdb_session
 
 # ClickHouse's HTTP status for an exception code (the ones a reader meets).
 STATUS_OF_CODE = {60: 404, 81: 404, 47: 400, 62: 400, 36: 400, 43: 400, 516: 401}
-SETTING_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 IDENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-# Settings the client sends that shape the output: applied per query.
-OUTPUT_SETTINGS = {"output_format_json_quote_64bit_integers", "output_format_json_quote_denormals"}
 
 
 def main():
@@ -37,6 +36,7 @@ def main():
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--user", default="default")
     parser.add_argument("--password", default="")
+    parser.add_argument("--writable", action="store_true", help="accept settings in the URL (readonly=0)")
     args = parser.parse_args()
 
     engine = chdb_session.Session(args.data)
@@ -89,13 +89,13 @@ def main():
             database = params.pop("database", "default")
             fmt = params.pop("default_format", "TabSeparated")
             bound = {k[6:]: v for k, v in list(params.items()) if k.startswith("param_")}
-            settings = {k: v for k, v in params.items() if k in OUTPUT_SETTINGS}
+            settings = [k for k in params if not k.startswith("param_")]
+            if settings and not args.writable:
+                return self.reply(400, f"Code: 164. DB::Exception: {user}: Cannot modify '{settings[0]}' setting "
+                                  "in readonly mode. (READONLY)\n", [("X-ClickHouse-Exception-Code", "164")])
             if not IDENT_RE.match(database):
                 return self.reply(400, "Code: 36. DB::Exception: bad database name. (BAD_ARGUMENTS)\n",
                                   [("X-ClickHouse-Exception-Code", "36")])
-            if settings and not sql.upper().startswith(("INSERT", "CREATE", "DROP")):
-                sql += " SETTINGS " + ", ".join(
-                    f"{k} = {int(v)}" for k, v in settings.items() if SETTING_RE.match(k) and v.isdigit())
             with lock:
                 try:
                     engine.query(f"USE `{database}`")

@@ -9,6 +9,7 @@
 
 mod client;
 mod config;
+mod lenient;
 mod schema;
 mod source;
 mod sql;

@@ -127,7 +127,9 @@ struct MetricSumRow {
 struct EventUsageRow {
     name: String,
     model: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     n: u64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     fallback: u64,
     cost: Option<f64>,
     input: Option<f64>,
@@ -138,19 +140,25 @@ struct EventUsageRow {
 
 #[derive(Deserialize)]
 struct CountRow {
+    #[serde(deserialize_with = "crate::lenient::int")]
     n: u64,
 }
 
 #[derive(Deserialize)]
 struct SessionEventsRow {
     session_id: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     first: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     last: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     n: u64,
     user_id: String,
     user_email: String,
     terminal_type: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     prompts: u64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     api_errors: u64,
     cost: Option<f64>,
     input: Option<f64>,
@@ -163,11 +171,14 @@ struct SessionEventsRow {
 #[derive(Deserialize)]
 struct SessionPointsRow {
     session_id: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     first: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     last: i64,
     user_id: String,
     user_email: String,
     terminal_type: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     metered: u8,
     cost: Option<f64>,
     input: Option<f64>,
@@ -181,6 +192,7 @@ struct SessionPointsRow {
 
 #[derive(Deserialize)]
 struct BucketGroupRow {
+    #[serde(deserialize_with = "crate::lenient::int")]
     b: i64,
     g: String,
     v: Option<f64>,
@@ -188,9 +200,11 @@ struct BucketGroupRow {
 
 #[derive(Deserialize)]
 struct EventRowWire {
+    #[serde(deserialize_with = "crate::lenient::int")]
     time_ns: i64,
     name: String,
     session_id: String,
+    #[serde(deserialize_with = "crate::lenient::opt_int")]
     seq: Option<i64>,
     prompt_id: String,
     user_id: String,
@@ -198,7 +212,9 @@ struct EventRowWire {
     tool_name: String,
     cost_n: Option<f64>,
     duration_ms: Option<f64>,
+    #[serde(deserialize_with = "crate::lenient::opt_int")]
     success: Option<u8>,
+    #[serde(deserialize_with = "crate::lenient::opt_int")]
     status_code: Option<i64>,
     attrs: serde_json::Map<String, Value>,
     res: serde_json::Map<String, Value>,
@@ -208,8 +224,11 @@ struct EventRowWire {
 struct PointRowWire {
     metric: String,
     unit: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
     temporality: i32,
+    #[serde(deserialize_with = "crate::lenient::int")]
     start_ns: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
     time_ns: i64,
     value: f64,
     session_id: String,
@@ -561,6 +580,7 @@ impl Source for ClickHouse {
     fn newest_ns(&self) -> Result<Option<i64>, SourceError> {
         #[derive(Deserialize)]
         struct Newest {
+            #[serde(deserialize_with = "crate::lenient::int")]
             t: i64,
         }
         let config = self.config();
@@ -709,8 +729,11 @@ impl Source for ClickHouse {
     fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, SourceError> {
         #[derive(Deserialize)]
         struct BinRow {
+            #[serde(deserialize_with = "crate::lenient::int")]
             b: i64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             bin: i64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             n: u64,
         }
         let width = ccscope_query::bucket_width(filter.from_ns, filter.to_ns);
@@ -732,8 +755,11 @@ impl Source for ClickHouse {
         #[derive(Deserialize)]
         struct ToolRow {
             key: String,
+            #[serde(deserialize_with = "crate::lenient::int")]
             n: u64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             ok: u64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             failed: u64,
             mean: Option<f64>,
         }
@@ -830,8 +856,11 @@ impl Source for ClickHouse {
         #[derive(Deserialize)]
         struct ActivityRow {
             g: String,
+            #[serde(deserialize_with = "crate::lenient::int")]
             users: u64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             sessions: u64,
+            #[serde(deserialize_with = "crate::lenient::int")]
             prompts: u64,
             added: Option<f64>,
             removed: Option<f64>,

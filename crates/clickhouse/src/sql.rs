@@ -137,9 +137,12 @@ pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut 
 }
 
 /// Metric points in `[from, to)` matching the filter and `narrowing` (` AND …` on the sums
-/// table's columns), one row per point with `value` its delta: a cumulative point minus the
-/// previous point of its series and run (the first point of a run, or one below its
-/// predecessor — a reset — counts in full). Re-sent copies of a point collapse into one.
+/// table's columns), one row per point with `value` its delta. Delta points (most of Claude
+/// Code's) are read as stored, a re-sent copy dropped (same series, start and time). Cumulative
+/// points are differenced per series and run: a point minus the previous point of its series
+/// and start time (the first point of a run, or one below its predecessor — a reset — counts in
+/// full); re-sent copies, and points of one series sharing a whole-second time, collapse into
+/// the highest value.
 pub(crate) fn points(
     config: &Config,
     schema: &Schema,
@@ -154,56 +157,53 @@ pub(crate) fn points(
     let temporality = if schema.sums_temporality {
         "toInt32(AggregationTemporality)"
     } else {
-        "1"
+        "toInt32(1)"
     };
-    let unit = if schema.sums_unit {
-        "any(MetricUnit)"
-    } else {
-        "''"
+    let unit = if schema.sums_unit { "MetricUnit" } else { "''" };
+    let table = table(config, &config.sums_table);
+    // The facts every query groups or filters by, from a point's attribute maps `a` and `r`.
+    let facts = |a: &str, r: &str| {
+        format!(
+            "{a}['session.id'] AS session_id, {a}['model'] AS model, {a}['type'] AS point_type,
+             {a}['user.id'] AS user_id, {a}['user.email'] AS user_email,
+             {a}['terminal.type'] AS terminal_type,
+             if({a}['app.version'] != '', {a}['app.version'], {r}['service.version']) AS version,
+             {a}['decision'] AS decision, {a}['tool_name'] AS tool_name, {a}['language'] AS language"
+        )
     };
-    let at = |key: &str| format!("attrs['{key}']");
+    let base =
+        format!("FROM {table} WHERE startsWith(MetricName, 'claude_code.'){narrowing}{cond}");
     format!(
-        "SELECT * FROM (
-         SELECT metric, unit, temporality, start_ns, time_ns, attrs, res,
-                if(temporality = 2 AND row_number() OVER run > 1 AND v >= lagInFrame(v) OVER run,
-                   v - lagInFrame(v) OVER run, v) AS value,
-                {session} AS session_id,
-                {model} AS model,
-                {point_type} AS point_type,
-                {user} AS user_id,
-                {email} AS user_email,
-                {terminal} AS terminal_type,
-                if({app} != '', {app}, res['service.version']) AS version,
-                {decision} AS decision,
-                {tool} AS tool_name,
-                {language} AS language
+        "SELECT metric, unit, temporality, start_ns, time_ns, value, session_id, model, point_type,
+                user_id, user_email, terminal_type, version, decision, tool_name, language, attrs, res
          FROM (
             SELECT MetricName AS metric, {unit} AS unit, {temporality} AS temporality,
                    toUnixTimestamp64Nano(toDateTime64(StartTimeUnix, 9)) AS start_ns,
                    toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
-                   cityHash64(MetricName, Attributes, ResourceAttributes) AS series,
-                   any(Attributes) AS attrs, any(ResourceAttributes) AS res,
-                   if(temporality = 2, max(Value), any(Value)) AS v
-            FROM {table}
-            WHERE TimeUnix < fromUnixTimestamp64Nano({to})
-              AND (TimeUnix >= fromUnixTimestamp64Nano({from})
-                   OR ({temporality} = 2 AND TimeUnix >= fromUnixTimestamp64Nano({lookback})))
-              AND startsWith(MetricName, 'claude_code.'){narrowing}{cond}
-            GROUP BY metric, temporality, series, start_ns, time_ns
-         )
-         WINDOW run AS (PARTITION BY series, start_ns ORDER BY time_ns)
-         ) WHERE time_ns >= {from}",
-        session = at("session.id"),
-        model = at("model"),
-        point_type = at("type"),
-        user = at("user.id"),
-        email = at("user.email"),
-        terminal = at("terminal.type"),
-        app = at("app.version"),
-        decision = at("decision"),
-        tool = at("tool_name"),
-        language = at("language"),
-        table = table(config, &config.sums_table),
+                   Value AS value, {delta_facts},
+                   Attributes AS attrs, ResourceAttributes AS res
+            {base} AND {temporality} != 2
+              AND TimeUnix >= fromUnixTimestamp64Nano({from}) AND TimeUnix < fromUnixTimestamp64Nano({to})
+            LIMIT 1 BY cityHash64(MetricName, Attributes, ResourceAttributes), StartTimeUnix, TimeUnix
+         UNION ALL
+            SELECT metric, unit, temporality, start_ns, time_ns, value, {cumulative_facts}, attrs, res
+            FROM (
+               SELECT metric, unit, temporality, start_ns, time_ns, attrs, res,
+                      if(row_number() OVER run > 1 AND v >= lagInFrame(v) OVER run,
+                         v - lagInFrame(v) OVER run, v) AS value
+               FROM (
+                  SELECT MetricName AS metric, any({unit}) AS unit, 2 AS temporality,
+                         toUnixTimestamp64Nano(toDateTime64(StartTimeUnix, 9)) AS start_ns,
+                         toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
+                         cityHash64(MetricName, Attributes, ResourceAttributes) AS series,
+                         any(Attributes) AS attrs, any(ResourceAttributes) AS res, max(Value) AS v
+                  {base} AND {temporality} = 2
+                    AND TimeUnix >= fromUnixTimestamp64Nano({lookback}) AND TimeUnix < fromUnixTimestamp64Nano({to})
+                  GROUP BY metric, series, start_ns, time_ns)
+               WINDOW run AS (PARTITION BY series, start_ns ORDER BY time_ns))
+            WHERE time_ns >= {from})",
+        delta_facts = facts("Attributes", "ResourceAttributes"),
+        cumulative_facts = facts("attrs", "res"),
     )
 }
 

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The organisation benchmark: a fleet's telemetry (1,000 users, 30 days, 10M events, 50M metric
+# points, Claude Code's real event mix) generated once into the real ClickHouse engine (chdb),
+# served by the test front, and the dashboard's fleet queries timed (`cargo bench --bench fleet`).
+#   scripts/bench-clickhouse.sh [EVENTS POINTS USERS]     (defaults 10000000 50000000 1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+events=${1:-10000000}
+points=${2:-50000000}
+users=${3:-1000}
+target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+data="$target_dir/bench-clickhouse-$events-$points-$users"
+python3 -c 'import chdb' 2>/dev/null || python3 -m pip install --quiet chdb-core==26.9.0
+if [ ! -f "$data/range.json" ]; then
+  rm -rf "$data"
+  echo "bench: generating $events events and $points points for $users users into $data"
+  python3 benches/clickhouse/generate.py "$data/db" --events "$events" --points "$points" --users "$users" > "$data.range.tmp"
+  mkdir -p "$data" && mv "$data.range.tmp" "$data/range.json"
+fi
+cat "$data/range.json"
+python3 tests/clickhouse/front.py --data "$data/db" > "$data/front.log" 2>&1 &
+front=$!
+trap 'kill $front 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q "listening on" "$data/front.log" 2>/dev/null && break; sleep 0.2; done
+port=$(sed -n 's/^listening on //p' "$data/front.log")
+read -r from to < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["from_ns"], r["to_ns"])' "$data/range.json")
+CCSCOPE_BENCH_SOURCE="clickhouse://default@127.0.0.1:$port/otel" CCSCOPE_BENCH_FROM_NS=$from CCSCOPE_BENCH_TO_NS=$to \
+  cargo bench --bench fleet

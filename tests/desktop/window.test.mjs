@@ -105,9 +105,27 @@ before(async () => {
   console.log(`# desktop: first chart ${Date.now() - started} ms after the WebDriver session was requested`);
 });
 
+/** Whether a process runs the app binary (pgrep exits 1 when none does). */
+function appRunning() {
+  try {
+    execFileSync("pgrep", ["-f", app], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 after(async () => {
   if (session) await wd("DELETE", s("")).catch(() => {});
   driver?.kill("SIGTERM");
+  // The app should exit once its session ends; if it lingers it would keep dbus-run-session
+  // and xvfb-run (and so CI) waiting. Give it 15 s, then say so and stop it.
+  const deadline = Date.now() + 15_000;
+  while (appRunning() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  if (appRunning()) {
+    console.log("# desktop: the app did not exit within 15 s of its session ending; sending SIGKILL");
+    try { execFileSync("pkill", ["-KILL", "-f", app]); } catch { /* gone meanwhile */ }
+  }
 });
 
 let httpAddr;

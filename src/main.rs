@@ -5,6 +5,7 @@ mod doctor;
 mod output;
 mod query;
 mod range;
+mod rollups;
 mod serve;
 mod settings;
 
@@ -96,6 +97,8 @@ enum Command {
     Doctor(doctor::DoctorArgs),
     /// Claude Code's managed settings: show, validate, diff, apply, backups, restore.
     Settings(settings::SettingsArgs),
+    /// Hourly rollups beside an organisation's ClickHouse tables, for fast fleet dashboards.
+    Rollups(rollups::RollupsArgs),
 }
 
 /// Output format of listing commands.
@@ -175,6 +178,7 @@ fn main() -> ExitCode {
         Command::Export(args) => query::export(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Settings(args) => settings::run(args),
+        Command::Rollups(args) => rollups::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -470,18 +470,13 @@ fn svg(base: &str, token: &str, path: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-#[test]
-fn the_dashboard_serves_an_organisation_from_clickhouse() {
-    let dir = tempdir();
-    let front = Front::start(&dir.path().join("chdb"));
-    let exports = exports(dir.path());
-    front.collect("otel", "2025", true, &exports);
-    let server = Server::start(&dir.path().join("sqlite"), &[]);
-    send_to_sqlite(&server, &exports);
+/// `ccscope serve --source URL`: the child and its dashboard URL (with the token). Asserts it
+/// names the source and runs no receiver.
+fn serve_source(data_dir: &Path, source: &str) -> (Serving, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--ui", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("org"))
-        .args(["--source", &front.url("otel")])
+        .arg(data_dir)
+        .args(["--source", source])
         .env("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)
         .env("CCSCOPE_LOG", "warn")
         .stdout(Stdio::piped())
@@ -499,6 +494,8 @@ fn the_dashboard_serves_an_organisation_from_clickhouse() {
         printed.push(line);
     }
     let url = url.expect("serve printed the dashboard");
+    // Keep reading what serve prints: a closed pipe would end it.
+    std::thread::spawn(move || lines.for_each(drop));
     assert!(
         printed
             .iter()
@@ -509,9 +506,22 @@ fn the_dashboard_serves_an_organisation_from_clickhouse() {
         !printed.iter().any(|l| l.contains("OTLP/")),
         "no receiver runs: {printed:?}"
     );
-    let (base, token) = url.split_once("/?token=").expect("token");
-    let local = server.ui_url.clone().expect("local dashboard");
-    let (local_base, local_token) = local.split_once("/?token=").expect("token");
+    (Serving(child), url)
+}
+
+/// A `ccscope serve` child, killed on drop (also when an assertion fails).
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The dashboard's numbers, charts and usage report from `base` (ClickHouse) equal those of
+/// `local_base` (SQLite) for the same exports.
+fn compare_dashboards(base: &str, token: &str, local_base: &str, local_token: &str) {
     let range = "?from=0&to=4102444800000000000";
     for path in [
         format!("/api/overview{range}"),
@@ -573,6 +583,22 @@ fn the_dashboard_serves_an_organisation_from_clickhouse() {
         svg(local_base, local_token, path),
         "the usage report differs"
     );
+}
+
+#[test]
+fn the_dashboard_serves_an_organisation_from_clickhouse() {
+    let dir = tempdir();
+    let front = Front::start(&dir.path().join("chdb"));
+    let exports = exports(dir.path());
+    front.collect("otel", "2025", true, &exports);
+    let server = Server::start(&dir.path().join("sqlite"), &[]);
+    send_to_sqlite(&server, &exports);
+    let (child, url) = serve_source(&dir.path().join("org"), &front.url("otel"));
+    let (base, token) = url.split_once("/?token=").expect("token");
+    let local = server.ui_url.clone().expect("local dashboard");
+    let (local_base, local_token) = local.split_once("/?token=").expect("token");
+    compare_dashboards(base, token, local_base, local_token);
+    let range = "?from=0&to=4102444800000000000";
     let (_, sessions) = api(base, token, &format!("/api/sessions{range}"));
     let id = sessions["sessions"][0]["session_id"]
         .as_str()
@@ -610,8 +636,149 @@ fn the_dashboard_serves_an_organisation_from_clickhouse() {
             .is_some_and(|m| m.contains("colour")),
         "{error}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     std::thread::sleep(Duration::from_millis(10));
+    server.stop();
+}
+
+/// `exports` moved `by_ns` later: every time in them (the same sessions, a later hour).
+fn shifted(dir: &Path, exports: &[PathBuf], by_ns: i64) -> Vec<PathBuf> {
+    fn walk(v: &mut Value, by: i64) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map.iter_mut() {
+                    if k.ends_with("TimeUnixNano")
+                        && let Some(ns) = x.as_str().and_then(|t| t.parse::<i64>().ok())
+                        && ns > 0
+                    {
+                        *x = json!((ns + by).to_string());
+                    } else {
+                        walk(x, by);
+                    }
+                }
+            }
+            Value::Array(list) => list.iter_mut().for_each(|x| walk(x, by)),
+            _ => {}
+        }
+    }
+    exports
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let mut export = read(path);
+            walk(&mut export, by_ns);
+            let out = dir.join(format!("shifted-{i}.json"));
+            std::fs::write(&out, serde_json::to_vec(&export).expect("json")).expect("write");
+            out
+        })
+        .collect()
+}
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+#[test]
+fn rollups_answer_exactly_as_the_raw_tables_do() {
+    let dir = tempdir();
+    let front = Front::start(&dir.path().join("chdb"));
+    // The recorded exports (03:47 UTC), and the same again two hours later.
+    let mut all = exports(dir.path());
+    all.extend(shifted(dir.path(), &all.clone(), 2 * HOUR_NS));
+    let server = Server::start(&dir.path().join("sqlite"), &[]);
+    send_to_sqlite(&server, &all);
+    front.collect("otel", "2025", true, &all);
+    let url = front.url("otel");
+    let pw = [("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)];
+    let data = dir.path().join("sqlite").to_string_lossy().into_owned();
+    let compare_reports = |what: &str| {
+        for (from, to) in [
+            ("2020-01-01", "2030-01-01"),
+            ("2026-11-24T03:30:00Z", "2026-11-24T06:10:00Z"),
+            ("2026-11-24T04:00:00Z", "2026-11-24T06:00:00Z"),
+        ] {
+            for filter in [
+                &[][..],
+                &["--model", "claude-opus-4-8"][..],
+                &["--attr", "service.version=2.1.197"][..],
+                &["--attr", "terminal.type=no-such-terminal"][..],
+            ] {
+                for command in [&["report", "--json"][..], &["sessions", "--json"][..]] {
+                    let mut args: Vec<String> = command.iter().map(|a| a.to_string()).collect();
+                    args.extend(filter.iter().map(|a| a.to_string()));
+                    args.extend(["--from", from, "--to", to].map(String::from));
+                    let mut local = args.clone();
+                    local.extend(["--data-dir".to_owned(), data.clone()]);
+                    args.extend(["--source".to_owned(), url.clone()]);
+                    let a = json_of(&local, &[]);
+                    let b = json_of(&args, &pw);
+                    assert_same(
+                        &a,
+                        &b,
+                        &format!("{what}: {command:?} {filter:?} {from}..{to}"),
+                    );
+                }
+            }
+        }
+    };
+    let rollups = |args: &[&str]| -> String {
+        let mut all = vec!["rollups"];
+        all.extend_from_slice(args);
+        all.extend(["--source", url.as_str()]);
+        let (code, out, err) = ccscope_env(&all, &pw);
+        assert_eq!(code, 0, "ccscope {all:?}: {err}");
+        format!("{out}{err}")
+    };
+    assert!(
+        rollups(&["status"]).contains("not installed"),
+        "no rollups before install"
+    );
+    // The first copy rolled up (before 05:00), the second read raw.
+    let out = rollups(&["install", "--until", "2026-11-24T05:00:00Z"]);
+    assert!(out.contains("rolled up events before"), "{out}");
+    assert!(out.contains("refresh: none"), "{out}");
+    compare_reports("rolled up before 05:00");
+    // Read from the rollup, not the raw tables: with the raw rows of the rolled-up hours gone,
+    // the answers over whole hours are unchanged.
+    front.sql("ALTER TABLE otel.otel_logs DELETE WHERE Timestamp < '2026-11-24 05:00:00' SETTINGS mutations_sync = 2");
+    front.sql("ALTER TABLE otel.otel_metrics_sum DELETE WHERE TimeUnix < '2026-11-24 05:00:00' SETTINGS mutations_sync = 2");
+    let whole = |source: bool| {
+        let mut args: Vec<String> = [
+            "report",
+            "--json",
+            "--from",
+            "2026-11-24T03:00:00Z",
+            "--to",
+            "2026-11-24T07:00:00Z",
+        ]
+        .map(String::from)
+        .to_vec();
+        if source {
+            args.extend(["--source".to_owned(), url.clone()]);
+            json_of(&args, &pw)
+        } else {
+            args.extend(["--data-dir".to_owned(), data.clone()]);
+            json_of(&args, &[])
+        }
+    };
+    assert_same(&whole(false), &whole(true), "whole hours from the rollup");
+    // Everything rolled up, served by the dashboard: overview, fleet, charts, usage report.
+    front.sql("DROP TABLE otel.otel_logs");
+    front.sql("DROP TABLE otel.otel_metrics_sum");
+    front.collect("otel", "2025", true, &all);
+    let out = rollups(&["install", "--rebuild", "--until", "2026-11-24T08:00:00Z"]);
+    assert!(out.contains("before"), "{out}");
+    compare_reports("all rolled up");
+    let (child, org) = serve_source(&dir.path().join("org"), &url);
+    let (base, token) = org.split_once("/?token=").expect("token");
+    let local = server.ui_url.clone().expect("local dashboard");
+    let (local_base, local_token) = local.split_once("/?token=").expect("token");
+    compare_dashboards(base, token, local_base, local_token);
+    drop(child);
+    // Installed for good: the engine's refreshable views keep the rollups current.
+    let out = rollups(&["install"]);
+    assert!(out.contains("refresh: the engine rolls up"), "{out}");
+    assert!(rollups(&["status"]).contains("refresh: the engine rolls up"));
+    assert!(rollups(&["drop"]).contains("dropped"));
+    assert!(rollups(&["status"]).contains("not installed"));
+    compare_reports("dropped");
     server.stop();
 }

@@ -65,12 +65,8 @@ impl Client {
         &self.config
     }
 
-    /// Runs a query and hands each row to `each`.
-    pub fn rows<T: DeserializeOwned>(
-        &self,
-        query: &Query,
-        mut each: impl FnMut(T) -> Result<(), SourceError>,
-    ) -> Result<(), SourceError> {
+    /// Sends `body` with the query's parameters; the answer's body when ClickHouse accepted it.
+    fn send(&self, query: &Query, body: &str) -> Result<ureq::Body, SourceError> {
         let url = self.config.display_url();
         let mut request = self
             .agent
@@ -83,10 +79,9 @@ impl Client {
         for (name, value) in &query.params {
             request = request.query(format!("param_{name}"), value);
         }
-        let started = std::time::Instant::now();
         let response = request
             // No settings in the URL: a read-only user (readonly=1) may not change any.
-            .send(format!("{}\nFORMAT JSONEachRow", query.sql).as_bytes())
+            .send(body.as_bytes())
             .map_err(|e| transport_error(&url, e))?;
         let status = response.status().as_u16();
         let exception = response
@@ -108,6 +103,36 @@ impl Client {
                 &text,
             ));
         }
+        Ok(body)
+    }
+
+    /// Runs a statement that returns no rows (DDL, INSERT … SELECT).
+    pub fn execute(&self, query: &Query) -> Result<(), SourceError> {
+        let started = std::time::Instant::now();
+        let mut body = self.send(query, &query.sql)?;
+        // An error after the statement started arrives in the body.
+        let text = body
+            .with_config()
+            .limit(64 * 1024)
+            .read_to_string()
+            .unwrap_or_default();
+        if code_in(&text).is_some() {
+            return Err(server_error(&self.config, 200, None, &text));
+        }
+        tracing::debug!(ms = started.elapsed().as_millis() as u64, sql = %query.sql, "ClickHouse statement");
+        Ok(())
+    }
+
+    /// Runs a query and hands each row to `each`.
+    pub fn rows<T: DeserializeOwned>(
+        &self,
+        query: &Query,
+        mut each: impl FnMut(T) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let url = self.config.display_url();
+        let started = std::time::Instant::now();
+        let mut body = self.send(query, &format!("{}\nFORMAT JSONEachRow", query.sql))?;
+        let status = 200;
         let reader = BufReader::new(body.as_reader());
         let mut rows = 0_usize;
         for line in reader.lines() {

@@ -10,9 +10,11 @@
 mod client;
 mod config;
 mod lenient;
+mod rollup;
 mod schema;
 mod source;
 mod sql;
 
 pub use config::{Config, ConfigError};
+pub use rollup::{GRACE_S, Installed, Status as RollupStatus};
 pub use source::ClickHouse;

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use ccscope_query::{
     Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, ModelUsage,
@@ -14,8 +15,9 @@ use serde_json::Value;
 
 use crate::client::{Client, Query};
 use crate::config::Config;
+use crate::rollup::{self, HOUR_NS, Kind};
 use crate::schema::Schema;
-use crate::sql::{self, USAGE_METRICS};
+use crate::sql::{self, Spans, USAGE_METRICS};
 
 /// A ClickHouse database holding the exporter's tables. Cheap to clone: clones share the HTTP
 /// connection pool and the detected schema.
@@ -23,6 +25,17 @@ use crate::sql::{self, USAGE_METRICS};
 pub struct ClickHouse {
     client: Client,
     schema: Arc<Mutex<Option<Schema>>>,
+    rollups: Arc<Mutex<Option<(Instant, rollup::Status)>>>,
+}
+
+/// How long the rollups' marks are taken as read (the views move them once a minute).
+const ROLLUP_STATUS_TTL: Duration = Duration::from_secs(5);
+
+/// The hours `[from, to)` (ns) of a query's events and points read from the rollups.
+#[derive(Debug, Clone, Copy, Default)]
+struct Plan {
+    events: Option<(i64, i64)>,
+    points: Option<(i64, i64)>,
 }
 
 impl std::fmt::Debug for ClickHouse {
@@ -47,6 +60,7 @@ impl ClickHouse {
         ClickHouse {
             client: Client::new(config),
             schema: Arc::new(Mutex::new(None)),
+            rollups: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -74,30 +88,174 @@ impl ClickHouse {
         Ok(schema)
     }
 
-    fn events_sql(&self, filter: &Filter, q: &mut Query) -> Result<String, SourceError> {
-        filter.check()?;
-        Ok(sql::events(self.config(), &self.schema()?, filter, q))
+    /// Creates ccscope's hourly rollups beside the exporter's tables and brings them up to
+    /// date (see `rollup`): needs a user that may create tables and views. `until_ns` rolls up
+    /// only the hours before it and, like `refresh: false`, creates no refreshing views.
+    pub fn install_rollups(
+        &self,
+        until_ns: Option<i64>,
+        refresh: bool,
+        rebuild: bool,
+        progress: &mut dyn FnMut(&'static str, i64),
+    ) -> Result<rollup::Installed, SourceError> {
+        let schema = self.schema()?;
+        let installed = rollup::install(
+            &self.client,
+            &schema,
+            until_ns,
+            refresh && until_ns.is_none(),
+            rebuild,
+            &mut |kind, mark| progress(kind.label(), mark),
+        )?;
+        if let Ok(mut guard) = self.rollups.lock() {
+            *guard = None;
+        }
+        Ok(installed)
     }
 
-    fn points_sql(
+    /// Whether rollups exist and how far they reach.
+    pub fn rollups(&self) -> Result<rollup::Status, SourceError> {
+        self.schema()?;
+        rollup::status(&self.client)
+    }
+
+    /// Drops ccscope's rollup tables and views.
+    pub fn drop_rollups(&self) -> Result<(), SourceError> {
+        rollup::drop_all(&self.client)?;
+        if let Ok(mut guard) = self.rollups.lock() {
+            *guard = None;
+        }
+        Ok(())
+    }
+
+    /// The rollups' state, read at most every `ROLLUP_STATUS_TTL`.
+    fn rollup_status(&self) -> Result<rollup::Status, SourceError> {
+        if let Ok(guard) = self.rollups.lock()
+            && let Some((at, status)) = guard.as_ref()
+            && at.elapsed() < ROLLUP_STATUS_TTL
+        {
+            return Ok(status.clone());
+        }
+        let status = rollup::status(&self.client)?;
+        if let Ok(mut guard) = self.rollups.lock() {
+            *guard = Some((Instant::now(), status.clone()));
+        }
+        Ok(status)
+    }
+
+    /// Which whole hours of `filter`'s range the rollups answer: those below each table's
+    /// mark, when the query's buckets (`bucket_ns`) are whole hours and no attribute it filters
+    /// or groups by is a record attribute in the rolled-up hours (the rollups keep only
+    /// resource attributes' values).
+    fn plan(
         &self,
         filter: &Filter,
-        narrowing: &str,
+        bucket_ns: Option<i64>,
+        groups: &[&Dimension],
+    ) -> Result<Plan, SourceError> {
+        if bucket_ns.is_some_and(|w| w <= 0 || w % HOUR_NS != 0) {
+            return Ok(Plan::default());
+        }
+        let status = self.rollup_status()?;
+        if !status.tables {
+            return Ok(Plan::default());
+        }
+        let mut keys: Vec<&str> = filter.attributes.iter().map(|(k, _)| k.as_str()).collect();
+        for g in groups {
+            if let Dimension::Attribute(key) = g {
+                keys.push(key);
+            }
+        }
+        let from = filter.from_ns.div_euclid(HOUR_NS) * HOUR_NS
+            + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
+                0
+            } else {
+                HOUR_NS
+            };
+        let whole_to = filter.to_ns.div_euclid(HOUR_NS) * HOUR_NS;
+        let cut = |kind: Kind, mark: i64| -> Result<Option<(i64, i64)>, SourceError> {
+            let to = whole_to.min(mark);
+            if from >= to || rollup::shadows(&self.client, kind, &keys, from, to)? {
+                return Ok(None);
+            }
+            Ok(Some((from, to)))
+        };
+        Ok(Plan {
+            events: cut(Kind::Events, status.events_mark)?,
+            points: cut(Kind::Points, status.points_mark)?,
+        })
+    }
+
+    /// The raw spans of a range whose hours `cut` come from a rollup.
+    fn spans(filter: &Filter, cut: Option<(i64, i64)>, q: &mut Query) -> Spans {
+        let pieces = match cut {
+            None => vec![(filter.from_ns, filter.to_ns)],
+            Some((from, to)) => [(filter.from_ns, from), (to, filter.to_ns)]
+                .into_iter()
+                .filter(|(a, b)| a < b)
+                .collect(),
+        };
+        Spans(
+            pieces
+                .into_iter()
+                .map(|(a, b)| (q.bind_i64(a), q.bind_i64(b)))
+                .collect(),
+        )
+    }
+
+    /// The `events` rows of the filter: rolled-up hours (`plan`) and raw edges.
+    fn events_sql(
+        &self,
+        filter: &Filter,
+        plan: Plan,
         q: &mut Query,
     ) -> Result<String, SourceError> {
         filter.check()?;
-        Ok(sql::points(
-            self.config(),
-            &self.schema()?,
-            filter,
-            narrowing,
-            q,
-        ))
+        let schema = self.schema()?;
+        let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
+        let spans = Self::spans(filter, plan.events, q);
+        let raw = (!spans.0.is_empty()).then(|| sql::events(self.config(), &schema, &cond, &spans));
+        let Some((from, to)) = plan.events else {
+            return Ok(raw.unwrap_or_default());
+        };
+        let cond = sql::rollup_conditions(filter, q, "model_attr");
+        let (f, t) = (q.bind_i64(from), q.bind_i64(to));
+        let rolled = rollup::events(self.config(), &cond, &f, &t);
+        Ok(match raw {
+            Some(raw) => format!("{rolled} UNION ALL {raw}"),
+            None => rolled,
+        })
+    }
+
+    /// The `points` rows of the filter (only `metrics`, a SQL list, when not empty).
+    fn points_sql(
+        &self,
+        filter: &Filter,
+        metrics: &str,
+        plan: Plan,
+        q: &mut Query,
+    ) -> Result<String, SourceError> {
+        filter.check()?;
+        let schema = self.schema()?;
+        let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
+        let spans = Self::spans(filter, plan.points, q);
+        let raw = (!spans.0.is_empty())
+            .then(|| sql::points(self.config(), &schema, &cond, metrics, &spans));
+        let Some((from, to)) = plan.points else {
+            return Ok(raw.unwrap_or_default());
+        };
+        let cond = sql::rollup_conditions(filter, q, "model");
+        let (f, t) = (q.bind_i64(from), q.bind_i64(to));
+        let rolled = rollup::points(self.config(), &cond, metrics, &f, &t);
+        Ok(match raw {
+            Some(raw) => format!("{rolled} UNION ALL {raw}"),
+            None => rolled,
+        })
     }
 
     /// The names condition and search of an event listing, on `events` rows.
     fn listing(&self, query: &EventQuery, q: &mut Query) -> Result<String, SourceError> {
-        let rows = self.events_sql(&query.filter, q)?;
+        let rows = self.events_sql(&query.filter, Plan::default(), q)?;
         let mut cond = String::from("1");
         if !query.names.is_empty() {
             let names: Vec<String> = query.names.iter().map(|n| q.bind(n)).collect();
@@ -113,22 +271,20 @@ impl ClickHouse {
     }
 }
 
+/// A row of the report's sums: a metric's sum (`kind` "p"), or an event name's count and
+/// fallback usage ("e").
 #[derive(Deserialize)]
-struct MetricSumRow {
+struct ReportRow {
+    kind: String,
     metric: String,
     model: String,
     point_type: String,
     decision: String,
+    name: String,
     v: Option<f64>,
     unnamed: Option<f64>,
-}
-
-#[derive(Deserialize)]
-struct EventUsageRow {
-    name: String,
-    model: String,
     #[serde(deserialize_with = "crate::lenient::int")]
-    n: u64,
+    events_n: u64,
     #[serde(deserialize_with = "crate::lenient::int")]
     fallback: u64,
     cost: Option<f64>,
@@ -152,6 +308,7 @@ struct SessionEventsRow {
     #[serde(deserialize_with = "crate::lenient::int")]
     last: i64,
     #[serde(deserialize_with = "crate::lenient::int")]
+    #[serde(rename = "cnt")]
     n: u64,
     user_id: String,
     user_email: String,
@@ -251,88 +408,93 @@ impl Source for ClickHouse {
 
     fn report(&self, filter: &Filter) -> Result<Report, SourceError> {
         let mut report = Report::default();
-        // Metric sums per metric, model, type and decision.
+        let plan = self.plan(filter, None, &[])?;
+        // One pass: metric sums per metric, model, type and decision, and events per name and
+        // model with the usage of sessions without usage metrics.
         let mut q = Query::default();
-        let points = self.points_sql(filter, "", &mut q)?;
+        let points = self.points_sql(filter, "", plan, &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let usage_points = self.points_sql(filter, USAGE_METRICS, plan, &mut q)?;
+        let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
         q.sql = format!(
-            "SELECT metric, model, point_type, decision, sum(value) AS v,
-                    sumIf(value, session_id = '') AS unnamed
-             FROM ({points}) GROUP BY metric, model, point_type, decision"
+            "SELECT kind, metric, model, point_type, decision, name,
+                    sum(value) AS v, sumIf(value, s = '') AS unnamed, sum(cnt) AS events_n,
+                    sum(fb) AS fallback, sum(f_cost) AS cost, sum(f_input) AS input,
+                    sum(f_output) AS output, sum(f_cache_read) AS cache_read,
+                    sum(f_cache_creation) AS cache_creation
+             FROM (
+                SELECT 'p' AS kind, metric, model, point_type, decision, '' AS name,
+                       session_id AS s, value, toUInt64(0) AS cnt, toUInt64(0) AS fb,
+                       toFloat64(0) AS f_cost, toFloat64(0) AS f_input, toFloat64(0) AS f_output,
+                       toFloat64(0) AS f_cache_read, toFloat64(0) AS f_cache_creation
+                FROM ({points})
+                UNION ALL
+                SELECT 'e', '', model, '', '', name, session_id, toFloat64(0), n,
+                       if(is_fallback, n, 0), if(is_fallback, cost, 0),
+                       if(is_fallback, input_tokens, 0), if(is_fallback, output_tokens, 0),
+                       if(is_fallback, cache_read_tokens, 0), if(is_fallback, cache_creation_tokens, 0)
+                FROM (SELECT *, {fallback} AS is_fallback FROM ({events})))
+             GROUP BY kind, metric, model, point_type, decision, name"
         );
         let mut by_model: HashMap<String, (f64, f64)> = HashMap::new();
         let mut unnamed_sessions = 0.0;
-        for row in self.client.all::<MetricSumRow>(&q)? {
+        for row in self.client.all::<ReportRow>(&q)? {
             let value = num(row.v);
-            match MetricKind::from_name(&row.metric) {
-                Some(MetricKind::CostUsage) => {
-                    report.cost_usd += value;
-                    by_model.entry(row.model).or_default().0 += value;
-                }
-                Some(MetricKind::TokenUsage) => {
-                    if let Some(t) = TokenType::parse(&row.point_type) {
-                        report.tokens.add_type(t, value);
+            match row.kind.as_str() {
+                "e" => {
+                    *report.events.entry(row.name.clone()).or_default() += row.events_n;
+                    if row.name == "api_request" && row.fallback > 0 {
+                        let tokens = Tokens {
+                            input: num(row.input),
+                            output: num(row.output),
+                            cache_read: num(row.cache_read),
+                            cache_creation: num(row.cache_creation),
+                        };
+                        let cost = num(row.cost);
+                        report.cost_usd += cost;
+                        report.tokens.add(&tokens);
+                        let m = by_model.entry(row.model).or_default();
+                        m.0 += cost;
+                        m.1 += tokens.total();
                     }
-                    by_model.entry(row.model).or_default().1 += value;
                 }
-                Some(MetricKind::LinesOfCode) => match row.point_type.as_str() {
-                    "added" => report.lines_added += value,
-                    "removed" => report.lines_removed += value,
+                _ => match MetricKind::from_name(&row.metric) {
+                    Some(MetricKind::CostUsage) => {
+                        report.cost_usd += value;
+                        by_model.entry(row.model).or_default().0 += value;
+                    }
+                    Some(MetricKind::TokenUsage) => {
+                        if let Some(t) = TokenType::parse(&row.point_type) {
+                            report.tokens.add_type(t, value);
+                        }
+                        by_model.entry(row.model).or_default().1 += value;
+                    }
+                    Some(MetricKind::LinesOfCode) => match row.point_type.as_str() {
+                        "added" => report.lines_added += value,
+                        "removed" => report.lines_removed += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::CommitCount) => report.commits += value,
+                    Some(MetricKind::PullRequestCount) => report.pull_requests += value,
+                    Some(MetricKind::ActiveTime) => match row.point_type.as_str() {
+                        "user" => report.active_user_s += value,
+                        "cli" => report.active_cli_s += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::CodeEditToolDecision) => match row.decision.as_str() {
+                        "accept" => report.edits_accepted += value,
+                        "reject" => report.edits_rejected += value,
+                        _ => {}
+                    },
+                    Some(MetricKind::SessionCount) => unnamed_sessions += num(row.unnamed),
                     _ => {}
                 },
-                Some(MetricKind::CommitCount) => report.commits += value,
-                Some(MetricKind::PullRequestCount) => report.pull_requests += value,
-                Some(MetricKind::ActiveTime) => match row.point_type.as_str() {
-                    "user" => report.active_user_s += value,
-                    "cli" => report.active_cli_s += value,
-                    _ => {}
-                },
-                Some(MetricKind::CodeEditToolDecision) => match row.decision.as_str() {
-                    "accept" => report.edits_accepted += value,
-                    "reject" => report.edits_rejected += value,
-                    _ => {}
-                },
-                Some(MetricKind::SessionCount) => unnamed_sessions += num(row.unnamed),
-                _ => {}
-            }
-        }
-        // Events per name, and the usage of sessions without usage metrics.
-        let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let usage_points = self.points_sql(
-            filter,
-            &format!(" AND MetricName IN {USAGE_METRICS}"),
-            &mut q,
-        )?;
-        let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
-        q.sql = format!(
-            "SELECT name, model, count() AS n, countIf({fallback}) AS fallback,
-                    sumIf(cost, {fallback}) AS cost, sumIf(input_tokens, {fallback}) AS input,
-                    sumIf(output_tokens, {fallback}) AS output,
-                    sumIf(cache_read_tokens, {fallback}) AS cache_read,
-                    sumIf(cache_creation_tokens, {fallback}) AS cache_creation
-             FROM ({events}) GROUP BY name, model"
-        );
-        for row in self.client.all::<EventUsageRow>(&q)? {
-            *report.events.entry(row.name.clone()).or_default() += row.n;
-            if row.name == "api_request" && row.fallback > 0 {
-                let tokens = Tokens {
-                    input: num(row.input),
-                    output: num(row.output),
-                    cache_read: num(row.cache_read),
-                    cache_creation: num(row.cache_creation),
-                };
-                let cost = num(row.cost);
-                report.cost_usd += cost;
-                report.tokens.add(&tokens);
-                let m = by_model.entry(row.model).or_default();
-                m.0 += cost;
-                m.1 += tokens.total();
             }
         }
         // Distinct sessions seen in events or points.
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let points = self.points_sql(filter, "", &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let points = self.points_sql(filter, "", plan, &mut q)?;
         q.sql = format!(
             "SELECT uniqExact(s) AS n FROM (
                 SELECT session_id AS s FROM ({events}) WHERE s != ''
@@ -366,13 +528,14 @@ impl Source for ClickHouse {
     fn sessions(&self, filter: &Filter) -> Result<Vec<SessionSummary>, SourceError> {
         let mut out: BTreeMap<String, SessionSummary> = BTreeMap::new();
         let mut models: HashMap<String, BTreeSet<String>> = HashMap::new();
+        let plan = self.plan(filter, None, &[])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
         q.sql = format!(
-            "SELECT session_id, min(time_ns) AS first, max(time_ns) AS last, count() AS n,
+            "SELECT session_id, min(first_ns) AS first, max(last_ns) AS last, sum(n) AS cnt,
                     max(user_id) AS user_id, max(user_email) AS user_email,
                     max(terminal_type) AS terminal_type,
-                    countIf(name = 'user_prompt') AS prompts, countIf(name = 'api_error') AS api_errors,
+                    sumIf(n, name = 'user_prompt') AS prompts, sumIf(n, name = 'api_error') AS api_errors,
                     sumIf(cost, name = 'api_request') AS cost,
                     sumIf(input_tokens, name = 'api_request') AS input,
                     sumIf(output_tokens, name = 'api_request') AS output,
@@ -417,13 +580,13 @@ impl Source for ClickHouse {
             );
         }
         let mut q = Query::default();
-        let points = self.points_sql(filter, "", &mut q)?;
-        let usage = format!("metric IN {USAGE_METRICS}");
+        let points = self.points_sql(filter, "", plan, &mut q)?;
+        let usage = format!("metric IN ({USAGE_METRICS})");
         let tokens = |ty: &str| {
             format!("sumIf(value, metric = 'claude_code.token.usage' AND point_type = '{ty}')")
         };
         q.sql = format!(
-            "SELECT session_id, min(time_ns) AS first, max(time_ns) AS last,
+            "SELECT session_id, min(first_ns) AS first, max(last_ns) AS last,
                     max(user_id) AS user_id, max(user_email) AS user_email,
                     max(terminal_type) AS terminal_type,
                     max({usage}) AS metered,
@@ -549,7 +712,7 @@ impl Source for ClickHouse {
         each: &mut dyn FnMut(PointRow) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let mut q = Query::default();
-        let points = self.points_sql(filter, "", &mut q)?;
+        let points = self.points_sql(filter, "", Plan::default(), &mut q)?;
         q.sql = format!(
             "SELECT metric, unit, temporality, start_ns, time_ns, value, session_id, model,
                     point_type, attrs, res
@@ -614,9 +777,10 @@ impl Source for ClickHouse {
         filter: &Filter,
     ) -> Result<TimeSeries, SourceError> {
         let mut series = TimeSeries::new(filter);
+        let plan = self.plan(filter, Some(series.bucket_ns), &[group])?;
         let mut q = Query::default();
         let m = q.bind(metric.name());
-        let points = self.points_sql(filter, &format!(" AND MetricName = {m}"), &mut q)?;
+        let points = self.points_sql(filter, &m, plan, &mut q)?;
         let g = sql::group(group, false, &mut q);
         q.sql = format!(
             "SELECT {b} AS b, {g} AS g, sum(value) AS v FROM ({points}) GROUP BY b, g",
@@ -640,13 +804,10 @@ impl Source for ClickHouse {
             MetricKind::CostUsage
         };
         let mut series = self.metric_series(metric, group, filter)?;
+        let plan = self.plan(filter, Some(series.bucket_ns), &[group])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let usage_points = self.points_sql(
-            filter,
-            &format!(" AND MetricName IN {USAGE_METRICS}"),
-            &mut q,
-        )?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let usage_points = self.points_sql(filter, USAGE_METRICS, plan, &mut q)?;
         let b = sql::bucket(series.bucket_ns);
         let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
         if tokens && matches!(group, Dimension::Type) {
@@ -684,8 +845,9 @@ impl Source for ClickHouse {
         filter: &Filter,
     ) -> Result<TimeSeries, SourceError> {
         let mut series = TimeSeries::new(filter);
+        let plan = self.plan(filter, Some(series.bucket_ns), &[group])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
         let g = sql::group(group, true, &mut q);
         let cond = if names.is_empty() {
             "1".to_owned()
@@ -696,7 +858,7 @@ impl Source for ClickHouse {
         let count = if distinct_sessions {
             "uniqExactIf(session_id, session_id != '')"
         } else {
-            "count()"
+            "sum(n)"
         };
         q.sql = format!(
             "SELECT {b} AS b, {g} AS g, toFloat64({count}) AS v FROM ({events}) WHERE {cond} GROUP BY b, g",
@@ -710,9 +872,10 @@ impl Source for ClickHouse {
 
     fn session_series(&self, filter: &Filter) -> Result<TimeSeries, SourceError> {
         let mut series = TimeSeries::new(filter);
+        let plan = self.plan(filter, Some(series.bucket_ns), &[])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let points = self.points_sql(filter, "", &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let points = self.points_sql(filter, "", plan, &mut q)?;
         let b = sql::bucket(series.bucket_ns);
         q.sql = format!(
             "SELECT b, 'sessions' AS g, toFloat64(uniqExact(s)) AS v FROM (
@@ -734,14 +897,16 @@ impl Source for ClickHouse {
             #[serde(deserialize_with = "crate::lenient::int")]
             bin: i64,
             #[serde(deserialize_with = "crate::lenient::int")]
+            #[serde(rename = "cnt")]
             n: u64,
         }
         let width = ccscope_query::bucket_width(filter.from_ns, filter.to_ns);
+        let plan = self.plan(filter, Some(width), &[])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
         q.sql = format!(
-            "SELECT {b} AS b, toInt64(round(log2(greatest(duration_ms, 1)) * 4)) AS bin, count() AS n
-             FROM ({events}) WHERE name = 'api_request' AND isNotNull(duration_ms) GROUP BY b, bin",
+            "SELECT {b} AS b, duration_bin AS bin, sum(n) AS cnt
+             FROM ({events}) WHERE name = 'api_request' AND isNotNull(duration_bin) GROUP BY b, bin",
             b = sql::bucket(width),
         );
         let mut histograms: BTreeMap<i64, Vec<(i64, u64)>> = BTreeMap::new();
@@ -756,6 +921,7 @@ impl Source for ClickHouse {
         struct ToolRow {
             key: String,
             #[serde(deserialize_with = "crate::lenient::int")]
+            #[serde(rename = "cnt")]
             n: u64,
             #[serde(deserialize_with = "crate::lenient::int")]
             ok: u64,
@@ -763,13 +929,14 @@ impl Source for ClickHouse {
             failed: u64,
             mean: Option<f64>,
         }
+        let plan = self.plan(filter, None, &[])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
         q.sql = format!(
-            "SELECT if(tool_name = '', '?', tool_name) AS key, count() AS n,
-                    countIf(success = 1) AS ok, countIf(success = 0) AS failed,
-                    avgOrNull(duration_ms) AS mean
-             FROM ({events}) WHERE name = 'tool_result' GROUP BY key ORDER BY n DESC, key"
+            "SELECT if(tool_name = '', '?', tool_name) AS key, sum(n) AS cnt,
+                    sumIf(n, success = 1) AS ok, sumIf(n, success = 0) AS failed,
+                    if(sum(duration_n) > 0, sum(duration_sum) / sum(duration_n), NULL) AS mean
+             FROM ({events}) WHERE name = 'tool_result' GROUP BY key ORDER BY cnt DESC, key"
         );
         Ok(self
             .client
@@ -797,9 +964,10 @@ impl Source for ClickHouse {
             rejected: Option<f64>,
         }
         let key = if by_language { "language" } else { "tool_name" };
+        let plan = self.plan(filter, None, &[])?;
         let mut q = Query::default();
         let m = q.bind(MetricKind::CodeEditToolDecision.name());
-        let points = self.points_sql(filter, &format!(" AND MetricName = {m}"), &mut q)?;
+        let points = self.points_sql(filter, &m, plan, &mut q)?;
         q.sql = format!(
             "SELECT if({key} = '', '?', {key}) AS key, sumIf(value, decision = 'accept') AS accepted,
                     sumIf(value, decision = 'reject') AS rejected
@@ -830,9 +998,10 @@ impl Source for ClickHouse {
             bucket_ns: width,
             ..TimeSeries::new(filter)
         };
+        let plan = self.plan(filter, Some(width), &[group])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let points = self.points_sql(filter, "", &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let points = self.points_sql(filter, "", plan, &mut q)?;
         let ge = sql::group(group, true, &mut q);
         let gp = sql::group(group, false, &mut q);
         let b = sql::bucket(width);
@@ -853,6 +1022,30 @@ impl Source for ClickHouse {
         group: &Dimension,
         filter: &Filter,
     ) -> Result<Vec<GroupUsage>, SourceError> {
+        self.activity(group, filter, false)
+    }
+
+    /// One query instead of the five of `usage_by_parts` (the tokens-by-type split of events
+    /// is theirs alone).
+    fn usage_by(&self, group: &Dimension, filter: &Filter) -> Result<Vec<GroupUsage>, SourceError> {
+        if matches!(group, Dimension::Type) {
+            return ccscope_query::usage_by_parts(self, group, filter);
+        }
+        let mut rows = self.activity(group, filter, true)?;
+        ccscope_query::sort_usage(&mut rows);
+        Ok(rows)
+    }
+}
+
+impl ClickHouse {
+    /// Per group: users, sessions, prompts, lines and decisions, and with `usage` cost and
+    /// tokens (metrics, else the `api_request` events of sessions without usage metrics).
+    fn activity(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+        usage: bool,
+    ) -> Result<Vec<GroupUsage>, SourceError> {
         #[derive(Deserialize)]
         struct ActivityRow {
             g: String,
@@ -866,10 +1059,25 @@ impl Source for ClickHouse {
             removed: Option<f64>,
             accepted: Option<f64>,
             rejected: Option<f64>,
+            cost: Option<f64>,
+            tokens: Option<f64>,
         }
+        let plan = self.plan(filter, None, &[group])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, &mut q)?;
-        let points = self.points_sql(filter, "", &mut q)?;
+        let events = self.events_sql(filter, plan, &mut q)?;
+        let points = self.points_sql(filter, "", plan, &mut q)?;
+        let (event_cost, event_tokens) = if usage {
+            let usage_points = self.points_sql(filter, USAGE_METRICS, plan, &mut q)?;
+            let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
+            (
+                format!("if({fallback}, cost, 0)"),
+                format!(
+                    "if({fallback}, input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens, 0)"
+                ),
+            )
+        } else {
+            ("toFloat64(0)".to_owned(), "toFloat64(0)".to_owned())
+        };
         let ge = sql::group(group, true, &mut q);
         let gp = sql::group(group, false, &mut q);
         q.sql = format!(
@@ -878,14 +1086,17 @@ impl Source for ClickHouse {
                     sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'added') AS added,
                     sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'removed') AS removed,
                     sumIf(value, metric = 'claude_code.code_edit_tool.decision' AND decision = 'accept') AS accepted,
-                    sumIf(value, metric = 'claude_code.code_edit_tool.decision' AND decision = 'reject') AS rejected
+                    sumIf(value, metric = 'claude_code.code_edit_tool.decision' AND decision = 'reject') AS rejected,
+                    sum(event_cost) + sumIf(value, metric = 'claude_code.cost.usage') AS cost,
+                    sum(event_tokens) + sumIf(value, metric = 'claude_code.token.usage') AS tokens
              FROM (
-                SELECT {ge} AS g, {USER} AS u, session_id AS s, toUInt8(name = 'user_prompt') AS prompt,
-                       '' AS metric, '' AS point_type, '' AS decision, toFloat64(0) AS value
+                SELECT {ge} AS g, {USER} AS u, session_id AS s, if(name = 'user_prompt', n, 0) AS prompt,
+                       '' AS metric, '' AS point_type, '' AS decision, toFloat64(0) AS value,
+                       toFloat64({event_cost}) AS event_cost, toFloat64({event_tokens}) AS event_tokens
                 FROM ({events})
                 UNION ALL
-                SELECT {gp} AS g, {USER} AS u, session_id AS s, toUInt8(0) AS prompt,
-                       metric, point_type, decision, value
+                SELECT {gp} AS g, {USER} AS u, session_id AS s, toUInt64(0) AS prompt,
+                       metric, point_type, decision, value, toFloat64(0), toFloat64(0)
                 FROM ({points}))
              GROUP BY g"
         );
@@ -902,7 +1113,8 @@ impl Source for ClickHouse {
                 lines_removed: num(r.removed),
                 edits_accepted: num(r.accepted),
                 edits_rejected: num(r.rejected),
-                ..GroupUsage::default()
+                cost_usd: if usage { num(r.cost) } else { 0.0 },
+                tokens: if usage { num(r.tokens) } else { 0.0 },
             })
             .collect())
     }

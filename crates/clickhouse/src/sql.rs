@@ -15,7 +15,7 @@ use crate::schema::Schema;
 pub(crate) const CUMULATIVE_LOOKBACK_NS: i64 = 24 * 3_600_000_000_000;
 
 /// The metrics whose points make a session's usage "from metrics".
-pub(crate) const USAGE_METRICS: &str = "('claude_code.cost.usage', 'claude_code.token.usage')";
+pub(crate) const USAGE_METRICS: &str = "'claude_code.cost.usage', 'claude_code.token.usage'";
 
 pub(crate) fn table(config: &Config, name: &str) -> String {
     format!("`{}`.`{}`", config.database, name)
@@ -31,7 +31,7 @@ fn plain_model(expr: &str) -> String {
 
 /// The filter's conditions other than time on a table whose record attributes are `attrs` and
 /// resource attributes `res`, each starting with ` AND `.
-fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str) -> String {
+pub(crate) fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str) -> String {
     let mut sql = String::new();
     if let Some(session) = &filter.session {
         let p = q.bind(session);
@@ -58,12 +58,38 @@ fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str) -> String 
     sql
 }
 
+/// The filter's conditions other than time on a rollup table (`model` the model column it
+/// filters: events filter the record's `model` attribute, not the row's model fact). Attributes
+/// are resource attributes there (`ClickHouse::plan` reads raw rows for record attributes).
+pub(crate) fn rollup_conditions(filter: &Filter, q: &mut Query, model: &str) -> String {
+    let mut sql = String::new();
+    if let Some(session) = &filter.session {
+        let p = q.bind(session);
+        sql.push_str(&format!(" AND session_id = {p}"));
+    }
+    if let Some(user) = &filter.user {
+        let p = q.bind(user);
+        sql.push_str(&format!(" AND (user_id = {p} OR user_email = {p})"));
+    }
+    if let Some(m) = &filter.model {
+        let p = q.bind(m);
+        sql.push_str(&format!(
+            " AND ({model} = {p} OR {} = {p})",
+            plain_model(model)
+        ));
+    }
+    for (key, value) in &filter.attributes {
+        let k = q.bind(key);
+        let v = q.bind(value);
+        sql.push_str(&format!(" AND res[{k}] = {v} AND mapContains(res, {k})"));
+    }
+    sql
+}
+
 /// Events in `[from, to)` matching the filter, one row per event (a re-sent copy has the same
 /// session, name, time and sequence — or, without a sequence, the same attributes and body).
-pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut Query) -> String {
-    let from = q.bind_i64(filter.from_ns);
-    let to = q.bind_i64(filter.to_ns);
-    let cond = conditions(filter, q, "LogAttributes", "ResourceAttributes");
+pub(crate) fn events(config: &Config, schema: &Schema, cond: &str, spans: &Spans) -> String {
+    let time = spans.condition("Timestamp");
     let (event_name, claude) = if schema.logs_event_name {
         (
             "EventName != '', replaceRegexpOne(EventName, '^claude_code\\\\.', ''), ",
@@ -74,7 +100,7 @@ pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut 
     };
     let a = |key: &str| format!("LogAttributes['{key}']");
     format!(
-        "SELECT
+        "SELECT {EVENT_COLUMNS} FROM (SELECT
             toUnixTimestamp64Nano(Timestamp) AS time_ns,
             multiIf({en} != '', {en}, {event_name}startsWith(Body, 'claude_code.'), substring(Body, 13), 'log') AS name,
             {session} AS session_id,
@@ -105,11 +131,18 @@ pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut 
             {tool} AS tool_name,
             LogAttributes AS attrs,
             ResourceAttributes AS res,
-            Body AS body
+            Body AS body,
+            {model} AS model_attr,
+            toUInt64(1) AS n, time_ns AS first_ns, time_ns AS last_ns,
+            ifNull(duration_ms, 0) AS duration_sum, toUInt64(isNotNull(duration_ms)) AS duration_n,
+            if(name = 'api_request' AND isNotNull(duration_ms),
+               toInt64(round(log2(greatest(duration_ms, 1)) * {bins})), NULL) AS duration_bin,
+            arraySort(mapKeys(LogAttributes)) AS attr_keys
          FROM {table}
-         WHERE Timestamp >= fromUnixTimestamp64Nano({from}) AND Timestamp < fromUnixTimestamp64Nano({to})
+         WHERE ({time})
            AND {claude}{cond}
-         LIMIT 1 BY session_id, name, time_ns, seq, if(isNull(seq), cityHash64(LogAttributes, Body), 0)",
+         LIMIT 1 BY session_id, name, time_ns, seq, if(isNull(seq), cityHash64(LogAttributes, Body), 0))",
+        bins = ccscope_query::LATENCY_BINS_PER_OCTAVE,
         en = a("event.name"),
         session = a("session.id"),
         user = a("user.id"),
@@ -146,14 +179,15 @@ pub(crate) fn events(config: &Config, schema: &Schema, filter: &Filter, q: &mut 
 pub(crate) fn points(
     config: &Config,
     schema: &Schema,
-    filter: &Filter,
-    narrowing: &str,
-    q: &mut Query,
+    cond: &str,
+    metrics: &str,
+    spans: &Spans,
 ) -> String {
-    let from = q.bind_i64(filter.from_ns);
-    let to = q.bind_i64(filter.to_ns);
-    let lookback = q.bind_i64(filter.from_ns.saturating_sub(CUMULATIVE_LOOKBACK_NS));
-    let cond = conditions(filter, q, "Attributes", "ResourceAttributes");
+    let narrowing = if metrics.is_empty() {
+        String::new()
+    } else {
+        format!(" AND MetricName IN ({metrics})")
+    };
     let temporality = if schema.sums_temporality {
         "toInt32(AggregationTemporality)"
     } else {
@@ -161,6 +195,13 @@ pub(crate) fn points(
     };
     let unit = if schema.sums_unit { "MetricUnit" } else { "''" };
     let table = table(config, &config.sums_table);
+    let time = spans.condition("TimeUnix");
+    let lookback = format!(
+        "TimeUnix >= fromUnixTimestamp64Nano(({}) - {CUMULATIVE_LOOKBACK_NS}) AND TimeUnix < fromUnixTimestamp64Nano({})",
+        spans.start(),
+        spans.end()
+    );
+    let keep = spans.condition_ns("time_ns");
     // The facts every query groups or filters by, from a point's attribute maps `a` and `r`.
     let facts = |a: &str, r: &str| {
         format!(
@@ -174,16 +215,17 @@ pub(crate) fn points(
     let base =
         format!("FROM {table} WHERE startsWith(MetricName, 'claude_code.'){narrowing}{cond}");
     format!(
-        "SELECT metric, unit, temporality, start_ns, time_ns, value, session_id, model, point_type,
-                user_id, user_email, terminal_type, version, decision, tool_name, language, attrs, res
+        "SELECT {POINT_COLUMNS} FROM (
+         SELECT metric, unit, temporality, start_ns, time_ns, value, session_id, model, point_type,
+                user_id, user_email, terminal_type, version, decision, tool_name, language, attrs, res,
+                time_ns AS first_ns, time_ns AS last_ns, arraySort(mapKeys(attrs)) AS attr_keys
          FROM (
             SELECT MetricName AS metric, {unit} AS unit, {temporality} AS temporality,
                    toUnixTimestamp64Nano(toDateTime64(StartTimeUnix, 9)) AS start_ns,
                    toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
                    Value AS value, {delta_facts},
                    Attributes AS attrs, ResourceAttributes AS res
-            {base} AND {temporality} != 2
-              AND TimeUnix >= fromUnixTimestamp64Nano({from}) AND TimeUnix < fromUnixTimestamp64Nano({to})
+            {base} AND {temporality} != 2 AND ({time})
             LIMIT 1 BY cityHash64(MetricName, Attributes, ResourceAttributes), StartTimeUnix, TimeUnix
          UNION ALL
             SELECT metric, unit, temporality, start_ns, time_ns, value, {cumulative_facts}, attrs, res
@@ -197,14 +239,60 @@ pub(crate) fn points(
                          toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
                          cityHash64(MetricName, Attributes, ResourceAttributes) AS series,
                          any(Attributes) AS attrs, any(ResourceAttributes) AS res, max(Value) AS v
-                  {base} AND {temporality} = 2
-                    AND TimeUnix >= fromUnixTimestamp64Nano({lookback}) AND TimeUnix < fromUnixTimestamp64Nano({to})
+                  {base} AND {temporality} = 2 AND {lookback}
                   GROUP BY metric, series, start_ns, time_ns)
                WINDOW run AS (PARTITION BY series, start_ns ORDER BY time_ns))
-            WHERE time_ns >= {from})",
+            WHERE {keep}))",
         delta_facts = facts("Attributes", "ResourceAttributes"),
         cumulative_facts = facts("attrs", "res"),
     )
+}
+
+/// The columns of an `events` row set, raw or rolled up, in the order both give them. A raw
+/// row is one event (`n` = 1, `first_ns` = `last_ns` = `time_ns`); a rolled-up row is the
+/// events of one hour sharing every other column, `time_ns` the hour, sums in the numbers.
+pub(crate) const EVENT_COLUMNS: &str = "time_ns, name, session_id, user_id, user_email, terminal_type, version, model, model_attr, seq, prompt_id, cost_n, cost, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, duration_ms, success, status_code, tool_name, attrs, res, body, n, first_ns, last_ns, duration_sum, duration_n, duration_bin, attr_keys";
+
+/// The columns of a `points` row set, raw or rolled up (`value` a sum, `time_ns` the hour).
+pub(crate) const POINT_COLUMNS: &str = "metric, unit, temporality, start_ns, time_ns, value, session_id, model, point_type, user_id, user_email, terminal_type, version, decision, tool_name, language, attrs, res, first_ns, last_ns, attr_keys";
+
+/// Where in time raw rows are read: half-open spans `[from, to)` of nanosecond SQL expressions
+/// (bound parameters, or expressions of a refresh), in order.
+pub(crate) struct Spans(pub Vec<(String, String)>);
+
+impl Spans {
+    /// The condition on a DateTime64 column.
+    fn condition(&self, column: &str) -> String {
+        self.join(|from, to| {
+            format!(
+                "{column} >= fromUnixTimestamp64Nano({from}) AND {column} < fromUnixTimestamp64Nano({to})"
+            )
+        })
+    }
+
+    /// The condition on a nanosecond column.
+    fn condition_ns(&self, column: &str) -> String {
+        self.join(|from, to| format!("{column} >= {from} AND {column} < {to}"))
+    }
+
+    fn join(&self, each: impl Fn(&str, &str) -> String) -> String {
+        if self.0.is_empty() {
+            return "0".into();
+        }
+        self.0
+            .iter()
+            .map(|(from, to)| format!("({})", each(from, to)))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    }
+
+    fn start(&self) -> &str {
+        self.0.first().map(|s| s.0.as_str()).unwrap_or("0")
+    }
+
+    fn end(&self) -> &str {
+        self.0.last().map(|s| s.1.as_str()).unwrap_or("0")
+    }
 }
 
 /// The SQL of a bucket start for `width` (0: one bucket, 0).

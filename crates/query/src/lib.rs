@@ -10,8 +10,8 @@ mod model;
 mod source;
 
 pub use model::{
-    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, MAX_BUCKETS,
-    MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary, TimeSeries, Tokens, bin_ms,
-    bucket_width, latency_bin,
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LATENCY_BINS_PER_OCTAVE,
+    LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary,
+    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin,
 };
-pub use source::{ErrorCode, Source, SourceError};
+pub use source::{ErrorCode, Source, SourceError, sort_usage, usage_by_parts};

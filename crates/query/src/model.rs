@@ -234,7 +234,7 @@ const BUCKET_WIDTHS_NS: [i64; 10] = [
     30 * 24 * 60 * MINUTE_NS,
 ];
 /// Histogram bins per doubling of latency: percentiles are exact to within ±9 %.
-const LATENCY_BINS_PER_OCTAVE: f64 = 4.0;
+pub const LATENCY_BINS_PER_OCTAVE: f64 = 4.0;
 
 /// The bucket width for a range.
 pub fn bucket_width(from_ns: i64, to_ns: i64) -> i64 {

@@ -173,34 +173,49 @@ pub trait Source: Send {
     /// Per group: activity, cost and tokens (from metrics, else `api_request` events, as
     /// everywhere), highest cost first.
     fn usage_by(&self, group: &Dimension, filter: &Filter) -> Result<Vec<GroupUsage>, SourceError> {
-        let mut rows: std::collections::BTreeMap<String, GroupUsage> = self
-            .group_activity(group, filter)?
-            .into_iter()
-            .map(|g| (g.key.clone(), g))
-            .collect();
-        for (tokens, series) in [
-            (false, self.usage_series(false, group, filter)?),
-            (true, self.usage_series(true, group, filter)?),
-        ] {
-            for (key, total) in series.totals() {
-                let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
-                    key,
-                    ..GroupUsage::default()
-                });
-                if tokens {
-                    row.tokens += total;
-                } else {
-                    row.cost_usd += total;
-                }
+        usage_by_parts(self, group, filter)
+    }
+}
+
+/// `Source::usage_by` from the parts every source has (`group_activity` and the cost and
+/// token series); a source may answer it in fewer queries.
+pub fn usage_by_parts<S: Source + ?Sized>(
+    source: &S,
+    group: &Dimension,
+    filter: &Filter,
+) -> Result<Vec<GroupUsage>, SourceError> {
+    let mut rows: std::collections::BTreeMap<String, GroupUsage> = source
+        .group_activity(group, filter)?
+        .into_iter()
+        .map(|g| (g.key.clone(), g))
+        .collect();
+    for (tokens, series) in [
+        (false, source.usage_series(false, group, filter)?),
+        (true, source.usage_series(true, group, filter)?),
+    ] {
+        for (key, total) in series.totals() {
+            let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
+                key,
+                ..GroupUsage::default()
+            });
+            if tokens {
+                row.tokens += total;
+            } else {
+                row.cost_usd += total;
             }
         }
-        let mut out: Vec<GroupUsage> = rows.into_values().collect();
-        out.sort_by(|a, b| {
-            b.cost_usd
-                .total_cmp(&a.cost_usd)
-                .then_with(|| b.sessions.cmp(&a.sessions))
-                .then_with(|| a.key.cmp(&b.key))
-        });
-        Ok(out)
     }
+    let mut out: Vec<GroupUsage> = rows.into_values().collect();
+    sort_usage(&mut out);
+    Ok(out)
+}
+
+/// Highest cost first, then most sessions, then by name: the order of `usage_by`.
+pub fn sort_usage(rows: &mut [GroupUsage]) {
+    rows.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then_with(|| b.sessions.cmp(&a.sessions))
+            .then_with(|| a.key.cmp(&b.key))
+    });
 }

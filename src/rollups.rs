@@ -1,0 +1,135 @@
+//! `ccscope rollups`: ccscope's hourly rollups beside an organisation's ClickHouse tables —
+//! create and catch up (`install`), see how far they reach (`status`), remove (`drop`).
+
+use std::io::Write;
+
+use anyhow::Context;
+use ccscope_clickhouse::{ClickHouse, GRACE_S, RollupStatus};
+use ccscope_server::source::DataSource;
+use clap::{Args, Subcommand};
+
+use crate::range::{local_time, parse_time};
+use crate::{DataDirArg, SourceArg, exit};
+
+#[derive(Args, Debug)]
+pub struct RollupsArgs {
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand, Debug)]
+enum Action {
+    /// Create the rollup tables, roll up every hour that ended more than 15 minutes ago, and
+    /// create the refreshable materialized views that keep them current (a user allowed to
+    /// create tables and views; ClickHouse 24.10 or later)
+    Install(InstallArgs),
+    /// How far the rollups reach, and whether the engine keeps them current
+    Status(CommonArgs),
+    /// Drop ccscope's rollup tables and views (never the exporter's tables)
+    Drop(CommonArgs),
+}
+
+#[derive(Args, Debug)]
+struct CommonArgs {
+    #[command(flatten)]
+    source: SourceArg,
+}
+
+#[derive(Args, Debug)]
+struct InstallArgs {
+    #[command(flatten)]
+    source: SourceArg,
+    /// Roll up only the hours before TIME (RFC 3339, a date, or "2h" ago) and create no
+    /// refreshing views: a one-off rollup, e.g. from cron
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Create no refreshing views
+    #[arg(long)]
+    no_refresh: bool,
+    /// Drop the rollups first and roll up everything again (after rows arrived late)
+    #[arg(long)]
+    rebuild: bool,
+}
+
+fn clickhouse(source: &SourceArg) -> anyhow::Result<ClickHouse> {
+    // Rollups live in ClickHouse only; the data directory is never read.
+    let data = DataDirArg { data_dir: None };
+    if source.source.as_deref().is_none_or(str::is_empty) {
+        anyhow::bail!("rollups need --source clickhouse://… (or CCSCOPE_SOURCE)");
+    }
+    match source.resolve(&data)? {
+        DataSource::ClickHouse(ch) => Ok(ch),
+        DataSource::Sqlite(_) => anyhow::bail!("rollups need --source clickhouse://…"),
+    }
+}
+
+fn describe(out: &mut impl Write, status: &RollupStatus) -> std::io::Result<()> {
+    if !status.tables {
+        return writeln!(out, "rollups: not installed (ccscope rollups install)");
+    }
+    for (what, mark) in [
+        ("events", status.events_mark),
+        ("metric points", status.points_mark),
+    ] {
+        if mark > 0 {
+            writeln!(out, "{what}: rolled up before {}", local_time(mark))?;
+        } else {
+            writeln!(out, "{what}: nothing rolled up yet")?;
+        }
+    }
+    if status.views {
+        writeln!(
+            out,
+            "refresh: the engine rolls up each hour {} minutes after it ends",
+            GRACE_S / 60
+        )
+    } else {
+        writeln!(
+            out,
+            "refresh: none (run `ccscope rollups install` again, or from cron, to catch up)"
+        )
+    }
+}
+
+pub fn run(args: RollupsArgs) -> anyhow::Result<u8> {
+    let mut out = std::io::stdout().lock();
+    match args.action {
+        Action::Status(a) => {
+            let ch = clickhouse(&a.source)?;
+            let status = ch.rollups()?;
+            describe(&mut out, &status)?;
+        }
+        Action::Drop(a) => {
+            let ch = clickhouse(&a.source)?;
+            ch.drop_rollups()?;
+            writeln!(
+                out,
+                "dropped ccscope's rollups from {}",
+                ch.config().display_url()
+            )?;
+        }
+        Action::Install(a) => {
+            let until = a
+                .until
+                .as_deref()
+                .map(|t| parse_time(t, "--until"))
+                .transpose()?
+                .map(|t| t.timestamp_nanos_opt().unwrap_or(i64::MAX));
+            let ch = clickhouse(&a.source)?;
+            let mut err = std::io::stderr().lock();
+            let installed = ch
+                .install_rollups(until, !a.no_refresh, a.rebuild, &mut |what, mark| {
+                    let _ = writeln!(err, "rolled up {what} before {}", local_time(mark));
+                })
+                .with_context(|| format!("installing rollups in {}", ch.config().display_url()))?;
+            if installed.steps == 0 && installed.status.views && !a.rebuild {
+                writeln!(
+                    out,
+                    "rollups are installed and kept current by the engine (--rebuild recomputes them)"
+                )?;
+            }
+            describe(&mut out, &installed.status)?;
+        }
+    }
+    Ok(exit::OK)
+}

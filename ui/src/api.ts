@@ -3,6 +3,8 @@
 // in this tab's sessionStorage (scoped to this origin, port included: unlike a cookie, no other
 // server on 127.0.0.1 ever receives it) and leaves the address bar at once.
 
+import type { EventDoc, SessionDoc, SourceInfo } from "./generated/api";
+
 const TOKEN_KEY = "ccscope.launch-token";
 
 function takeLaunchToken(): string | null {
@@ -139,74 +141,17 @@ export function liveFeed(onEvent: (name: string) => void, onState: (connected: b
   void connect();
 }
 
-export interface Tokens {
-  input: number;
-  output: number;
-  cacheRead: number;
-  cacheCreation: number;
-}
+// The API's shapes, generated from the server's Rust types (crates/server/src/dto.rs).
+export type { EventPage, FleetInfo, FleetRow, Overview, SourceInfo, Tokens, Totals } from "./generated/api";
+export type SessionItem = SessionDoc;
 
-export interface Totals {
-  from: string;
-  to: string;
-  sessions: number;
-  cost_usd: number;
-  tokens: Tokens;
-  tokens_total: number;
-  lines: { added: number; removed: number };
-  commits: number;
-  pull_requests: number;
-  active_time_s: { user: number; cli: number };
-  edit_decisions: { accept: number; reject: number };
-  events: Record<string, number>;
-  by_model: { model: string; cost_usd: number; tokens: number }[];
-  acceptance_rate: number | null;
-  api_error_rate: number | null;
-}
-
-export interface Overview {
-  current: Totals;
-  previous: Totals;
-  has_data: boolean;
-}
-
-export interface EventItem {
-  time: string;
-  time_ns: number;
-  name: string;
-  session_id: string;
-  sequence: number | null;
-  prompt_id: string | null;
-  attributes: Record<string, unknown>;
-  resource: Record<string, unknown>;
+/** An event; on a timeline, with what the server joined to it. */
+export interface EventItem extends EventDoc {
   decision?: { decision: unknown; source: unknown };
   /** Timeline only: this API request's number in the session. */
   request_index?: number;
   /** Timeline only: the API request whose `request_id` this event carries. */
   request?: { index: number; request_id: string; model: string | null; cost_usd: number | null; duration_ms: number | null };
-}
-
-export interface EventPage {
-  total: number;
-  offset: number;
-  events: EventItem[];
-}
-
-export interface SessionItem {
-  session_id: string;
-  first: string;
-  last: string;
-  user_id: string | null;
-  user_email: string | null;
-  terminal_type: string | null;
-  models: string[];
-  events: number;
-  prompts: number;
-  api_errors: number;
-  cost_usd: number;
-  tokens: Tokens;
-  lines: { added: number; removed: number };
-  usage_source: string;
 }
 
 export interface PromptGroup {
@@ -255,34 +200,3 @@ export interface ReceiverInfo {
   recent_refusals: { time: string; transport: string; signal: string; status: string; reason: string }[];
 }
 
-export interface FleetRow {
-  key: string;
-  users: number;
-  sessions: number;
-  prompts: number;
-  cost_usd: number;
-  tokens: number;
-  lines_added: number;
-  lines_removed: number;
-  edits_accepted: number;
-  edits_rejected: number;
-  /** Accepted share of edit decisions, null without decisions. */
-  acceptance: number | null;
-  cost_per_user: number | null;
-}
-
-export interface FleetInfo {
-  group: string;
-  /** Distinct users and sessions over the whole range. */
-  users: number;
-  sessions: number;
-  rows: FleetRow[];
-}
-
-export interface SourceInfo {
-  kind: "sqlite" | "clickhouse";
-  /** The database path, or the ClickHouse URL without its password. */
-  location: string;
-  /** Chosen on the command line: the page cannot change it. */
-  locked: boolean;
-}

@@ -27,7 +27,10 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 
 use crate::claude_settings;
-use crate::dto::{event_json, report_json, rfc3339, session_json, usd};
+use crate::dto::{
+    EventDoc, EventPage, FleetInfo, FleetRow, Overview, SessionDoc, SessionList, SourceInfo,
+    Totals, event_json, rfc3339, session_json, usd,
+};
 use crate::guard::{self, Guard};
 use crate::source::{DataSource, SavedSource, SourceHandle};
 
@@ -96,7 +99,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (
             self.status,
-            Json(json!({"code": self.code, "message": self.message})),
+            Json(crate::dto::ApiErrorBody {
+                code: self.code.to_owned(),
+                message: self.message,
+            }),
         )
             .into_response()
     }
@@ -257,29 +263,10 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .layer(middleware::from_fn_with_state(guard, guard::check))
 }
 
-fn rate(part: f64, whole: f64) -> Value {
-    if whole > 0.0 {
-        json!(part / whole)
-    } else {
-        Value::Null
-    }
-}
-
-fn tiles(report: &ccscope_store::Report, from: i64, to: i64) -> Value {
-    let mut value = report_json(report, &rfc3339(from), &rfc3339(to));
-    let decisions = report.edits_accepted + report.edits_rejected;
-    let requests = *report.events.get("api_request").unwrap_or(&0) as f64;
-    let errors = *report.events.get("api_error").unwrap_or(&0) as f64;
-    value["acceptance_rate"] = rate(report.edits_accepted, decisions);
-    value["api_error_rate"] = rate(errors, requests + errors);
-    value["tokens_total"] = json!(report.tokens.total().round() as u64);
-    value
-}
-
 async fn overview(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Overview>, ApiError> {
     let params = Params::parse(raw)?;
     let filter = params.filter()?;
     let previous = Params::previous(&filter);
@@ -292,11 +279,11 @@ async fn overview(
             reader.has_data()?
         ))),
     )?;
-    Ok(Json(json!({
-        "current": tiles(&current, filter.from_ns, filter.to_ns),
-        "previous": tiles(&before, previous.from_ns, previous.to_ns),
-        "has_data": has_data,
-    })))
+    Ok(Json(Overview {
+        current: Totals::new(&current, filter.from_ns, filter.to_ns),
+        previous: Totals::new(&before, previous.from_ns, previous.to_ns),
+        has_data,
+    }))
 }
 
 /// A store time series as a chart: one value per bucket and group.
@@ -595,17 +582,21 @@ fn event_query(params: &Params) -> Result<EventQuery, ApiError> {
 async fn events(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<EventPage>, ApiError> {
     let params = Params::parse(raw)?;
     let q = event_query(&params)?;
     let body = query(&state, move |reader| {
         let total = reader.count_events(&q)?;
-        let mut rows = Vec::new();
+        let mut events = Vec::new();
         reader.events(&q, &mut |row| {
-            rows.push(event_json(&row));
+            events.push(EventDoc::from(&row));
             Ok(())
         })?;
-        Ok(json!({"total": total, "offset": q.offset, "events": rows}))
+        Ok(EventPage {
+            total,
+            offset: q.offset as u64,
+            events,
+        })
     })
     .await?;
     Ok(Json(body))
@@ -682,12 +673,16 @@ async fn export_events(
 async fn sessions(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SessionList>, ApiError> {
     let params = Params::parse(raw)?;
     let filter = params.filter()?;
     let body = query(&state, move |reader| {
-        let list: Vec<Value> = reader.sessions(&filter)?.iter().map(session_json).collect();
-        Ok(json!({"sessions": list}))
+        let sessions = reader
+            .sessions(&filter)?
+            .iter()
+            .map(SessionDoc::from)
+            .collect();
+        Ok(SessionList { sessions })
     })
     .await?;
     Ok(Json(body))
@@ -785,7 +780,7 @@ async fn timeline(
 async fn fleet(
     State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<FleetInfo>, ApiError> {
     let params = Params::parse(raw)?;
     let filter = params.filter()?;
     let group = Dimension::parse(params.get("group").unwrap_or("user"))?;
@@ -797,37 +792,28 @@ async fn fleet(
             .into_iter()
             .next()
             .unwrap_or_default();
-        let list: Vec<Value> = rows
-            .iter()
-            .map(|g| {
-                json!({
-                    "key": g.key, "users": g.users, "sessions": g.sessions, "prompts": g.prompts,
-                    "cost_usd": usd(g.cost_usd), "tokens": g.tokens,
-                    "lines_added": g.lines_added, "lines_removed": g.lines_removed,
-                    "edits_accepted": g.edits_accepted, "edits_rejected": g.edits_rejected,
-                    "acceptance": rate(g.edits_accepted, g.edits_accepted + g.edits_rejected),
-                    "cost_per_user": if g.users > 0 { json!(usd(g.cost_usd / g.users as f64)) } else { Value::Null },
-                })
-            })
-            .collect();
-        Ok(json!({
-            "group": group_name,
-            "users": totals.users,
-            "sessions": totals.sessions,
-            "rows": list,
-        }))
+        Ok(FleetInfo {
+            group: group_name,
+            users: totals.users,
+            sessions: totals.sessions,
+            rows: rows.iter().map(FleetRow::from).collect(),
+        })
     })
     .await?;
     Ok(Json(body))
 }
 
-fn source_json(state: &ApiState) -> Value {
+fn source_json(state: &ApiState) -> SourceInfo {
     let current = state.source.get();
-    json!({"kind": current.kind(), "location": current.describe(), "locked": state.source.locked})
+    SourceInfo {
+        kind: current.kind(),
+        location: current.describe(),
+        locked: state.source.locked,
+    }
 }
 
 /// GET /api/source: what the dashboard reads, and whether the page may change it.
-async fn source_get(State(state): State<ApiState>) -> Json<Value> {
+async fn source_get(State(state): State<ApiState>) -> Json<SourceInfo> {
     Json(source_json(&state))
 }
 
@@ -845,7 +831,7 @@ struct SourceChoice {
 async fn source_set(
     State(state): State<ApiState>,
     Json(choice): Json<SourceChoice>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SourceInfo>, ApiError> {
     if state.source.locked {
         return Err(ApiError::new(
             StatusCode::CONFLICT,

@@ -1,0 +1,86 @@
+// Generated from crates/server/src/dto.rs by its test `typescript_types_are_current`
+// (CCSCOPE_UPDATE_TYPES=1 cargo test -p ccscope-server typescript_types). Do not edit.
+
+export type Tokens = { input: number, output: number, cacheRead: number, cacheCreation: number, };
+
+export type Lines = { added: number, removed: number, };
+
+export type ActiveTime = { user: number, cli: number, };
+
+export type EditDecisions = { accept: number, reject: number, };
+
+export type ModelCost = { model: string, cost_usd: number, tokens: number, };
+
+export type ReportDoc = { from: string, to: string, sessions: number, cost_usd: number, tokens: Tokens, lines: Lines, commits: number, pull_requests: number, active_time_s: ActiveTime, edit_decisions: EditDecisions, 
+/**
+ * Events per name.
+ */
+events: { [key in string]: number }, 
+/**
+ * Cost and tokens per model, highest cost first.
+ */
+by_model: Array<ModelCost>, };
+
+export type Totals = { 
+/**
+ * Accepted share of edit decisions, null without decisions.
+ */
+acceptance_rate: number | null, 
+/**
+ * API errors per API call, null without calls.
+ */
+api_error_rate: number | null, tokens_total: number, from: string, to: string, sessions: number, cost_usd: number, tokens: Tokens, lines: Lines, commits: number, pull_requests: number, active_time_s: ActiveTime, edit_decisions: EditDecisions, 
+/**
+ * Events per name.
+ */
+events: { [key in string]: number }, 
+/**
+ * Cost and tokens per model, highest cost first.
+ */
+by_model: Array<ModelCost>, };
+
+export type Overview = { current: Totals, 
+/**
+ * The period of the same length just before.
+ */
+previous: Totals, has_data: boolean, };
+
+export type EventDoc = { time: string, time_ns: number, name: string, session_id: string, sequence: number | null, prompt_id: string | null, attributes: Record<string, unknown>, resource: Record<string, unknown>, };
+
+export type EventPage = { 
+/**
+ * Events matching the query, on every page.
+ */
+total: number, offset: number, events: Array<EventDoc>, };
+
+export type SessionDoc = { session_id: string, first: string, last: string, first_ns: number, last_ns: number, user_id: string | null, user_email: string | null, terminal_type: string | null, models: Array<string>, events: number, prompts: number, api_errors: number, cost_usd: number, tokens: Tokens, lines: Lines, 
+/**
+ * Where cost and tokens come from: "metrics", else "events".
+ */
+usage_source: string, };
+
+export type SessionList = { sessions: Array<SessionDoc>, };
+
+export type FleetRow = { key: string, users: number, sessions: number, prompts: number, cost_usd: number, tokens: number, lines_added: number, lines_removed: number, edits_accepted: number, edits_rejected: number, 
+/**
+ * Accepted share of edit decisions, null without decisions.
+ */
+acceptance: number | null, cost_per_user: number | null, };
+
+export type FleetInfo = { group: string, 
+/**
+ * Distinct users and sessions over the whole range.
+ */
+users: number, sessions: number, rows: Array<FleetRow>, };
+
+export type SourceInfo = { kind: "sqlite" | "clickhouse", 
+/**
+ * The database path, or the ClickHouse URL without its password.
+ */
+location: string, 
+/**
+ * Chosen on the command line: the page cannot change it.
+ */
+locked: boolean, };
+
+export type ApiErrorBody = { code: string, message: string, };

@@ -4,12 +4,13 @@
 use std::io::Write;
 
 use anyhow::Context;
-use ccscope_query::{EventQuery, EventRow, PointRow, Source, SourceError};
+use ccscope_query::{EventQuery, EventRow, Source, SourceError};
 use clap::{Args, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::output::{count, duration, money, table};
-use ccscope_server::dto::{event_json, report_json, rfc3339, session_json};
+use ccscope_server::dto::{event_json, report_json, session_json};
+use ccscope_server::export;
 
 use crate::range::{FilterArgs, local_time};
 use crate::{DataDirArg, ExportFormat, SourceArg, exit};
@@ -311,22 +312,6 @@ pub fn sessions(args: SessionsArgs) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn point_json(row: &PointRow) -> Value {
-    json!({
-        "metric": row.metric,
-        "unit": row.unit,
-        "temporality": row.temporality,
-        "start": rfc3339(row.start_ns),
-        "time": rfc3339(row.time_ns),
-        "start_ns": row.start_ns,
-        "time_ns": row.time_ns,
-        "value": row.value,
-        "session_id": row.session_id,
-        "attributes": row.attributes,
-        "resource": row.resource,
-    })
-}
-
 pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
     let reader = open(&args.data, &args.source)?;
@@ -337,104 +322,27 @@ pub fn export(args: ExportArgs) -> anyhow::Result<u8> {
         ),
         None => Box::new(std::io::stdout().lock()),
     };
-    let mut out = std::io::BufWriter::new(sink);
+    let out = std::io::BufWriter::new(sink);
     let query = EventQuery {
         filter: range.filter.clone(),
         ..EventQuery::default()
     };
-    match (args.format, args.what) {
-        (ExportFormat::Json, what) => {
-            // One JSON array, written as it is read.
-            write!(out, "[")?;
-            let mut first = true;
-            let mut emit = |value: Value| -> Result<(), SourceError> {
-                let sep = if first { "\n" } else { ",\n" };
-                first = false;
-                write!(out, "{sep}{value}").map_err(io_to_store)
-            };
-            match what {
-                ExportWhat::Events => reader.events(&query, &mut |row| emit(event_json(&row)))?,
-                ExportWhat::Points => {
-                    reader.points(&range.filter, &mut |row| emit(point_json(&row)))?
-                }
-            }
-            writeln!(out, "\n]")?;
+    let format = match args.format {
+        ExportFormat::Csv => export::Format::Csv,
+        ExportFormat::Json => export::Format::Json,
+    };
+    let mut out = match args.what {
+        ExportWhat::Events => {
+            let mut w = export::Writer::events(format, out)?;
+            reader.events(&query, &mut |row| w.event(&row))?;
+            w.finish()?
         }
-        (ExportFormat::Csv, ExportWhat::Events) => {
-            let mut csv = csv::Writer::from_writer(out);
-            csv.write_record([
-                "time",
-                "time_ns",
-                "name",
-                "session_id",
-                "sequence",
-                "prompt_id",
-                "user_id",
-                "model",
-                "tool_name",
-                "cost_usd",
-                "duration_ms",
-                "success",
-                "status_code",
-                "attributes",
-            ])?;
-            let opt = |v: Option<String>| v.unwrap_or_default();
-            reader.events(&query, &mut |row| {
-                csv.write_record([
-                    rfc3339(row.time_ns),
-                    row.time_ns.to_string(),
-                    row.name.clone(),
-                    row.session_id.clone(),
-                    opt(row.sequence.map(|s| s.to_string())),
-                    opt(row.prompt_id.clone()),
-                    opt(row.user_id.clone()),
-                    opt(row.model.clone()),
-                    opt(row.tool_name.clone()),
-                    opt(row.cost_usd.map(|c| c.to_string())),
-                    opt(row.duration_ms.map(|d| d.to_string())),
-                    opt(row.success.map(|s| s.to_string())),
-                    opt(row.status_code.map(|s| s.to_string())),
-                    row.attributes.to_string(),
-                ])
-                .map_err(|e| SourceError::Output(e.into()))
-            })?;
-            csv.flush()?;
-            return Ok(exit::OK);
+        ExportWhat::Points => {
+            let mut w = export::Writer::points(format, out)?;
+            reader.points(&range.filter, &mut |row| w.point(&row))?;
+            w.finish()?
         }
-        (ExportFormat::Csv, ExportWhat::Points) => {
-            let mut csv = csv::Writer::from_writer(out);
-            csv.write_record([
-                "metric",
-                "unit",
-                "temporality",
-                "start",
-                "time",
-                "value",
-                "session_id",
-                "model",
-                "type",
-                "attributes",
-            ])?;
-            let opt = |v: Option<String>| v.unwrap_or_default();
-            reader.points(&range.filter, &mut |row| {
-                csv.write_record([
-                    row.metric.clone(),
-                    row.unit.clone(),
-                    row.temporality.clone(),
-                    rfc3339(row.start_ns),
-                    rfc3339(row.time_ns),
-                    row.value.to_string(),
-                    row.session_id.clone(),
-                    opt(row.model.clone()),
-                    opt(row.point_type.clone()),
-                    row.attributes.to_string(),
-                ])
-                .map_err(|e| SourceError::Output(e.into()))
-            })?;
-            csv.flush()?;
-            return Ok(exit::OK);
-        }
-    }
+    };
     out.flush()?;
     Ok(exit::OK)
 }

@@ -206,6 +206,43 @@ async fn listing_and_export_commands_read_while_serve_runs() {
     assert_eq!(rows.len() as u64, total_events);
     let attributes: Value = serde_json::from_str(&rows[0][13]).expect("attributes column is JSON");
     assert!(attributes["session.id"].is_string());
+    // The dashboard's download is the same document, byte for byte, in both formats.
+    let ui = server.ui_url.clone().expect("dashboard");
+    let (base, token) = ui.split_once("/?token=").expect("token");
+    let download = |format: &str| -> Vec<u8> {
+        let out = std::process::Command::new("curl")
+            .args(["-sf", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg(format!(
+                "{base}/api/events/export?format={format}&order=oldest&from=0&to=4102444800000000000"
+            ))
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "download {format}");
+        out.stdout
+    };
+    assert_eq!(
+        String::from_utf8(download("csv")).expect("utf8"),
+        std::fs::read_to_string(&csv_path).expect("csv file"),
+        "the CSV download differs from ccscope export"
+    );
+    let (code, json_export, _) = ccscope(&[
+        "export",
+        "--format",
+        "json",
+        "--from",
+        "1970-01-01",
+        "--to",
+        "2100-01-01",
+        "--data-dir",
+        &d,
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        String::from_utf8(download("json")).expect("utf8"),
+        json_export,
+        "the JSON download differs from ccscope export"
+    );
 
     let (code, out, _) = ccscope(&[
         "export",

@@ -354,7 +354,8 @@ test("the event explorer filters, shows every attribute, and exports", async () 
   await shot("events");
   const [csv] = await Promise.all([page.waitForEvent("download"), page.click("#export-events-csv")]);
   const text = readFileSync(await csv.path(), "utf8").trim().split("\n");
-  assert.equal(text[0], "time,name,session_id,sequence,prompt_id,attributes");
+  // The same columns as `ccscope export --format csv`.
+  assert.equal(text[0], "time,time_ns,name,session_id,sequence,prompt_id,user_id,model,tool_name,cost_usd,duration_ms,success,status_code,attributes");
   assert.ok(text.length >= r.events.api_request + 1);
   const [json] = await Promise.all([page.waitForEvent("download"), page.click("#export-events-json")]);
   const list = JSON.parse(readFileSync(await json.path(), "utf8"));

@@ -31,6 +31,7 @@ use crate::dto::{
     EventDoc, EventPage, FleetInfo, FleetRow, Overview, SessionDoc, SessionList, SourceInfo,
     Totals, event_json, rfc3339, session_json, usd,
 };
+use crate::export;
 use crate::guard::{self, Guard};
 use crate::source::{DataSource, SavedSource, SourceHandle};
 
@@ -607,49 +608,19 @@ async fn export_events(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(raw)?;
-    let csv = match params.get("format").unwrap_or("json") {
-        "csv" => true,
-        "json" => false,
+    let (format, csv) = match params.get("format").unwrap_or("json") {
+        "csv" => (export::Format::Csv, true),
+        "json" => (export::Format::Json, false),
         other => return Err(bad(format!("format {other:?}: use csv or json"))),
     };
     let mut q = event_query(&params)?;
     q.limit = None;
     q.offset = 0;
+    // The same document as `ccscope export --format csv|json`.
     let body = query(&state, move |reader| {
-        let mut rows = Vec::new();
-        reader.events(&q, &mut |row| {
-            rows.push(row);
-            Ok(())
-        })?;
-        if !csv {
-            let list: Vec<Value> = rows.iter().map(event_json).collect();
-            return serde_json::to_vec_pretty(&list)
-                .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
-        }
-        let mut out = csv::Writer::from_writer(Vec::new());
-        let fail = |e: csv::Error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-        out.write_record([
-            "time",
-            "name",
-            "session_id",
-            "sequence",
-            "prompt_id",
-            "attributes",
-        ])
-        .map_err(fail)?;
-        for row in &rows {
-            out.write_record([
-                rfc3339(row.time_ns),
-                row.name.clone(),
-                row.session_id.clone(),
-                row.sequence.map(|s| s.to_string()).unwrap_or_default(),
-                row.prompt_id.clone().unwrap_or_default(),
-                row.attributes.to_string(),
-            ])
-            .map_err(fail)?;
-        }
-        out.into_inner()
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))
+        let mut w = export::Writer::events(format, Vec::new())?;
+        reader.events(&q, &mut |row| w.event(&row))?;
+        Ok(w.finish()?)
     })
     .await?;
     let (content_type, file) = if csv {

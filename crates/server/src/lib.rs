@@ -21,6 +21,7 @@ pub mod budgets;
 pub mod claude_settings;
 pub mod config;
 pub mod dto;
+pub mod export;
 pub mod guard;
 pub mod managed;
 pub mod report;

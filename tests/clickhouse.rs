@@ -332,10 +332,38 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
         let a = lines_of(&sqlite(&["events", "--json"]), &[]);
         let b = lines_of(&clickhouse(&["events", "--json"]), &pw);
         assert_eq!(a.len(), b.len(), "events ({schema} schema)");
+        // The typed facts, read once at ingest (SQLite) or from the exporter's maps, agree.
+        const FACTS: [&str; 16] = [
+            "user_id",
+            "model",
+            "tool_name",
+            "cost_usd",
+            "duration_ms",
+            "success",
+            "status_code",
+            "request_id",
+            "tool_use_id",
+            "decision",
+            "decision_source",
+            "error",
+            "tokens",
+            "prompt",
+            "prompt_length",
+            "prompt_id",
+        ];
+        for fact in ["request_id", "tool_use_id", "decision", "tokens", "prompt_length"] {
+            assert!(
+                a.iter().any(|e| !e[fact].is_null()),
+                "some event carries {fact}"
+            );
+        }
         for (x, y) in a.iter().zip(&b) {
             for key in ["time_ns", "name", "session_id", "sequence", "prompt_id"] {
                 assert!(!x[key].is_null() || key == "prompt_id", "{key} in {x}");
                 assert_eq!(x[key], y[key], "event {key} ({schema} schema): {x} vs {y}");
+            }
+            for key in FACTS {
+                assert_same(&x[key], &y[key], &format!("event {key} ({schema} schema)"));
             }
             // Every attribute arrives, rendered as the exporter renders it.
             let (xa, ya) = (

@@ -3,7 +3,7 @@
 // in this tab's sessionStorage (scoped to this origin, port included: unlike a cookie, no other
 // server on 127.0.0.1 ever receives it) and leaves the address bar at once.
 
-import type { EventDoc, SessionDoc, SourceInfo } from "./generated/api";
+import type { EventDoc, SessionDoc, SourceInfo, TimelineEvent } from "./generated/api";
 
 const TOKEN_KEY = "ccscope.launch-token";
 
@@ -142,34 +142,11 @@ export function liveFeed(onEvent: (name: string) => void, onState: (connected: b
 }
 
 // The API's shapes, generated from the server's Rust types (crates/server/src/dto.rs).
-export type { EventPage, FleetInfo, FleetRow, Overview, SourceInfo, Tokens, Totals } from "./generated/api";
+export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, SourceInfo, Timeline, Tokens, Totals } from "./generated/api";
 export type SessionItem = SessionDoc;
 
-/** An event; on a timeline, with what the server joined to it. */
-export interface EventItem extends EventDoc {
-  decision?: { decision: unknown; source: unknown };
-  /** Timeline only: this API request's number in the session. */
-  request_index?: number;
-  /** Timeline only: the API request whose `request_id` this event carries. */
-  request?: { index: number; request_id: string; model: string | null; cost_usd: number | null; duration_ms: number | null };
-}
-
-export interface PromptGroup {
-  prompt_id: string | null;
-  time: string;
-  prompt: string | null;
-  prompt_length?: unknown;
-  cost_usd: number;
-  tokens: number;
-  api_requests: number;
-  events: EventItem[];
-}
-
-export interface Timeline {
-  session_id: string;
-  summary: SessionItem | null;
-  prompts: PromptGroup[];
-}
+/** An event as listed; on a timeline, with what the server joined to it. */
+export type EventItem = EventDoc & Partial<Omit<TimelineEvent, keyof EventDoc>>;
 
 export interface BudgetUsage {
   spent_usd: number;

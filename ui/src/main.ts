@@ -470,14 +470,12 @@ const ROW_PX = 30;
 const PAGE = 200;
 
 function details(e: EventItem): string {
-  const a = e.attributes;
   const parts: string[] = [];
-  for (const key of ["tool_name", "model", "decision", "status_code", "error"]) {
-    const v = a[key];
+  for (const v of [e.tool_name, e.model, e.decision, e.status_code, e.error]) {
     if (v !== undefined && v !== null && v !== "") parts.push(String(v));
   }
-  if (typeof a.cost_usd === "number") parts.push(money(a.cost_usd));
-  if (a.duration_ms !== undefined) parts.push(`${a.duration_ms} ms`);
+  if (e.cost_usd !== null) parts.push(money(e.cost_usd));
+  if (e.duration_ms !== null) parts.push(`${e.duration_ms} ms`);
   return parts.join(" · ");
 }
 
@@ -605,7 +603,7 @@ async function renderTimeline(id: string): Promise<void> {
       h("span", { class: "prompt-cost" }, ` ${money(p.cost_usd)} · ${count(p.tokens)} tokens · ${p.api_requests} API requests`));
     const events = h("ul", { class: "prompt-events" });
     for (const e of p.events) {
-      const joined = e.decision ? ` (decision: ${String(e.decision.decision)} by ${String(e.decision.source)})` : "";
+      const joined = e.tool_decision ? ` (decision: ${e.tool_decision.decision ?? "?"} by ${e.tool_decision.source ?? "?"})` : "";
       events.append(h("li", { class: `ev ev-${e.name}`, "data-name": e.name },
         h("span", { class: "time" }, new Date(e.time).toLocaleTimeString()), " ",
         h("span", { class: "name" }, e.name), " ",

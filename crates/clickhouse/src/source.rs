@@ -375,6 +375,20 @@ struct EventRowWire {
     status_code: Option<i64>,
     attrs: serde_json::Map<String, Value>,
     res: serde_json::Map<String, Value>,
+    request_id: String,
+    tool_use_id: String,
+    decision: String,
+    decision_source: String,
+    error: String,
+    prompt: String,
+    #[serde(deserialize_with = "crate::lenient::opt_int")]
+    prompt_length: Option<i64>,
+    #[serde(deserialize_with = "crate::lenient::int")]
+    has_tokens: u8,
+    t_input: f64,
+    t_output: f64,
+    t_cache_read: f64,
+    t_cache_creation: f64,
 }
 
 #[derive(Deserialize)]
@@ -671,7 +685,18 @@ impl Source for ClickHouse {
         };
         q.sql = format!(
             "SELECT time_ns, name, session_id, seq, prompt_id, user_id, model, tool_name, cost_n,
-                    duration_ms, success, status_code, attrs, res
+                    duration_ms, success, status_code, attrs, res,
+                    attrs['request_id'] AS request_id, attrs['tool_use_id'] AS tool_use_id,
+                    attrs['decision'] AS decision, attrs['source'] AS decision_source,
+                    attrs['error'] AS error, attrs['prompt'] AS prompt,
+                    toInt64OrNull(attrs['prompt_length']) AS prompt_length,
+                    toUInt8(mapContains(attrs, 'input_tokens') OR mapContains(attrs, 'output_tokens')
+                        OR mapContains(attrs, 'cache_read_tokens')
+                        OR mapContains(attrs, 'cache_creation_tokens')) AS has_tokens,
+                    toFloat64OrZero(attrs['input_tokens']) AS t_input,
+                    toFloat64OrZero(attrs['output_tokens']) AS t_output,
+                    toFloat64OrZero(attrs['cache_read_tokens']) AS t_cache_read,
+                    toFloat64OrZero(attrs['cache_creation_tokens']) AS t_cache_creation
              FROM ({rows}) ORDER BY time_ns {order}, seq {order}{limit}"
         );
         self.client.rows(&q, |row: EventRowWire| {
@@ -688,6 +713,19 @@ impl Source for ClickHouse {
                 duration_ms: row.duration_ms,
                 success: row.success.map(|s| s == 1),
                 status_code: row.status_code,
+                request_id: non_empty(row.request_id),
+                tool_use_id: non_empty(row.tool_use_id),
+                decision: non_empty(row.decision),
+                decision_source: non_empty(row.decision_source),
+                error: non_empty(row.error),
+                tokens: (row.has_tokens == 1).then_some(Tokens {
+                    input: row.t_input,
+                    output: row.t_output,
+                    cache_read: row.t_cache_read,
+                    cache_creation: row.t_cache_creation,
+                }),
+                prompt: ccscope_query::sent_prompt(Some(&row.prompt)),
+                prompt_length: row.prompt_length,
                 attributes: Value::Object(row.attrs),
                 resource: Value::Object(row.res),
             })

@@ -12,6 +12,6 @@ mod source;
 pub use model::{
     Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LATENCY_BINS_PER_OCTAVE,
     LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary,
-    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin,
+    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin, sent_prompt,
 };
 pub use source::{ErrorCode, Source, SourceError, sort_usage, usage_by_parts};

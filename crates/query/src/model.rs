@@ -135,8 +135,29 @@ pub struct EventRow {
     pub duration_ms: Option<f64>,
     pub success: Option<bool>,
     pub status_code: Option<i64>,
+    /// The API request an event belongs to (`api_request`, its response, the tool decisions
+    /// and results it asked for).
+    pub request_id: Option<String>,
+    /// The tool use a `tool_decision` or `tool_result` is about.
+    pub tool_use_id: Option<String>,
+    /// A tool decision (`accept`, `reject`) and where it came from (`source`).
+    pub decision: Option<String>,
+    pub decision_source: Option<String>,
+    pub error: Option<String>,
+    /// An `api_request`'s tokens.
+    pub tokens: Option<Tokens>,
+    /// A `user_prompt`'s text, when Claude Code sent it (`OTEL_LOG_USER_PROMPTS=1`), and its
+    /// length (always sent).
+    pub prompt: Option<String>,
+    pub prompt_length: Option<i64>,
     pub attributes: serde_json::Value,
     pub resource: serde_json::Value,
+}
+
+/// The text of a prompt attribute, unless Claude Code withheld it.
+pub fn sent_prompt(text: Option<&str>) -> Option<String> {
+    text.filter(|t| !t.is_empty() && *t != "<REDACTED>")
+        .map(str::to_owned)
 }
 
 /// One stored metric point with its series. Cumulative points carry the increase since the

@@ -28,8 +28,8 @@ use tokio_stream::StreamExt as _;
 
 use crate::claude_settings;
 use crate::dto::{
-    EventDoc, EventPage, FleetInfo, FleetRow, Overview, SessionDoc, SessionList, SourceInfo,
-    Totals, event_json, rfc3339, session_json, usd,
+    EventDoc, EventPage, FleetInfo, FleetRow, Overview, PromptGroup, RequestRef, SessionDoc,
+    SessionList, SourceInfo, Timeline, TimelineEvent, ToolDecision, Totals, rfc3339, usd,
 };
 use crate::export;
 use crate::guard::{self, Guard};
@@ -666,80 +666,127 @@ async fn sessions(
 async fn timeline(
     State(state): State<ApiState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Timeline>, ApiError> {
     let body = query(&state, move |reader| {
-        let all_time = Filter { from_ns: 0, to_ns: i64::MAX, session: Some(id.clone()), ..Filter::default() };
-        let q = EventQuery { filter: all_time.clone(), newest_first: false, ..EventQuery::default() };
+        let all_time = Filter {
+            from_ns: 0,
+            to_ns: i64::MAX,
+            session: Some(id.clone()),
+            ..Filter::default()
+        };
+        let q = EventQuery {
+            filter: all_time.clone(),
+            newest_first: false,
+            ..EventQuery::default()
+        };
         let mut rows = Vec::new();
         reader.events(&q, &mut |row| {
             rows.push(row);
             Ok(())
         })?;
         if rows.is_empty() {
-            return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no events for session {id:?}")));
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("no events for session {id:?}"),
+            ));
         }
-        let summary = reader.sessions(&all_time)?.into_iter().next().map(|s| session_json(&s));
-        let attr = |row: &ccscope_store::EventRow, key: &str| row.attributes.get(key).cloned().unwrap_or(Value::Null);
-        let mut decisions: BTreeMap<String, Value> = BTreeMap::new();
-        for row in rows.iter().filter(|r| r.name == "tool_decision") {
-            if let Some(id) = row.attributes.get("tool_use_id").and_then(Value::as_str) {
-                decisions.insert(id.to_owned(), json!({"decision": attr(row, "decision"), "source": attr(row, "source")}));
-            }
-        }
+        let summary = reader.sessions(&all_time)?.first().map(SessionDoc::from);
+        // Tool decisions by tool use, for their results.
+        let decisions: BTreeMap<&str, ToolDecision> = rows
+            .iter()
+            .filter(|r| r.name == "tool_decision")
+            .filter_map(|r| {
+                let id = r.tool_use_id.as_deref()?;
+                Some((
+                    id,
+                    ToolDecision {
+                        decision: r.decision.clone(),
+                        source: r.decision_source.clone(),
+                    },
+                ))
+            })
+            .collect();
         // API requests numbered in session order; events that carry a request's `request_id`
         // (its assistant response, response body, and the tool decisions and results it asked
         // for) point back to it.
-        let mut requests: BTreeMap<String, Value> = BTreeMap::new();
-        let mut request_ordinals: Vec<Option<u64>> = Vec::with_capacity(rows.len());
+        let mut requests: BTreeMap<&str, RequestRef> = BTreeMap::new();
+        let mut ordinals: Vec<Option<u64>> = Vec::with_capacity(rows.len());
+        let mut count = 0;
         for row in &rows {
-            let ordinal = (row.name == "api_request").then(|| requests.len() as u64 + 1);
-            if let (Some(n), Some(request_id)) = (ordinal, row.attributes.get("request_id").and_then(Value::as_str)) {
-                requests.insert(request_id.to_owned(), json!({"index": n, "request_id": request_id,
-                    "model": row.model, "cost_usd": row.cost_usd, "duration_ms": row.duration_ms}));
+            let ordinal = (row.name == "api_request").then(|| {
+                count += 1;
+                count
+            });
+            if let (Some(index), Some(request_id)) = (ordinal, row.request_id.as_deref()) {
+                requests.insert(
+                    request_id,
+                    RequestRef {
+                        index,
+                        request_id: request_id.to_owned(),
+                        model: row.model.clone(),
+                        cost_usd: row.cost_usd,
+                        duration_ms: row.duration_ms,
+                    },
+                );
             }
-            request_ordinals.push(ordinal);
+            ordinals.push(ordinal);
         }
-        let mut prompts: Vec<Value> = Vec::new();
+        let mut prompts: Vec<PromptGroup> = Vec::new();
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        for (row, ordinal) in rows.iter().zip(request_ordinals) {
+        for (row, ordinal) in rows.iter().zip(ordinals) {
             let key = row.prompt_id.clone().unwrap_or_default();
             let i = *index.entry(key.clone()).or_insert_with(|| {
-                prompts.push(json!({"prompt_id": if key.is_empty() { Value::Null } else { json!(key) },
-                    "time": rfc3339(row.time_ns), "time_ns": row.time_ns, "prompt": null, "cost_usd": 0.0,
-                    "tokens": 0u64, "api_requests": 0u64, "events": []}));
+                prompts.push(PromptGroup {
+                    prompt_id: (!key.is_empty()).then_some(key),
+                    time: rfc3339(row.time_ns),
+                    time_ns: row.time_ns,
+                    prompt: None,
+                    prompt_length: None,
+                    cost_usd: 0.0,
+                    tokens: 0,
+                    api_requests: 0,
+                    events: Vec::new(),
+                });
                 prompts.len() - 1
             });
             let p = &mut prompts[i];
-            let mut event = event_json(row);
             if row.name == "user_prompt" {
-                let text = row.attributes.get("prompt").and_then(Value::as_str).filter(|t| *t != "<REDACTED>");
-                p["prompt"] = text.map(|t| json!(t)).unwrap_or(Value::Null);
-                p["prompt_length"] = attr(row, "prompt_length");
+                p.prompt = row.prompt.clone();
+                p.prompt_length = row.prompt_length;
             }
             if row.name == "api_request" {
-                p["api_requests"] = json!(p["api_requests"].as_u64().unwrap_or(0) + 1);
-                p["cost_usd"] = json!(usd(p["cost_usd"].as_f64().unwrap_or(0.0) + row.cost_usd.unwrap_or(0.0)));
-                let tokens: f64 = ["input_tokens", "output_tokens", "cache_read_tokens", "cache_creation_tokens"]
-                    .iter()
-                    .filter_map(|k| row.attributes.get(*k).and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok())))
-                    .sum();
-                p["tokens"] = json!(p["tokens"].as_u64().unwrap_or(0) + tokens.round() as u64);
+                p.api_requests += 1;
+                p.cost_usd = usd(p.cost_usd + row.cost_usd.unwrap_or(0.0));
+                p.tokens += row.tokens.map(|t| t.total().round() as u64).unwrap_or(0);
             }
-            if row.name == "tool_result"
-                && let Some(d) = row.attributes.get("tool_use_id").and_then(Value::as_str).and_then(|id| decisions.get(id))
-            {
-                event["decision"] = d.clone();
-            }
-            if let Some(n) = ordinal {
-                event["request_index"] = json!(n);
-            } else if let Some(request) = row.attributes.get("request_id").and_then(Value::as_str).and_then(|id| requests.get(id)) {
-                event["request"] = request.clone();
-            }
-            if let Some(events) = p["events"].as_array_mut() {
-                events.push(event);
-            }
+            let tool_decision = (row.name == "tool_result")
+                .then(|| {
+                    row.tool_use_id
+                        .as_deref()
+                        .and_then(|id| decisions.get(id))
+                        .cloned()
+                })
+                .flatten();
+            let request = match ordinal {
+                Some(_) => None,
+                None => row
+                    .request_id
+                    .as_deref()
+                    .and_then(|id| requests.get(id))
+                    .cloned(),
+            };
+            p.events.push(TimelineEvent {
+                event: EventDoc::from(row),
+                tool_decision,
+                request_index: ordinal,
+                request,
+            });
         }
-        Ok(json!({"session_id": id, "summary": summary, "prompts": prompts}))
+        Ok(Timeline {
+            session_id: id,
+            summary,
+            prompts,
+        })
     })
     .await?;
     Ok(Json(body))

@@ -194,6 +194,23 @@ pub struct EventDoc {
     pub attributes: Value,
     #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
     pub resource: Value,
+    /// The facts ccscope reads from the attributes, typed (also in `attributes` as sent).
+    pub user_id: Option<String>,
+    pub model: Option<String>,
+    pub tool_name: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: Option<f64>,
+    pub success: Option<bool>,
+    pub status_code: Option<i64>,
+    pub request_id: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub decision: Option<String>,
+    pub decision_source: Option<String>,
+    pub error: Option<String>,
+    pub tokens: Option<Tokens>,
+    /// A prompt's text, when Claude Code sent it, and its length.
+    pub prompt: Option<String>,
+    pub prompt_length: Option<i64>,
 }
 
 impl From<&EventRow> for EventDoc {
@@ -207,6 +224,21 @@ impl From<&EventRow> for EventDoc {
             prompt_id: row.prompt_id.clone(),
             attributes: row.attributes.clone(),
             resource: row.resource.clone(),
+            user_id: row.user_id.clone(),
+            model: row.model.clone(),
+            tool_name: row.tool_name.clone(),
+            cost_usd: row.cost_usd,
+            duration_ms: row.duration_ms,
+            success: row.success,
+            status_code: row.status_code,
+            request_id: row.request_id.clone(),
+            tool_use_id: row.tool_use_id.clone(),
+            decision: row.decision.clone(),
+            decision_source: row.decision_source.clone(),
+            error: row.error.clone(),
+            tokens: row.tokens.as_ref().map(Tokens::from),
+            prompt: row.prompt.clone(),
+            prompt_length: row.prompt_length,
         }
     }
 }
@@ -268,6 +300,70 @@ impl From<&SessionSummary> for SessionDoc {
             usage_source: s.usage_source.to_owned(),
         }
     }
+}
+
+/// A tool decision joined to the `tool_result` of the same tool use.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ToolDecision {
+    pub decision: Option<String>,
+    pub source: Option<String>,
+}
+
+/// The API request an event carries the `request_id` of.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RequestRef {
+    /// The request's number in the session, from 1.
+    pub index: u64,
+    pub request_id: String,
+    pub model: Option<String>,
+    pub cost_usd: Option<f64>,
+    pub duration_ms: Option<f64>,
+}
+
+/// An event on a session's timeline, with what the server joined to it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct TimelineEvent {
+    #[serde(flatten)]
+    pub event: EventDoc,
+    /// A `tool_result`'s decision (from the `tool_decision` of the same tool use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub tool_decision: Option<ToolDecision>,
+    /// An `api_request`'s number in the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub request_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub request: Option<RequestRef>,
+}
+
+/// The events of one prompt (or of none: `prompt_id` null), with its usage.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PromptGroup {
+    pub prompt_id: Option<String>,
+    pub time: String,
+    pub time_ns: i64,
+    /// The prompt's text, when Claude Code sent it.
+    pub prompt: Option<String>,
+    pub prompt_length: Option<i64>,
+    pub cost_usd: f64,
+    pub tokens: u64,
+    pub api_requests: u64,
+    pub events: Vec<TimelineEvent>,
+}
+
+/// GET /api/sessions/{id}/timeline.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Timeline {
+    pub session_id: String,
+    pub summary: Option<SessionDoc>,
+    pub prompts: Vec<PromptGroup>,
 }
 
 /// GET /api/sessions.
@@ -381,6 +477,11 @@ mod tests {
             EventPage::decl(&cfg),
             SessionDoc::decl(&cfg),
             SessionList::decl(&cfg),
+            ToolDecision::decl(&cfg),
+            RequestRef::decl(&cfg),
+            TimelineEvent::decl(&cfg),
+            PromptGroup::decl(&cfg),
+            Timeline::decl(&cfg),
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),

@@ -636,6 +636,7 @@ impl Reader {
                 .map(|i| r.get::<_, SqlValue>(i))
                 .collect::<Result<Vec<_>, _>>()?;
             restore_moved(&mut attributes, r.get(18)?, &moved_columns);
+            let facts = TypedFacts::of(&moved_columns, &attributes);
             each(EventRow {
                 time_ns: r.get(0)?,
                 name: r.get(1)?,
@@ -649,6 +650,14 @@ impl Reader {
                 duration_ms: r.get(9)?,
                 success: r.get(10)?,
                 status_code: r.get(11)?,
+                request_id: facts.request_id,
+                tool_use_id: facts.tool_use_id,
+                decision: facts.decision,
+                decision_source: facts.decision_source,
+                error: facts.error,
+                tokens: facts.tokens,
+                prompt: facts.prompt,
+                prompt_length: facts.prompt_length,
                 attributes,
                 resource: serde_json::from_str(&resource)?,
             })?;
@@ -730,5 +739,68 @@ impl Reader {
             )?,
             newest_ns: self.newest_ns()?,
         })
+    }
+}
+
+/// The typed facts of an event row that `EventRow` carries beside its attributes: from the
+/// fact columns (`MOVED_KEYS`, filled by `telemetry::normalize` at ingest) and, for the two
+/// without a column, the attributes as restored.
+struct TypedFacts {
+    request_id: Option<String>,
+    tool_use_id: Option<String>,
+    decision: Option<String>,
+    decision_source: Option<String>,
+    error: Option<String>,
+    tokens: Option<ccscope_query::Tokens>,
+    prompt: Option<String>,
+    prompt_length: Option<i64>,
+}
+
+impl TypedFacts {
+    fn of(columns: &[SqlValue], attributes: &serde_json::Value) -> TypedFacts {
+        let column = |key: &str| {
+            MOVED_KEYS
+                .iter()
+                .position(|(k, _, _)| *k == key)
+                .and_then(|i| columns.get(i))
+        };
+        let text = |key: &str| match column(key) {
+            Some(SqlValue::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        let number = |key: &str| match column(key) {
+            Some(SqlValue::Integer(i)) => Some(*i as f64),
+            Some(SqlValue::Real(r)) => Some(*r),
+            _ => None,
+        };
+        let counts = [
+            number("input_tokens"),
+            number("output_tokens"),
+            number("cache_read_tokens"),
+            number("cache_creation_tokens"),
+        ];
+        let tokens = counts
+            .iter()
+            .any(Option::is_some)
+            .then(|| ccscope_query::Tokens {
+                input: counts[0].unwrap_or(0.0),
+                output: counts[1].unwrap_or(0.0),
+                cache_read: counts[2].unwrap_or(0.0),
+                cache_creation: counts[3].unwrap_or(0.0),
+            });
+        let attr = |key: &str| attributes.get(key).and_then(serde_json::Value::as_str);
+        TypedFacts {
+            request_id: text("request_id"),
+            tool_use_id: text("tool_use_id"),
+            decision: text("decision"),
+            decision_source: attr("source").map(str::to_owned),
+            error: text("error"),
+            tokens,
+            prompt: ccscope_query::sent_prompt(attr("prompt")),
+            prompt_length: attributes.get("prompt_length").and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
+            }),
+        }
     }
 }

@@ -45,7 +45,15 @@ export type Overview = { current: Totals,
  */
 previous: Totals, has_data: boolean, };
 
-export type EventDoc = { time: string, time_ns: number, name: string, session_id: string, sequence: number | null, prompt_id: string | null, attributes: Record<string, unknown>, resource: Record<string, unknown>, };
+export type EventDoc = { time: string, time_ns: number, name: string, session_id: string, sequence: number | null, prompt_id: string | null, attributes: Record<string, unknown>, resource: Record<string, unknown>, 
+/**
+ * The facts ccscope reads from the attributes, typed (also in `attributes` as sent).
+ */
+user_id: string | null, model: string | null, tool_name: string | null, cost_usd: number | null, duration_ms: number | null, success: boolean | null, status_code: number | null, request_id: string | null, tool_use_id: string | null, decision: string | null, decision_source: string | null, error: string | null, tokens: Tokens | null, 
+/**
+ * A prompt's text, when Claude Code sent it, and its length.
+ */
+prompt: string | null, prompt_length: number | null, };
 
 export type EventPage = { 
 /**
@@ -60,6 +68,40 @@ export type SessionDoc = { session_id: string, first: string, last: string, firs
 usage_source: string, };
 
 export type SessionList = { sessions: Array<SessionDoc>, };
+
+export type ToolDecision = { decision: string | null, source: string | null, };
+
+export type RequestRef = { 
+/**
+ * The request's number in the session, from 1.
+ */
+index: number, request_id: string, model: string | null, cost_usd: number | null, duration_ms: number | null, };
+
+export type TimelineEvent = { 
+/**
+ * A `tool_result`'s decision (from the `tool_decision` of the same tool use).
+ */
+tool_decision?: ToolDecision, 
+/**
+ * An `api_request`'s number in the session.
+ */
+request_index?: number, request?: RequestRef, time: string, time_ns: number, name: string, session_id: string, sequence: number | null, prompt_id: string | null, attributes: Record<string, unknown>, resource: Record<string, unknown>, 
+/**
+ * The facts ccscope reads from the attributes, typed (also in `attributes` as sent).
+ */
+user_id: string | null, model: string | null, tool_name: string | null, cost_usd: number | null, duration_ms: number | null, success: boolean | null, status_code: number | null, request_id: string | null, tool_use_id: string | null, decision: string | null, decision_source: string | null, error: string | null, tokens: Tokens | null, 
+/**
+ * A prompt's text, when Claude Code sent it, and its length.
+ */
+prompt: string | null, prompt_length: number | null, };
+
+export type PromptGroup = { prompt_id: string | null, time: string, time_ns: number, 
+/**
+ * The prompt's text, when Claude Code sent it.
+ */
+prompt: string | null, prompt_length: number | null, cost_usd: number, tokens: number, api_requests: number, events: Array<TimelineEvent>, };
+
+export type Timeline = { session_id: string, summary: SessionDoc | null, prompts: Array<PromptGroup>, };
 
 export type FleetRow = { key: string, users: number, sessions: number, prompts: number, cost_usd: number, tokens: number, lines_added: number, lines_removed: number, edits_accepted: number, edits_rejected: number, 
 /**

@@ -84,6 +84,28 @@ enum SettingsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write POLICY (a managed-settings document, `-` for stdin) as the file a fleet tool
+    /// deploys: a macOS configuration profile, a Windows registry file, an Intune platform
+    /// script, or a managed-settings.d drop-in. Validated first, like Apply; refused (exit 1)
+    /// when invalid.
+    Export {
+        policy: PathBuf,
+        #[arg(long, value_enum)]
+        format: ExportFormatArg,
+        /// Write to FILE instead of standard output
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The profile's PayloadOrganization (mobileconfig)
+        #[arg(long, value_name = "NAME", default_value = "ccscope")]
+        organization: String,
+        /// The profile's PayloadIdentifier (mobileconfig)
+        #[arg(
+            long,
+            value_name = "ID",
+            default_value = "com.anthropic.claudecode.profile"
+        )]
+        identifier: String,
+    },
     /// List the backups the helper kept of replaced files (newest first).
     Backups {
         #[arg(long, value_name = "NAME")]
@@ -97,6 +119,30 @@ enum SettingsCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+enum ExportFormatArg {
+    /// macOS configuration profile for the com.anthropic.claudecode preference domain
+    Mobileconfig,
+    /// Windows registry file: HKLM\SOFTWARE\Policies\ClaudeCode value Settings
+    Reg,
+    /// Intune platform script writing C:\Program Files\ClaudeCode\managed-settings.json
+    Ps1,
+    /// A managed-settings.d/NN-name.json drop-in (or the managed file)
+    Json,
+}
+
+impl From<ExportFormatArg> for ccscope_settings::mdm::Format {
+    fn from(value: ExportFormatArg) -> Self {
+        use ccscope_settings::mdm::Format;
+        match value {
+            ExportFormatArg::Mobileconfig => Format::Mobileconfig,
+            ExportFormatArg::Reg => Format::Reg,
+            ExportFormatArg::Ps1 => Format::Ps1,
+            ExportFormatArg::Json => Format::Json,
+        }
+    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -137,6 +183,22 @@ pub fn run(args: SettingsArgs) -> anyhow::Result<u8> {
             expect_current_sha256,
             json,
         } => apply(&file, &target, expect_current_sha256.as_deref(), json),
+        SettingsCommand::Export {
+            policy,
+            format,
+            output,
+            organization,
+            identifier,
+        } => export_policy(
+            &policy,
+            format.into(),
+            output.as_deref(),
+            ccscope_settings::mdm::Profile {
+                organization,
+                identifier,
+                ..ccscope_settings::mdm::Profile::default()
+            },
+        ),
         SettingsCommand::Backups { target, json } => backups(target.as_deref(), json),
         SettingsCommand::Restore { id, json } => restore(&id, json),
     };
@@ -241,6 +303,56 @@ fn validate_file(file: &Path, scope: Scope, json: bool) -> Result<u8, Usage> {
     } else {
         exit::INVALID
     })
+}
+
+fn export_policy(
+    file: &Path,
+    format: ccscope_settings::mdm::Format,
+    output: Option<&Path>,
+    profile: ccscope_settings::mdm::Profile,
+) -> Result<u8, Usage> {
+    use ccscope_settings::mdm::{ExportError, export};
+    let loaded = match load(file)? {
+        Ok(loaded) => loaded,
+        Err(code) => return Ok(code),
+    };
+    if profile.identifier.trim().is_empty() || profile.organization.trim().is_empty() {
+        return usage("--identifier and --organization may not be empty");
+    }
+    let (text, report) = match export(&loaded.doc, format, &profile) {
+        Ok(done) => done,
+        Err(ExportError::Invalid(report)) => {
+            print_report(&report);
+            eprintln!(
+                "{}: not exported: {} error(s) (the rules of settings apply)",
+                file.display(),
+                report.errors.len()
+            );
+            return Ok(exit::INVALID);
+        }
+        Err(e @ ExportError::Unrepresentable(_)) => {
+            eprintln!("{}: not exported: {e}", file.display());
+            return Ok(exit::INVALID);
+        }
+    };
+    for warning in loaded.text_findings.iter().chain(&report.warnings) {
+        print_issue(warning);
+    }
+    match output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text.as_bytes()) {
+                eprintln!("ccscope settings: cannot write {}: {e}", path.display());
+                return Ok(if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    exit::PERMISSION
+                } else {
+                    exit::INVALID
+                });
+            }
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit::OK)
 }
 
 fn parse_target(name: &str) -> Result<Target, Usage> {

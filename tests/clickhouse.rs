@@ -351,7 +351,13 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
             "prompt_length",
             "prompt_id",
         ];
-        for fact in ["request_id", "tool_use_id", "decision", "tokens", "prompt_length"] {
+        for fact in [
+            "request_id",
+            "tool_use_id",
+            "decision",
+            "tokens",
+            "prompt_length",
+        ] {
             assert!(
                 a.iter().any(|e| !e[fact].is_null()),
                 "some event carries {fact}"

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod canonical;
 pub mod elevate;
+pub mod mdm;
 pub mod merge;
 pub mod os_policy;
 pub mod paths;

@@ -214,3 +214,38 @@ test("the effective view includes a chosen project's settings, below managed pol
   assert.match(prompts, /\.claude\/settings\.json: "0" \(ignored: project and local settings cannot set telemetry variables/);
   await shot("settings-effective");
 });
+
+test("Deploy to a fleet: each export holds the document in the forms; an invalid one is refused", async () => {
+  const doc = {
+    permissions: { disableBypassPermissionsMode: "disable" },
+    env: { CLAUDE_CODE_ENABLE_TELEMETRY: "1", OTEL_METRICS_EXPORTER: "otlp", OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example.com:4317" },
+  };
+  await page.fill("#raw-json", JSON.stringify(doc, null, 2));
+  await page.fill("#export-org", "Example Corp");
+  const exported = {};
+  for (const format of ["mobileconfig", "reg", "ps1", "json"]) {
+    await page.selectOption("#export-format", format);
+    const [file] = await Promise.all([page.waitForEvent("download"), page.click("#export-download")]);
+    exported[format] = await file.path();
+    assert.match(await page.locator("#export-status").innerText(), /Exported/);
+  }
+  // The profile, read by Python's plistlib.
+  const profile = JSON.parse(execFileSync("python3", ["-c",
+    "import json, plistlib, sys\n" +
+    "p = plistlib.load(open(sys.argv[1], 'rb'))\n" +
+    "print(json.dumps({'org': p['PayloadOrganization'], 'settings': p['PayloadContent'][0]['PayloadContent']['com.anthropic.claudecode']['Forced'][0]['mcx_preference_settings']}))",
+    exported.mobileconfig], { encoding: "utf8" }));
+  assert.deepEqual(profile.settings, doc);
+  assert.equal(profile.org, "Example Corp");
+  // The registry file, read by a regedit-format reader.
+  const keys = JSON.parse(execFileSync("python3", [join(root, "tests/mdm/parse_reg.py"), exported.reg], { encoding: "utf8" }));
+  assert.deepEqual(JSON.parse(keys["HKEY_LOCAL_MACHINE\\SOFTWARE\\Policies\\ClaudeCode"].Settings), doc);
+  const script = readFileSync(exported.ps1, "utf8");
+  assert.deepEqual(JSON.parse(script.split("@'\r\n")[1].split("\r\n'@")[0]), doc);
+  assert.deepEqual(JSON.parse(readFileSync(exported.json, "utf8")), doc);
+  await shot("settings-deploy");
+  // An invalid document is not exported: the server's validation names the field.
+  await page.fill("#raw-json", JSON.stringify({ cleanupPeriodDays: "thirty" }, null, 2));
+  await page.click("#export-download");
+  await page.waitForFunction(() => /not exported.*cleanupPeriodDays/.test(document.getElementById("export-status")?.textContent ?? ""), null, { timeout: 10_000 });
+});

@@ -97,6 +97,14 @@ export async function getText(path: string, params?: URLSearchParams): Promise<s
 }
 
 /** Fetches what a download button saves (a link cannot: it needs the token header). */
+/** POSTs `body` as JSON and returns the file the server answers with. */
+export async function postDownload(path: string, body: unknown): Promise<Blob> {
+  const response = await check(
+    await apiFetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+  );
+  return response.blob();
+}
+
 export async function fetchDownload(path: string): Promise<Blob> {
   const response = await check(await apiFetch(path));
   return response.blob();

@@ -3,8 +3,8 @@
 // validator, the exact diff and SHA-256 to approve, the elevated write through the settings
 // helper, backups with restore, and this machine's effective settings with their sources.
 
-import { getJson, sendJson } from "./api";
-import { append, clear, h } from "./dom";
+import { getJson, postDownload, sendJson } from "./api";
+import { append, clear, download, h } from "./dom";
 import {
   PERMISSION_TOOLS,
   addRule,
@@ -743,6 +743,42 @@ function machineSection(s: SettingsState): HTMLElement {
       : h("table", { class: "effective", id: "settings-effective" }, h("thead", {}, h("tr", {}, h("th", {}, "Setting"), h("th", {}, "Value"), h("th", {}, "From"), h("th", {}, "Also set by"))), effBody));
 }
 
+/** The file names of the fleet exports (as the server names them). */
+const EXPORTS: [string, string, string][] = [
+  ["mobileconfig", "macOS profile (.mobileconfig)", "claude-code.mobileconfig"],
+  ["reg", "Windows registry, HKLM policy (.reg)", "claude-code-policy.reg"],
+  ["ps1", "Intune platform script (.ps1)", "Set-ClaudeCodePolicy.ps1"],
+  ["json", "Drop-in for managed-settings.d (.json)", "50-policy.json"],
+];
+
+/** "Deploy to a fleet": the document in the forms as the file an MDM (Jamf, Intune, Group
+ *  Policy) or a file-based rollout deploys. The server validates it first, as Apply does. */
+function deploySection(): HTMLElement {
+  const format = h("select", { id: "export-format", "aria-label": "export format" },
+    ...EXPORTS.map(([value, label]) => h("option", { value }, label)));
+  const org = h("input", { type: "text", id: "export-org", placeholder: "organisation (profile only)", "aria-label": "organisation" });
+  const status = h("span", { id: "export-status", class: "status", role: "status" });
+  const button = h("button", { type: "button", id: "export-download" }, "Download");
+  button.addEventListener("click", () => {
+    const chosen = EXPORTS.find(([value]) => value === format.value);
+    if (!chosen) return;
+    button.disabled = true;
+    status.textContent = "";
+    postDownload("/api/settings/export", { document: doc, format: chosen[0], organization: org.value })
+      .then((blob) => {
+        download(chosen[2], blob);
+        status.textContent = `Exported ${chosen[2]}.`;
+      })
+      .catch((error) => { status.textContent = error instanceof Error ? error.message : String(error); })
+      .finally(() => { button.disabled = false; });
+  });
+  return h("div", { id: "settings-deploy", class: "deploy" },
+    h("h3", {}, "Deploy to a fleet"),
+    h("p", { class: "hint" }, "These settings as the file your MDM or rollout tool deploys; checked with the same rules as Apply."),
+    h("div", { class: "apply-row" }, format, org, button),
+    status);
+}
+
 function backupsSection(s: SettingsState): HTMLElement {
   const body = h("tbody");
   for (const b of s.backups) {
@@ -790,6 +826,7 @@ async function renderSettingsInto(): Promise<void> {
           h("button", { type: "button", id: "settings-apply", class: "primary", disabled: true, onclick: () => void apply() }, "Apply"),
           h("span", { id: "settings-status", class: "status", role: "status" })),
         h("div", { id: "apply-result", class: "apply-result", role: "status" }),
+        deploySection(),
         backupsSection(s))),
     machineSection(s));
   renderForms();

@@ -258,6 +258,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
             post(crate::managed::preview_document),
         )
         .route("/api/settings/apply", post(crate::managed::apply))
+        .route("/api/settings/export", post(crate::managed::export))
         .route("/api/settings/restore", post(crate::managed::restore))
         .fallback(crate::assets::serve)
         .with_state(state)

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use ccscope_settings::backup::{list_backups, parse_backup_id};
 use ccscope_settings::canonical::sha256_hex;
 use ccscope_settings::elevate::{self, Elevation, HelperOutcome, HelperRequest};
@@ -146,6 +147,87 @@ pub async fn preview_document(Json(body): Json<PreviewBody>) -> Result<Json<Valu
     })
     .await?;
     Ok(Json(serde_json::to_value(result).unwrap_or(Value::Null)))
+}
+
+#[derive(Deserialize)]
+pub struct ExportBody {
+    document: Value,
+    /// mobileconfig, reg, ps1 or json.
+    format: String,
+    organization: Option<String>,
+    identifier: Option<String>,
+}
+
+/// POST /api/settings/export: the document as the file a fleet tool deploys (see
+/// `ccscope_settings::mdm`), validated first; an invalid document is a 400 naming its errors.
+pub async fn export(Json(body): Json<ExportBody>) -> Result<Response, ApiError> {
+    use ccscope_settings::mdm::{self, ExportError, Format, Profile};
+    let format = match body.format.as_str() {
+        "mobileconfig" => Format::Mobileconfig,
+        "reg" => Format::Reg,
+        "ps1" => Format::Ps1,
+        "json" => Format::Json,
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("format {other:?}: use mobileconfig, reg, ps1 or json"),
+            ));
+        }
+    };
+    let mut profile = Profile::default();
+    if let Some(org) = body.organization.filter(|o| !o.trim().is_empty()) {
+        profile.organization = org;
+    }
+    if let Some(id) = body.identifier.filter(|i| !i.trim().is_empty()) {
+        profile.identifier = id;
+    }
+    let text = match mdm::export(&body.document, format, &profile) {
+        Ok((text, _)) => text,
+        Err(ExportError::Invalid(report)) => {
+            let first: Vec<String> = report
+                .errors
+                .iter()
+                .take(3)
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        if e.pointer.is_empty() {
+                            "/"
+                        } else {
+                            &e.pointer
+                        },
+                        e.message
+                    )
+                })
+                .collect();
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "not exported: {} error(s) — {}",
+                    report.errors.len(),
+                    first.join("; ")
+                ),
+            ));
+        }
+        Err(e) => return Err(ApiError::new(StatusCode::BAD_REQUEST, e.to_string())),
+    };
+    let content_type = match format {
+        Format::Mobileconfig => "application/x-apple-aspen-config",
+        Format::Reg => "text/plain; charset=us-ascii",
+        Format::Ps1 => "text/plain; charset=utf-8",
+        Format::Json => "application/json",
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", format.file_name()),
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

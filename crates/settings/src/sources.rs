@@ -12,12 +12,18 @@ use crate::paths::{self, DROP_IN_DIR_NAME, Layout, Platform};
 use crate::target::Target;
 use crate::validate::{Issue, pointer_token};
 
+/// Where Claude Code caches server-managed settings, beside the user's `settings.json`.
+pub const REMOTE_SETTINGS_FILE: &str = "remote-settings.json";
+
 /// Largest settings file read (Claude Code's files are a few KB).
 pub const MAX_SETTINGS_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SourceKind {
+    /// Server-managed settings (claude.ai admin console, Claude apps gateway), as cached in
+    /// `~/.claude/remote-settings.json`.
+    ServerManaged,
     ManagedPreferences,
     RegistryMachine,
     ManagedFile,
@@ -166,6 +172,22 @@ impl Sources {
     /// directory whose `.claude/settings*.json` to include.
     pub fn read(layout: &Layout, user_file: Option<&Path>, project: Option<&Path>) -> Sources {
         let mut sources = Vec::new();
+        // Server-managed settings, highest of all, as Claude Code caches them beside the
+        // user's settings (listed when the cache exists).
+        if let Some(cache) = user_file
+            .and_then(Path::parent)
+            .map(|dir| dir.join(REMOTE_SETTINGS_FILE))
+            .filter(|p| p.exists())
+        {
+            sources.push(
+                Source::new(
+                    SourceKind::ServerManaged,
+                    "server-managed settings",
+                    Some(&cache),
+                )
+                .with(read_settings_file(&cache)),
+            );
+        }
         let os_stores = !layout.under_test_root;
         if os_stores && layout.platform == Platform::MacOs {
             sources.push(
@@ -278,13 +300,7 @@ impl Sources {
         });
         self.managed_behavior = if merge { "merge" } else { "first-wins" };
         let mut chosen: Option<&'static str> = None;
-        let group = |s: &Source| {
-            if s.is_drop_in_or_file() {
-                "file"
-            } else {
-                kind_group(s.kind)
-            }
-        };
+        let group = group_of;
         if !merge {
             for s in &self.sources {
                 if s.level == Level::Managed && s.doc.as_ref().is_some_and(delivers_policy) {
@@ -369,10 +385,19 @@ impl Sources {
     /// Each setting's effective value and where it comes from.
     pub fn effective(&self) -> Vec<Effective> {
         let mut units: Vec<String> = Vec::new();
-        for s in self.sources.iter().filter(|s| s.in_effect) {
+        for s in &self.sources {
+            // Managed sources a first-wins choice skips still count for `env` (merged per
+            // variable) and the telemetry unit.
+            let across = s.level == Level::Managed && s.status == Status::Loaded;
+            if !s.in_effect && !across {
+                continue;
+            }
             if let Some(doc) = &s.doc {
                 for pointer in unit_pointers(doc) {
-                    if !units.contains(&pointer) {
+                    let counts = s.in_effect
+                        || pointer.starts_with("/env/")
+                        || pointer == "/otelHeadersHelper";
+                    if counts && !units.contains(&pointer) {
                         units.push(pointer);
                     }
                 }
@@ -385,13 +410,66 @@ impl Sources {
             .collect()
     }
 
+    /// The managed source (its group, and the label of its highest file that sets any) from
+    /// which Claude Code takes the telemetry unit whole: the highest that sets any of it.
+    fn telemetry_unit_source(&self) -> Option<(&'static str, &str)> {
+        self.sources
+            .iter()
+            .filter(|s| s.level == Level::Managed && s.status == Status::Loaded)
+            .find(|s| s.doc.as_ref().is_some_and(sets_managed_unit))
+            .map(|s| (group_of(s), s.label.as_str()))
+    }
+
+    /// Every managed source group that sets part of the telemetry unit, highest first.
+    fn telemetry_unit_groups(&self) -> Vec<(&'static str, &str)> {
+        let mut out: Vec<(&'static str, &str)> = Vec::new();
+        for s in self
+            .sources
+            .iter()
+            .filter(|s| s.level == Level::Managed && s.status == Status::Loaded)
+            .filter(|s| s.doc.as_ref().is_some_and(sets_managed_unit))
+        {
+            if !out.iter().any(|(g, _)| *g == group_of(s)) {
+                out.push((group_of(s), s.label.as_str()));
+            }
+        }
+        out
+    }
+
     fn effective_at(&self, pointer: &str) -> Option<Effective> {
         let mut contributors: Vec<(&Source, &Value)> = Vec::new();
         let mut ignored: Vec<Contribution> = Vec::new();
-        for s in self.sources.iter().filter(|s| s.in_effect) {
+        // `env` merges per variable across every managed source (Claude Code 2.1.223+), first-wins
+        // or not; the telemetry unit comes whole from one of them (reference §8.2, §9.2).
+        let env_var = pointer.strip_prefix("/env/");
+        let unit = env_var.is_some_and(is_managed_unit_var) || pointer == "/otelHeadersHelper";
+        let unit_source = if unit {
+            self.telemetry_unit_source()
+        } else {
+            None
+        };
+        for s in &self.sources {
+            let managed = s.level == Level::Managed && s.status == Status::Loaded;
+            let across = managed && (env_var.is_some() || unit);
+            if !s.in_effect && !across {
+                continue;
+            }
             let Some(value) = s.doc.as_ref().and_then(|d| lookup(d, pointer)) else {
                 continue;
             };
+            if managed
+                && let Some((group, label)) = unit_source
+                && group_of(s) != group
+            {
+                ignored.push(Contribution {
+                    source: s.label.clone(),
+                    value: value.clone(),
+                    note: format!(
+                        "ignored: Claude Code takes the telemetry unit whole from {label}, the highest managed source that sets any of it"
+                    ),
+                });
+                continue;
+            }
             // A project or local file cannot set the telemetry unit; it may only turn some of it
             // off, and only when nothing higher sets the variable (reference §8.1).
             let ignored_here = pointer.strip_prefix("/env/").is_some_and(|name| {
@@ -460,6 +538,18 @@ impl Sources {
         }
         let next = self.with_proposed(target, proposed);
         let label = target.name();
+        let groups = next.telemetry_unit_groups();
+        if groups.len() > 1 {
+            let others: Vec<&str> = groups[1..].iter().map(|(_, l)| *l).collect();
+            out.push(Issue::warning(
+                "/env",
+                format!(
+                    "the telemetry unit (OTEL_EXPORTER_OTLP_*, OTEL_LOG_*, OTEL_LOGS_EXPORTER, otelHeadersHelper, …) is split across managed sources: Claude Code takes all of it from {} and ignores it in {}; set it in one source",
+                    groups[0].1,
+                    others.join(", ")
+                ),
+            ));
+        }
         if let Some(higher) = next
             .sources
             .iter()
@@ -497,8 +587,37 @@ impl Sources {
     }
 }
 
+/// The managed source a source belongs to (the file and its drop-ins are one).
+fn group_of(s: &Source) -> &'static str {
+    if s.is_drop_in_or_file() {
+        "file"
+    } else {
+        kind_group(s.kind)
+    }
+}
+
+/// Variables of the telemetry unit that managed sources deliver whole (reference §8.2).
+fn is_managed_unit_var(name: &str) -> bool {
+    name.starts_with("OTEL_EXPORTER_OTLP_")
+        || name.starts_with("OTEL_LOG_")
+        || matches!(
+            name,
+            "OTEL_LOGS_EXPORTER" | "ENABLE_BETA_TRACING_DETAILED" | "BETA_TRACING_ENDPOINT"
+        )
+}
+
+/// Whether a document sets any part of the managed telemetry unit.
+fn sets_managed_unit(doc: &Map<String, Value>) -> bool {
+    doc.contains_key("otelHeadersHelper")
+        || doc
+            .get("env")
+            .and_then(Value::as_object)
+            .is_some_and(|env| env.keys().any(|k| is_managed_unit_var(k)))
+}
+
 fn kind_group(kind: SourceKind) -> &'static str {
     match kind {
+        SourceKind::ServerManaged => "remote",
         SourceKind::ManagedPreferences => "plist",
         SourceKind::RegistryMachine => "hklm",
         SourceKind::RegistryUser => "hkcu",

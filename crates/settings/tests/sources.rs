@@ -226,3 +226,114 @@ fn a_legacy_windows_file_is_reported() {
     let warnings = sources.shadow_warnings(&Target::Managed, &json!({}));
     assert!(warnings[0].message.contains("2.1.75"), "{warnings:?}");
 }
+
+/// One precedence case: what server-managed settings (the highest admin source, cached in
+/// `~/.claude/remote-settings.json`) and the managed file hold, and what Claude Code uses.
+struct Case {
+    name: &'static str,
+    remote: Value,
+    file: Value,
+    /// (pointer, Some((value, source)) or None when nothing applies)
+    expect: &'static [(&'static str, Option<(&'static str, &'static str)>)],
+    split_warning: bool,
+}
+
+#[test]
+fn precedence_across_admin_sources() {
+    let cases = [
+        Case {
+            name: "first source wins; env merges per variable",
+            remote: json!({"model": "remote-model", "env": {"A": "remote"}}),
+            file: json!({"model": "file-model", "cleanupPeriodDays": 7, "env": {"A": "file", "B": "file"}}),
+            expect: &[
+                ("/model", Some(("remote-model", "server-managed settings"))),
+                ("/cleanupPeriodDays", None),
+                ("/env/A", Some(("remote", "server-managed settings"))),
+                ("/env/B", Some(("file", "managed-settings.json"))),
+            ],
+            split_warning: false,
+        },
+        Case {
+            name: "the telemetry unit comes whole from the highest source that sets any of it",
+            remote: json!({"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://remote.example.com"}}),
+            file: json!({"env": {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "https://file.example.com",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
+                "OTEL_LOG_USER_PROMPTS": "1",
+                "OTEL_METRICS_EXPORTER": "otlp"
+            }}),
+            expect: &[
+                (
+                    "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+                    Some(("https://remote.example.com", "server-managed settings")),
+                ),
+                ("/env/OTEL_EXPORTER_OTLP_PROTOCOL", None),
+                ("/env/OTEL_LOG_USER_PROMPTS", None),
+                (
+                    "/env/OTEL_METRICS_EXPORTER",
+                    Some(("otlp", "managed-settings.json")),
+                ),
+            ],
+            split_warning: true,
+        },
+        Case {
+            name: "a unit set in one source only is used whole",
+            remote: json!({"model": "remote-model"}),
+            file: json!({"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://file.example.com", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}}),
+            expect: &[
+                ("/model", Some(("remote-model", "server-managed settings"))),
+                (
+                    "/env/OTEL_EXPORTER_OTLP_ENDPOINT",
+                    Some(("https://file.example.com", "managed-settings.json")),
+                ),
+                (
+                    "/env/OTEL_EXPORTER_OTLP_PROTOCOL",
+                    Some(("grpc", "managed-settings.json")),
+                ),
+            ],
+            split_warning: false,
+        },
+    ];
+    for case in cases {
+        let root = tempfile::tempdir().unwrap();
+        let layout = Layout::under_root(Platform::Linux, root.path());
+        write(&layout.managed_file(), &case.file);
+        let user = root.path().join("home/.claude/settings.json");
+        write(&user, &json!({}));
+        write(
+            &root.path().join("home/.claude/remote-settings.json"),
+            &case.remote,
+        );
+        let sources = Sources::read(&layout, Some(&user), None);
+        assert_eq!(
+            sources.sources[0].label, "server-managed settings",
+            "{}",
+            case.name
+        );
+        let effective = sources.effective();
+        for (pointer, want) in case.expect {
+            let got = effective.iter().find(|e| e.pointer == *pointer);
+            match (want, got) {
+                (None, None) => {}
+                (Some((value, source)), Some(e)) => {
+                    assert_eq!(e.value, json!(value), "{}: {pointer}", case.name);
+                    assert_eq!(e.source, *source, "{}: {pointer}", case.name);
+                }
+                _ => panic!("{}: {pointer}: want {want:?}, got {got:?}", case.name),
+            }
+        }
+        let warnings = sources.shadow_warnings(&Target::Managed, &case.file);
+        let split = warnings
+            .iter()
+            .any(|w| w.message.contains("split across managed sources"));
+        assert_eq!(split, case.split_warning, "{}: {warnings:?}", case.name);
+        // The file is ignored (first-wins) whenever the remote source delivers policy.
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.message.contains("ignores managed-settings.json")),
+            "{}: {warnings:?}",
+            case.name
+        );
+    }
+}

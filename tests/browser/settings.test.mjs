@@ -218,9 +218,12 @@ test("the effective view includes a chosen project's settings, below managed pol
 test("Deploy to a fleet: each export holds the document in the forms; an invalid one is refused", async () => {
   const doc = {
     permissions: { disableBypassPermissionsMode: "disable" },
-    env: { CLAUDE_CODE_ENABLE_TELEMETRY: "1", OTEL_METRICS_EXPORTER: "otlp", OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example.com:4317" },
+    env: { CLAUDE_CODE_ENABLE_TELEMETRY: "1", OTEL_METRICS_EXPORTER: "otlp", OTEL_LOGS_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_EXPORTER_OTLP_ENDPOINT: "https://collector.example.com:4318" },
+    otelHeadersHelper: "/usr/local/bin/otel-token",
   };
   await page.fill("#raw-json", JSON.stringify(doc, null, 2));
+  // The telemetry form shows the headers helper beside the headers.
+  await page.waitForFunction(() => document.querySelector('.field[data-pointer="/otelHeadersHelper"] input')?.value === "/usr/local/bin/otel-token", null, { timeout: 10_000 });
   await page.fill("#export-org", "Example Corp");
   const exported = {};
   for (const format of ["mobileconfig", "reg", "ps1", "json"]) {

@@ -344,6 +344,8 @@ function telemetrySection(): HTMLElement {
       choice(env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"), "Metric temporality", [["delta", "delta"], ["cumulative", "cumulative"]], "Claude Code's default is delta")),
     useReceiver,
     pairsField("OTEL_EXPORTER_OTLP_HEADERS", "Headers", { mask: true, keyHint: "Authorization", valueHint: "Bearer …", hint: "sent with every export; values are masked here and percent-encoded in the file" }),
+    textField(pointerOf("otelHeadersHelper"), "Headers helper (otelHeadersHelper)", { placeholder: "/usr/local/bin/otel-token", hint: "a program printing a JSON object of headers, re-run every 29 minutes: short-lived tokens instead of a static header; HTTP protocols only (gRPC sends the static headers)" }),
+    h("p", { class: "hint", id: "telemetry-managed-note" }, "Set in managed settings, the endpoint governs every signal (Claude Code 2.1.217 and later): developers' per-signal endpoints and protocols are dropped, and with managed headers their endpoints too. Across admin sources the OTLP settings, OTEL_LOG_* and the headers helper come whole from the highest source that sets any of them; other variables merge one by one."),
     pairsField("OTEL_RESOURCE_ATTRIBUTES", "Resource attributes", { keyHint: "department", valueHint: "engineering", hint: "W3C Baggage: key=value pairs on every metric and event; spaces and symbols are percent-encoded" }),
     otherEnvField());
 }
@@ -510,7 +512,7 @@ const COVERED = new Set([
   "env", "permissions", "allowManagedPermissionRulesOnly", "allowManagedMcpServersOnly", "enableAllProjectMcpServers", "allowedMcpServers",
   "deniedMcpServers", "forceLoginMethod", "forceLoginOrgUUID", "model", "availableModels", "enforceAvailableModels", "deniedModels",
   "allowManagedHooksOnly", "disableAllHooks", "allowedHttpHookUrls", "httpHookAllowedEnvVars", "hooks", "sandbox", "companyAnnouncements",
-  "requiredMinimumVersion", "requiredMaximumVersion", "autoUpdatesChannel", "cleanupPeriodDays", "$schema",
+  "requiredMinimumVersion", "requiredMaximumVersion", "autoUpdatesChannel", "cleanupPeriodDays", "otelHeadersHelper", "$schema",
 ]);
 
 function genericField(key: string, prop: SchemaProp, managedOnly: boolean): HTMLElement {

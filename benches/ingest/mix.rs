@@ -127,7 +127,7 @@ impl LogMix {
         let t = self.turn;
         self.turn += 1;
         let session_no = (t / self.turns_per_session) as u64;
-        if t % self.turns_per_session == 0 {
+        if t.is_multiple_of(self.turns_per_session) {
             self.sequence = 0;
         }
         let session = id(1, self.run, session_no);

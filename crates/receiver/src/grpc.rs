@@ -18,7 +18,8 @@ use tonic::{Status, server::NamedService};
 use crate::auth::BearerToken;
 use crate::conn::BODY_READ_TIMEOUT;
 use crate::ingest::{
-    ExportResponse, ExportSink, Ingest, Refusal, Reservation, UNDECLARED_BODY_ESTIMATE, now_ns,
+    ExportResponse, ExportSink, Ingest, Refusal, Reservation, UNDECLARED_BODY_ESTIMATE, estimate,
+    now_ns,
 };
 
 /// One OTLP gRPC service (`SIGNAL`: 0 logs, 1 metrics, 2 traces).
@@ -106,7 +107,8 @@ impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
                     )));
                 }
                 reservation
-                    .cover(seen)
+                    .grow_to(estimate(Encoding::Protobuf, seen))
+                    .await
                     .map_err(|e| Status::unavailable(e.to_string()))?;
                 buffer.extend_from_slice(&data);
             }
@@ -176,7 +178,7 @@ impl<S: ExportSink, const SIGNAL: u8> OtlpService<S, SIGNAL> {
         };
         let mut reservation = self
             .ingest
-            .reserve(UNDECLARED_BODY_ESTIMATE)
+            .reserve(estimate(Encoding::Protobuf, UNDECLARED_BODY_ESTIMATE))
             .map_err(|e| self.refused(Status::unavailable(e.to_string())))?;
         let (message, gzip) = self
             .read_message(body, &mut reservation, gzip_allowed)

@@ -24,7 +24,7 @@ use crate::conn::{
 };
 use crate::ingest::{
     ExportResponse, ExportSink, Ingest, IngestError, Refusal, Reservation,
-    UNDECLARED_BODY_ESTIMATE, json_bytes, now_ns,
+    UNDECLARED_BODY_ESTIMATE, estimate, json_bytes, now_ns,
 };
 
 /// Seconds a saturated receiver asks senders to wait.
@@ -322,6 +322,7 @@ enum BodyError {
 async fn read_body(
     body: Body,
     limit: usize,
+    encoding: Encoding,
     reservation: &mut Reservation,
 ) -> Result<Bytes, BodyError> {
     let read = async {
@@ -336,7 +337,10 @@ async fn read_body(
             if seen > limit {
                 return Err(BodyError::TooLarge);
             }
-            reservation.cover(seen).map_err(BodyError::Busy)?;
+            reservation
+                .grow_to(estimate(encoding, seen))
+                .await
+                .map_err(BodyError::Busy)?;
             buffer.extend_from_slice(&data);
         }
         Ok(buffer.freeze())
@@ -430,17 +434,17 @@ async fn export<S: ExportSink, const SIGNAL: u8>(
     };
     // Reserve memory before reading: what the sender declares, or a small estimate for chunked
     // bodies, grown as the body arrives. A spent budget is refused before anything is buffered.
-    let mut reservation = match state
-        .ingest
-        .reserve(declared.unwrap_or(UNDECLARED_BODY_ESTIMATE))
-    {
+    let mut reservation = match state.ingest.reserve(estimate(
+        encoding,
+        declared.unwrap_or(UNDECLARED_BODY_ESTIMATE),
+    )) {
         Ok(reservation) => reservation,
         Err(error) => {
             drain(body).await;
             return closing(error_response(&refuse, error, encoding));
         }
     };
-    let body = match read_body(body, limit, &mut reservation).await {
+    let body = match read_body(body, limit, encoding, &mut reservation).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => {
             let message = format!("request body exceeds the limit of {limit} bytes");

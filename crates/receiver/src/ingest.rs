@@ -19,7 +19,8 @@ use ccscope_telemetry::{
 };
 use prost::Message;
 use serde::Serialize;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub use crate::budget::{Budget, Reservation};
 
 /// Where normalised batches go. `accept` must resolve only once the batch is durable.
 pub trait ExportSink: Send + Sync + 'static {
@@ -100,9 +101,11 @@ pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 32 * 1024 * 1024;
 /// Default in-flight budget.
 pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 128 * 1024 * 1024;
 /// An export and the records it decodes into take about this many times the bytes of its
-/// encoded form (measured with the ingest benchmark's overload run); the in-flight budget is
-/// charged accordingly.
-const DECODED_EXPANSION: usize = 6;
+/// encoded form, protobuf (measured with the ingest benchmark's overload run) and JSON (whose
+/// objects bound it: 17.9x for Claude Code's log export); a body is first charged this, and
+/// the charge is made exact once the body is counted.
+const PROTOBUF_EXPANSION: usize = 6;
+const JSON_EXPANSION: usize = 18;
 /// Reserved for a body whose length is not declared (chunked), before it is read; the
 /// reservation grows as the body arrives.
 pub const UNDECLARED_BODY_ESTIMATE: usize = 64 * 1024;
@@ -195,63 +198,20 @@ impl ReceiverStats {
     }
 }
 
-/// In-flight memory held for one export until it is answered. Owned, so it can travel with a
-/// request body while that is read.
-pub struct Reservation {
-    budget: Arc<Semaphore>,
-    max: usize,
-    permit: Option<OwnedSemaphorePermit>,
-    charged: usize,
-}
-
-impl Reservation {
-    /// Grows the reservation to `bytes` (never shrinks it). Refused (`Busy`) when the budget
-    /// is spent.
-    fn grow_to(&mut self, bytes: usize) -> Result<(), IngestError> {
-        if bytes <= self.charged {
-            return Ok(());
-        }
-        let extra = u32::try_from(bytes - self.charged).map_err(|_| IngestError::Busy(self.max))?;
-        let permit = Arc::clone(&self.budget)
-            .try_acquire_many_owned(extra)
-            .map_err(|_| IngestError::Busy(self.max))?;
-        match &mut self.permit {
-            Some(held) => held.merge(permit),
-            None => self.permit = Some(permit),
-        }
-        self.charged = bytes;
-        Ok(())
-    }
-
-    /// Covers a body of `body_bytes` as received, estimated at `DECODED_EXPANSION` times its
-    /// size once decoded (one export may use the whole budget, so a large export still goes
-    /// through on an idle receiver).
-    pub fn cover(&mut self, body_bytes: usize) -> Result<(), IngestError> {
-        self.grow_to(
-            body_bytes
-                .saturating_mul(DECODED_EXPANSION)
-                .clamp(1, self.max),
-        )
-    }
-
-    /// Covers exactly `bytes`, refusing an export that could never fit the budget.
-    fn cover_exactly(&mut self, bytes: usize) -> Result<(), IngestError> {
-        if bytes > self.max {
-            return Err(IngestError::DecodesTooLarge {
-                bytes,
-                limit: self.max,
-            });
-        }
-        self.grow_to(bytes)
-    }
-}
-
 /// Shared by both transports.
 pub struct Ingest<S> {
     sink: S,
     limits: Limits,
-    budget: Arc<Semaphore>,
+    budget: Arc<Budget>,
     pub stats: Arc<ReceiverStats>,
+}
+
+/// What an export of `body_bytes` as received (before gunzip) is first charged.
+pub fn estimate(encoding: Encoding, body_bytes: usize) -> usize {
+    body_bytes.saturating_mul(match encoding {
+        Encoding::Protobuf => PROTOBUF_EXPANSION,
+        Encoding::Json => JSON_EXPANSION,
+    })
 }
 
 impl<S> Ingest<S> {
@@ -262,31 +222,18 @@ impl<S> Ingest<S> {
 
 impl<S: ExportSink> Ingest<S> {
     pub fn new(sink: S, limits: Limits, stats: Arc<ReceiverStats>) -> Ingest<S> {
-        let budget = Arc::new(Semaphore::new(
-            limits
-                .max_inflight_bytes
-                .min(Semaphore::MAX_PERMITS)
-                .min(u32::MAX as usize),
-        ));
         Ingest {
             sink,
             limits,
-            budget,
+            budget: Budget::new(limits.max_inflight_bytes),
             stats,
         }
     }
 
-    /// Reserves in-flight memory for an export of about `body_bytes` before its body is read.
-    /// Refused at once (`Busy`) when the budget is spent.
-    pub fn reserve(&self, body_bytes: usize) -> Result<Reservation, IngestError> {
-        let mut reservation = Reservation {
-            budget: Arc::clone(&self.budget),
-            max: self.limits.max_inflight_bytes.min(u32::MAX as usize),
-            permit: None,
-            charged: 0,
-        };
-        reservation.cover(body_bytes)?;
-        Ok(reservation)
+    /// Admits an export expected to hold about `bytes` (see `estimate`) before its body is
+    /// read. Refused at once (`Busy`) when the budget is spent.
+    pub fn reserve(&self, bytes: usize) -> Result<Reservation, IngestError> {
+        self.budget.admit(bytes)
     }
 
     /// Takes one export body, within a reservation. Returns the records rejected one by one
@@ -301,11 +248,13 @@ impl<S: ExportSink> Ingest<S> {
         body: &[u8],
     ) -> Result<Rejections, IngestError> {
         let received_ns = now_ns();
-        reservation.cover(body.len())?;
+        reservation.grow_to(estimate(encoding, body.len())).await?;
         let inflated;
         let body = if gzip {
             inflated = gunzip_capped(body, self.limits.max_decompressed_bytes)?;
-            reservation.cover(inflated.len())?;
+            reservation
+                .grow_to(estimate(encoding, inflated.len()))
+                .await?;
             &inflated[..]
         } else {
             body
@@ -340,14 +289,16 @@ impl<S: ExportSink> Ingest<S> {
             |records: usize| decoded.saturating_add(records.saturating_mul(RECORD_BYTES));
         // Protobuf records are counted before decoding; JSON ones once decoded (the objects
         // bound the decoding itself).
-        reservation.cover_exactly(normalised(counts.records))?;
+        self.charge_exactly(&mut reservation, normalised(counts.records))
+            .await?;
         let request = decode_request(signal, encoding, body)?;
         if encoding == Encoding::Json {
             let records = request.record_count();
             if records > MAX_RECORDS_PER_EXPORT {
                 return Err(too_many(records));
             }
-            reservation.cover_exactly(normalised(records))?;
+            self.charge_exactly(&mut reservation, normalised(records))
+                .await?;
         }
         let batch = normalize(request, received_ns);
         let rejected = batch.rejected.clone();
@@ -375,6 +326,24 @@ impl<S: ExportSink> Ingest<S> {
             });
         }
         Ok(rejected)
+    }
+
+    /// Makes the reservation exactly `bytes` (what the export was counted to hold), refusing
+    /// an export that could never fit the budget.
+    async fn charge_exactly(
+        &self,
+        reservation: &mut Reservation,
+        bytes: usize,
+    ) -> Result<(), IngestError> {
+        if bytes > self.budget.max() {
+            return Err(IngestError::DecodesTooLarge {
+                bytes,
+                limit: self.budget.max(),
+            });
+        }
+        reservation.grow_to(bytes).await?;
+        reservation.shrink_to(bytes);
+        Ok(())
     }
 }
 

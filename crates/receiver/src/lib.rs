@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub mod auth;
+pub mod budget;
 pub mod conn;
 pub mod grpc;
 pub mod http;

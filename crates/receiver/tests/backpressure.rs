@@ -128,3 +128,121 @@ async fn a_full_budget_answers_503_with_retry_after_and_recovers() {
     let _ = stop.send(());
     running.stopped().await;
 }
+
+/// A sink that takes every batch after a short pause (a store committing).
+#[derive(Clone)]
+struct SlowSink {
+    records: Arc<AtomicUsize>,
+}
+
+impl ExportSink for SlowSink {
+    async fn accept(&self, batch: Batch, _received_ns: i64) -> Result<(), SinkError> {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.records.fetch_add(batch.len(), Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Claude Code's JSON log export with its records repeated `copies` times: large JSON bodies
+/// decode to many times their size, more than a body's first reservation covers.
+fn large_json_body(copies: usize) -> (Vec<u8>, usize) {
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/claude-code-2.1.197/http-json/tools/00001-logs.json"
+    ))
+    .expect("fixture");
+    let mut export: serde_json::Value = serde_json::from_slice(&fixture).expect("json");
+    let records = export["resourceLogs"][0]["scopeLogs"][0]["logRecords"]
+        .as_array_mut()
+        .expect("records");
+    let one = records.clone();
+    for _ in 1..copies {
+        records.extend(one.iter().cloned());
+    }
+    let count = records.len();
+    (serde_json::to_vec(&export).expect("encode"), count)
+}
+
+/// Many senders whose exports each need a large share of the budget, all at once and retrying
+/// on 503 as OTLP senders do: every export is eventually stored. (Before, each admitted export
+/// held its first reservation while failing to grow it, so under contention none ever
+/// completed: a livelock of 503s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contending_large_exports_all_get_through() {
+    const SENDERS: usize = 48;
+    const EXPORTS_EACH: usize = 3;
+    let sink = SlowSink {
+        records: Arc::new(AtomicUsize::new(0)),
+    };
+    let (body, records) = large_json_body(100);
+    // Room for about three of these bodies' first reservations, and for one export's whole need.
+    let limits = Limits {
+        max_inflight_bytes: 20 * body.len(),
+        ..Limits::default()
+    };
+    let config = ReceiverConfig {
+        grpc: None,
+        http: Some("127.0.0.1:0".parse().expect("addr")),
+        token: None,
+        limits,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = ccscope_receiver::start(config, sink.clone(), async move {
+        let _ = stopped.await;
+    })
+    .await
+    .expect("start");
+    let url = format!("http://{}/v1/logs", running.http_addr.expect("http"));
+    let client = reqwest::Client::new();
+    let refusals = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..SENDERS {
+        let (client, url, body, refusals) = (
+            client.clone(),
+            url.clone(),
+            body.clone(),
+            Arc::clone(&refusals),
+        );
+        senders.push(tokio::spawn(async move {
+            for _ in 0..EXPORTS_EACH {
+                loop {
+                    let answer = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await;
+                    match answer.map(|a| a.status().as_u16()) {
+                        Ok(200) => break,
+                        Ok(503) | Err(_) => {
+                            refusals.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
+                        Ok(other) => panic!("unexpected status {other}"),
+                    }
+                }
+            }
+        }));
+    }
+    // A deadline far beyond what the work needs (well under a second when exports get
+    // through): it only catches a receiver that never lets them.
+    let all = async {
+        for sender in senders {
+            sender.await.expect("sender");
+        }
+    };
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(60), all).await;
+    assert!(
+        finished.is_ok(),
+        "exports starved: {} of {} records stored after 60 s, {} refusals",
+        sink.records.load(Ordering::SeqCst),
+        SENDERS * EXPORTS_EACH * records,
+        refusals.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        sink.records.load(Ordering::SeqCst),
+        SENDERS * EXPORTS_EACH * records
+    );
+    let _ = stop.send(());
+    running.stopped().await;
+}

@@ -133,7 +133,9 @@ def main():
               j IN (0,1), (cityHash64(c, j) % 60000) / 1000, j = 11, if(ci = 0, 1, 0), toFloat64(cityHash64(c, j) % 20)),
       1, true
     FROM (SELECT number, intDiv(number, 12) AS c, number % 12 AS j,
-                 c % {sessions} AS s, intDiv(c, {sessions}) AS ci,
+                 c % {sessions} AS i, intDiv(c, {sessions}) AS ci,
+                 -- the i-th session of the logs above: their one-turn sessions, then the long ones
+                 if(i < {turns // 2}, 2 * i, {turns} + (i - {turns // 2})) AS s,
                  cityHash64(s) % {a.users} AS u,
                  {start} + cityHash64(s, 'start') % {30 * DAY - 3 * 3600} AS s_start,
                  toString(reinterpretAsUUID(cityHash64(s, 'session') * 1000003 + s)) AS session_id,

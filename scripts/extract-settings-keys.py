@@ -22,6 +22,12 @@ for line in section.splitlines():
         "internal": "@internal" in note,
         "note": note.split(" — ")[0],
     })
+# Section 8 lists the managed-only keys, from the docs and from the binary's own descriptions;
+# the table above does not mark all of them.
+listed = next(l for l in text.splitlines() if l.startswith("From docs (managed-settings.md"))
+managed = set(re.findall(r"`([A-Za-z.]+)`", listed))
+for k in keys:
+    k["managed_only"] = k["managed_only"] or k["key"] in managed
 json.dump({"source": "reference/claude-code-telemetry.md section 10 (Claude Code 2.1.330)", "keys": keys},
           open("crates/settings/data/claude-code-keys.json", "w", encoding="utf-8"), indent=1, ensure_ascii=False)
 print(len(keys), "keys")

@@ -381,12 +381,27 @@ fn newer_binary_keys_are_typed_and_unknown_keys_are_warnings() {
             .unwrap()
             .contains("kept as is")
     );
-    let r = validate(&json!({"allowManagedHooksOnly": true}), Scope::User);
-    assert!(
-        warning_at(&r, "/allowManagedHooksOnly")
-            .unwrap()
-            .contains("managed")
-    );
+    // Managed-only keys, from the docs and from the binary's own descriptions (reference §8).
+    for key in [
+        "allowManagedHooksOnly",
+        "managedSourcesBehavior",
+        "disableDirectMcpSkills",
+        "allowClaudeInChromeWithManagedMcp",
+    ] {
+        let value = if key == "managedSourcesBehavior" {
+            json!("merge")
+        } else {
+            json!(true)
+        };
+        let r = validate(&json!({ key: value }), Scope::User);
+        assert!(
+            warning_at(&r, &format!("/{key}"))
+                .unwrap_or_default()
+                .contains("only has an effect in managed settings"),
+            "{key}: {:?}",
+            r.warnings
+        );
+    }
     let r = validate(
         &json!({"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://x.example.com"}}),
         Scope::Project,

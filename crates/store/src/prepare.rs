@@ -78,7 +78,7 @@ pub(crate) const FORM_NATIVE: i64 = 3;
 
 /// The position of `key` in `MOVED_KEYS` (a `match`, cheaper than searching the table for every
 /// attribute of every event; a test checks the two agree).
-fn moved_index(key: &str) -> Option<usize> {
+pub(crate) fn moved_index(key: &str) -> Option<usize> {
     Some(match key {
         "event.name" => 0,
         "model" => 1,

@@ -758,12 +758,7 @@ struct TypedFacts {
 
 impl TypedFacts {
     fn of(columns: &[SqlValue], attributes: &serde_json::Value) -> TypedFacts {
-        let column = |key: &str| {
-            MOVED_KEYS
-                .iter()
-                .position(|(k, _, _)| *k == key)
-                .and_then(|i| columns.get(i))
-        };
+        let column = |key: &str| crate::prepare::moved_index(key).and_then(|i| columns.get(i));
         let text = |key: &str| match column(key) {
             Some(SqlValue::Text(t)) => Some(t.clone()),
             _ => None,

@@ -135,7 +135,8 @@ def main():
     FROM (SELECT number, intDiv(number, 12) AS c, number % 12 AS j,
                  c % {sessions} AS i, intDiv(c, {sessions}) AS ci,
                  -- the i-th session of the logs above: their one-turn sessions, then the long ones
-                 if(i < {turns // 2}, 2 * i, {turns} + (i - {turns // 2})) AS s,
+                 -- (UInt64 as there: the session id hashes the binary value)
+                 toUInt64(if(i < {turns // 2}, 2 * i, i + {turns - turns // 2})) AS s,
                  cityHash64(s) % {a.users} AS u,
                  {start} + cityHash64(s, 'start') % {30 * DAY - 3 * 3600} AS s_start,
                  toString(reinterpretAsUUID(cityHash64(s, 'session') * 1000003 + s)) AS session_id,

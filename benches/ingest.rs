@@ -157,6 +157,7 @@ fn start_serve(dir: &std::path::Path) -> Receiver {
             "0",
             "--max-db-size",
             "0",
+            "--no-ui",
             "--data-dir",
         ])
         .arg(dir)

@@ -411,13 +411,8 @@ struct PointRowWire {
 
 /// The condition, on `events` rows, of a session whose cost and tokens do not come from
 /// metrics in the range.
-///
-/// Here and wherever sessions or users are counted, they are compared by their 64-bit
-/// `cityHash64`: UInt64 keys hash and compare several times faster than the strings
-/// (`uniqExact` on strings keeps 128-bit hashes of them anyway), and the odds that two of a
-/// million keys collide are about 3 in 10^8.
 fn unmetered(points_usage: &str) -> String {
-    format!("cityHash64(session_id) NOT IN (SELECT cityHash64(session_id) FROM ({points_usage}))")
+    format!("session_id NOT IN (SELECT DISTINCT session_id FROM ({points_usage}))")
 }
 
 impl Source for ClickHouse {
@@ -516,8 +511,8 @@ impl Source for ClickHouse {
         let points = self.points_sql(filter, "", plan, &mut q)?;
         q.sql = format!(
             "SELECT uniqExact(s) AS n FROM (
-                SELECT cityHash64(session_id) AS s FROM ({events}) WHERE session_id != ''
-                UNION ALL SELECT cityHash64(session_id) AS s FROM ({points}) WHERE session_id != '')"
+                SELECT session_id AS s FROM ({events}) WHERE s != ''
+                UNION ALL SELECT session_id AS s FROM ({points}) WHERE s != '')"
         );
         let named = self
             .client
@@ -899,7 +894,7 @@ impl Source for ClickHouse {
             format!("name IN ({})", bound.join(", "))
         };
         let count = if distinct_sessions {
-            "uniqExactIf(cityHash64(session_id), session_id != '')"
+            "uniqExactIf(session_id, session_id != '')"
         } else {
             "sum(n)"
         };
@@ -922,8 +917,8 @@ impl Source for ClickHouse {
         let b = sql::bucket(series.bucket_ns);
         q.sql = format!(
             "SELECT b, 'sessions' AS g, toFloat64(uniqExact(s)) AS v FROM (
-                SELECT {b} AS b, cityHash64(session_id) AS s FROM ({events}) WHERE session_id != ''
-                UNION ALL SELECT {b} AS b, cityHash64(session_id) AS s FROM ({points}) WHERE session_id != '')
+                SELECT {b} AS b, session_id AS s FROM ({events}) WHERE s != ''
+                UNION ALL SELECT {b} AS b, session_id AS s FROM ({points}) WHERE s != '')
              GROUP BY b"
         );
         for row in self.client.all::<BucketGroupRow>(&q)? {
@@ -1050,8 +1045,8 @@ impl Source for ClickHouse {
         let b = sql::bucket(width);
         q.sql = format!(
             "SELECT b, g, toFloat64(uniqExact(u)) AS v FROM (
-                SELECT {b} AS b, {ge} AS g, cityHash64({USER}) AS u FROM ({events}) WHERE {USER} != ''
-                UNION ALL SELECT {b} AS b, {gp} AS g, cityHash64({USER}) AS u FROM ({points}) WHERE {USER} != '')
+                SELECT {b} AS b, {ge} AS g, {USER} AS u FROM ({events}) WHERE u != ''
+                UNION ALL SELECT {b} AS b, {gp} AS g, {USER} AS u FROM ({points}) WHERE u != '')
              GROUP BY b, g"
         );
         for row in self.client.all::<BucketGroupRow>(&q)? {
@@ -1124,7 +1119,7 @@ impl ClickHouse {
         let ge = sql::group(group, true, &mut q);
         let gp = sql::group(group, false, &mut q);
         q.sql = format!(
-            "SELECT g, uniqExactIf(u, has_u) AS users, uniqExactIf(s, has_s) AS sessions,
+            "SELECT g, uniqExactIf(u, u != '') AS users, uniqExactIf(s, s != '') AS sessions,
                     toUInt64(sum(prompt)) AS prompts,
                     sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'added') AS added,
                     sumIf(value, metric = 'claude_code.lines_of_code.count' AND point_type = 'removed') AS removed,
@@ -1133,15 +1128,12 @@ impl ClickHouse {
                     sum(event_cost) + sumIf(value, metric = 'claude_code.cost.usage') AS cost,
                     sum(event_tokens) + sumIf(value, metric = 'claude_code.token.usage') AS tokens
              FROM (
-                SELECT {ge} AS g, cityHash64({USER}) AS u, {USER} != '' AS has_u,
-                       cityHash64(session_id) AS s, session_id != '' AS has_s,
-                       if(name = 'user_prompt', n, 0) AS prompt,
+                SELECT {ge} AS g, {USER} AS u, session_id AS s, if(name = 'user_prompt', n, 0) AS prompt,
                        '' AS metric, '' AS point_type, '' AS decision, toFloat64(0) AS value,
                        toFloat64({event_cost}) AS event_cost, toFloat64({event_tokens}) AS event_tokens
                 FROM ({events})
                 UNION ALL
-                SELECT {gp} AS g, cityHash64({USER}) AS u, {USER} != '' AS has_u,
-                       cityHash64(session_id) AS s, session_id != '' AS has_s, toUInt64(0) AS prompt,
+                SELECT {gp} AS g, {USER} AS u, session_id AS s, toUInt64(0) AS prompt,
                        metric, point_type, decision, value, toFloat64(0), toFloat64(0)
                 FROM ({points}))
              GROUP BY g"

@@ -142,20 +142,6 @@ impl Reservation {
         self.charged = bytes;
         Ok(())
     }
-
-    /// Gives back what is held beyond `bytes` (an estimate that proved too high).
-    pub fn shrink_to(&mut self, bytes: usize) {
-        let bytes = bytes.max(1);
-        if bytes >= self.charged {
-            return;
-        }
-        if let Some(held) = &mut self.permit
-            && let Some(surplus) = held.split(self.charged - bytes)
-        {
-            drop(surplus);
-            self.charged = bytes;
-        }
-    }
 }
 
 #[cfg(test)]
@@ -190,13 +176,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn shrinking_returns_the_surplus() {
+    async fn growth_stops_at_the_whole_budget() {
         let budget = Budget::new(100);
         let mut a = budget.admit(60).expect("a");
-        a.shrink_to(25);
-        assert_eq!(a.charged(), 25);
-        assert_eq!(budget.available(), 75);
         a.grow_to(500).await.expect("grows to the whole budget");
         assert_eq!(a.charged(), 100);
+        assert_eq!(budget.available(), 0);
     }
 }

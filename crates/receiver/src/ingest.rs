@@ -103,7 +103,7 @@ pub const DEFAULT_MAX_INFLIGHT_BYTES: usize = 128 * 1024 * 1024;
 /// An export and the records it decodes into take about this many times the bytes of its
 /// encoded form, protobuf (measured with the ingest benchmark's overload run) and JSON (whose
 /// objects bound it: 17.9x for Claude Code's log export); a body is first charged this, and
-/// the charge is made exact once the body is counted.
+/// the charge grows to what the body is counted to hold when that is more.
 const PROTOBUF_EXPANSION: usize = 6;
 const JSON_EXPANSION: usize = 18;
 /// Reserved for a body whose length is not declared (chunked), before it is read; the
@@ -328,8 +328,9 @@ impl<S: ExportSink> Ingest<S> {
         Ok(rejected)
     }
 
-    /// Makes the reservation exactly `bytes` (what the export was counted to hold), refusing
-    /// an export that could never fit the budget.
+    /// Grows the reservation to `bytes` (what the export was counted to hold), refusing an
+    /// export that could never fit the budget. Never shrinks it: the first estimate stays
+    /// charged when it is higher, as the memory bound was measured with it.
     async fn charge_exactly(
         &self,
         reservation: &mut Reservation,
@@ -341,9 +342,7 @@ impl<S: ExportSink> Ingest<S> {
                 limit: self.budget.max(),
             });
         }
-        reservation.grow_to(bytes).await?;
-        reservation.shrink_to(bytes);
-        Ok(())
+        reservation.grow_to(bytes).await
     }
 }
 

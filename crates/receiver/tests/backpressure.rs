@@ -174,7 +174,7 @@ async fn contending_large_exports_all_get_through() {
     let sink = SlowSink {
         records: Arc::new(AtomicUsize::new(0)),
     };
-    let (body, records) = large_json_body(100);
+    let (body, records) = large_json_body(60);
     // Room for about three of these bodies' first reservations, and for one export's whole need.
     let limits = Limits {
         max_inflight_bytes: 20 * body.len(),

@@ -48,8 +48,9 @@ impl Budget {
         self.max
     }
 
-    /// Bytes not held by any export (for tests and diagnostics).
-    pub fn available(&self) -> usize {
+    /// Bytes not held by any export.
+    #[cfg(test)]
+    fn available(&self) -> usize {
         self.memory.available_permits()
     }
 
@@ -100,7 +101,8 @@ pub struct Reservation {
 
 impl Reservation {
     /// Bytes held.
-    pub fn charged(&self) -> usize {
+    #[cfg(test)]
+    fn charged(&self) -> usize {
         self.charged
     }
 

@@ -35,6 +35,27 @@ impl ExportSink for GatedSink {
     }
 }
 
+/// Starts a receiver on loopback (HTTP, and gRPC when asked); send on the channel to stop it.
+async fn start<S: ExportSink + Clone>(
+    sink: S,
+    limits: Limits,
+    grpc: bool,
+) -> (ccscope_receiver::Running, tokio::sync::oneshot::Sender<()>) {
+    let config = ReceiverConfig {
+        grpc: grpc.then(|| "127.0.0.1:0".parse().expect("addr")),
+        http: Some("127.0.0.1:0".parse().expect("addr")),
+        token: None,
+        limits,
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = ccscope_receiver::start(config, sink, async move {
+        let _ = stopped.await;
+    })
+    .await
+    .expect("start");
+    (running, stop)
+}
+
 fn body() -> Vec<u8> {
     std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -61,18 +82,7 @@ async fn a_full_budget_answers_503_with_retry_after_and_recovers() {
         max_inflight_bytes: one + 3 * body.len(),
         ..Limits::default()
     };
-    let config = ReceiverConfig {
-        grpc: Some("127.0.0.1:0".parse().expect("addr")),
-        http: Some("127.0.0.1:0".parse().expect("addr")),
-        token: None,
-        limits,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = ccscope_receiver::start(config, sink.clone(), async move {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("start");
+    let (running, stop) = start(sink.clone(), limits, true).await;
     let url = format!("http://{}/v1/logs", running.http_addr.expect("http"));
     let client = reqwest::Client::new();
     let post = |client: reqwest::Client, url: String, body: Vec<u8>| async move {
@@ -180,18 +190,7 @@ async fn contending_large_exports_all_get_through() {
         max_inflight_bytes: 20 * body.len(),
         ..Limits::default()
     };
-    let config = ReceiverConfig {
-        grpc: None,
-        http: Some("127.0.0.1:0".parse().expect("addr")),
-        token: None,
-        limits,
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = ccscope_receiver::start(config, sink.clone(), async move {
-        let _ = stopped.await;
-    })
-    .await
-    .expect("start");
+    let (running, stop) = start(sink.clone(), limits, false).await;
     let url = format!("http://{}/v1/logs", running.http_addr.expect("http"));
     let client = reqwest::Client::new();
     let refusals = Arc::new(AtomicUsize::new(0));

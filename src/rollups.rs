@@ -70,8 +70,11 @@ fn describe(out: &mut impl Write, status: &RollupStatus) -> std::io::Result<()> 
     for (what, mark) in [
         ("events", status.events_mark),
         ("metric points", status.points_mark),
+        ("session hours", status.sessions_mark),
     ] {
-        if mark > 0 {
+        if what == "session hours" && !status.sessions {
+            writeln!(out, "{what}: no summary (ccscope rollups install adds it)")?;
+        } else if mark > 0 {
             writeln!(out, "{what}: rolled up before {}", local_time(mark))?;
         } else {
             writeln!(out, "{what}: nothing rolled up yet")?;

@@ -131,6 +131,7 @@ impl Client {
     ) -> Result<(), SourceError> {
         let url = self.config.display_url();
         let started = std::time::Instant::now();
+        tracing::trace!(params = ?query.params, "ClickHouse query parameters");
         let mut body = self.send(query, &format!("{}\nFORMAT JSONEachRow", query.sql))?;
         let status = 200;
         let reader = BufReader::new(body.as_reader());

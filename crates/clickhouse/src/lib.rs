@@ -14,6 +14,7 @@ mod rollup;
 mod schema;
 mod source;
 mod sql;
+mod summary;
 
 pub use config::{Config, ConfigError};
 pub use rollup::{GRACE_S, Installed, Status as RollupStatus};

@@ -1,4 +1,5 @@
-//! Hourly rollups beside the exporter's tables: ccscope's two tables (`ccscope_events_hourly`,
+//! Hourly rollups beside the exporter's tables (and the session-hour summary made from them,
+//! `summary`): ccscope's two hourly tables (`ccscope_events_hourly`,
 //! `ccscope_points_hourly`) hold the same normalised rows every query reads (`sql::events`,
 //! `sql::points`: re-sends dropped, cumulative points differenced), summed per hour and per
 //! every column a query groups or filters by. A reader takes whole hours below the rollup's
@@ -20,6 +21,7 @@ use crate::client::{Client, Query};
 use crate::config::Config;
 use crate::schema::Schema;
 use crate::sql::{self, Spans};
+use crate::summary;
 
 /// The rollup tables and their views.
 pub const EVENTS_TABLE: &str = "ccscope_events_hourly";
@@ -82,6 +84,8 @@ fn points_ddl(config: &Config) -> String {
 pub(crate) enum Kind {
     Events,
     Points,
+    /// The session-hour summary (`summary`), made from the two hourly rollups.
+    Sessions,
 }
 
 impl Kind {
@@ -89,6 +93,7 @@ impl Kind {
         match self {
             Kind::Events => "events",
             Kind::Points => "metric points",
+            Kind::Sessions => "session hours",
         }
     }
 
@@ -96,6 +101,7 @@ impl Kind {
         match self {
             Kind::Events => EVENTS_TABLE,
             Kind::Points => POINTS_TABLE,
+            Kind::Sessions => summary::TABLE,
         }
     }
 
@@ -103,14 +109,7 @@ impl Kind {
         match self {
             Kind::Events => EVENTS_VIEW,
             Kind::Points => POINTS_VIEW,
-        }
-    }
-
-    /// The raw table and its time column.
-    fn source(self, config: &Config) -> (String, &'static str) {
-        match self {
-            Kind::Events => (sql::table(config, &config.logs_table), "Timestamp"),
-            Kind::Points => (sql::table(config, &config.sums_table), "TimeUnix"),
+            Kind::Sessions => summary::VIEW,
         }
     }
 }
@@ -119,8 +118,13 @@ impl Kind {
 /// when nothing is rolled up) and `e`, the rows of `[w, e)` per hour, and the mark row.
 /// `cutoff` is a nanosecond SQL expression: the end of the last hour to roll up.
 fn step_select(config: &Config, schema: &Schema, kind: Kind, cutoff: &str) -> String {
+    // The raw table an hourly step reads and its time column.
+    let (raw, time) = match kind {
+        Kind::Events => (sql::table(config, &config.logs_table), "Timestamp"),
+        Kind::Points => (sql::table(config, &config.sums_table), "TimeUnix"),
+        Kind::Sessions => return sessions_step_select(config, cutoff),
+    };
     let rollup = sql::table(config, kind.table());
-    let (raw, time) = kind.source(config);
     let first_after = |bound: &str| {
         format!(
             "(SELECT intDiv(toUnixTimestamp64Nano(toDateTime64(min({time}), 9)), {HOUR_NS}) * {HOUR_NS} FROM {raw} WHERE {time} >= fromUnixTimestamp64Nano({bound}))"
@@ -137,10 +141,9 @@ fn step_select(config: &Config, schema: &Schema, kind: Kind, cutoff: &str) -> St
         first_after_w = first_after("w"),
     );
     let spans = Spans(vec![("w".into(), "e".into())]);
-    match kind {
-        Kind::Events => {
-            let rows = sql::events(config, schema, "", &spans);
-            format!(
+    if kind == Kind::Events {
+        let rows = sql::events(config, schema, "", &spans);
+        format!(
                 "{bounds}
                  SELECT * FROM (
                     SELECT hour AS time_ns, name, session_id, user_id, user_email, terminal_type,
@@ -164,10 +167,9 @@ fn step_select(config: &Config, schema: &Schema, kind: Kind, cutoff: &str) -> St
                            0, 0, 0, 0, 0, 0, toUInt64(0), e
                     WHERE e > w)"
             )
-        }
-        Kind::Points => {
-            let rows = sql::points(config, schema, "", "", &spans);
-            format!(
+    } else {
+        let rows = sql::points(config, schema, "", "", &spans);
+        format!(
                 "{bounds}
                  SELECT * FROM (
                     SELECT hour AS time_ns, metric, session_id, model, point_type, user_id,
@@ -185,14 +187,47 @@ fn step_select(config: &Config, schema: &Schema, kind: Kind, cutoff: &str) -> St
                            CAST(map(), 'Map(LowCardinality(String), String)'), 0, e, e, e
                     WHERE e > w)"
             )
-        }
     }
 }
 
-fn columns(kind: Kind) -> &'static str {
+/// The step of the session-hour summary: the hours between its mark and the hourly rollups'
+/// (and `cutoff`), made from the hourly rollups' rows.
+fn sessions_step_select(config: &Config, cutoff: &str) -> String {
+    let (table, events_table, points_table) = (
+        sql::table(config, summary::TABLE),
+        sql::table(config, EVENTS_TABLE),
+        sql::table(config, POINTS_TABLE),
+    );
+    let step = STEP_HOURS * HOUR_NS;
+    let rows = summary::rows(
+        &events(config, "", "w", "e"),
+        &points(config, "", "", "w", "e"),
+        "''",
+        "''",
+    );
+    format!(
+        "WITH (SELECT max(mark) FROM {table} WHERE mark > 0) AS w0,
+              (SELECT min(time_ns) FROM (
+                  SELECT time_ns FROM {events_table} WHERE mark = 0 AND time_ns >= w0
+                  UNION ALL SELECT time_ns FROM {points_table} WHERE mark = 0 AND time_ns >= w0)) AS s,
+              if(w0 > 0, w0, s) AS w,
+              least({cutoff}, (SELECT max(mark) FROM {events_table} WHERE mark > 0),
+                    (SELECT max(mark) FROM {points_table} WHERE mark > 0)) AS c,
+              if(s > 0, least(c, intDiv(s, {step}) * {step} + {step}), c) AS e
+         SELECT * FROM (
+            SELECT {columns}, toInt64(0) AS mark FROM ({rows}) WHERE e > w
+            UNION ALL
+            {mark} WHERE e > w)",
+        columns = summary::columns_without_mark(),
+        mark = summary::mark_row("e"),
+    )
+}
+
+fn columns(kind: Kind) -> String {
     match kind {
-        Kind::Events => EVENT_ROLLUP_COLUMNS,
-        Kind::Points => POINT_ROLLUP_COLUMNS,
+        Kind::Events => EVENT_ROLLUP_COLUMNS.to_owned(),
+        Kind::Points => POINT_ROLLUP_COLUMNS.to_owned(),
+        Kind::Sessions => summary::columns(),
     }
 }
 
@@ -229,8 +264,12 @@ pub struct Status {
     /// Hours before these marks (ns) are rolled up (0: none, or the table is missing).
     pub events_mark: i64,
     pub points_mark: i64,
-    /// Which tables and views exist.
+    /// Hours before this mark are in the session-hour summary.
+    pub sessions_mark: i64,
+    /// Which tables exist: the hourly rollups, the session-hour summary.
     pub tables: bool,
+    pub sessions: bool,
+    /// Whether every table has its refreshing view.
     pub views: bool,
 }
 
@@ -239,10 +278,17 @@ pub(crate) fn status(client: &Client) -> Result<Status, SourceError> {
     let config = client.config();
     let mut q = Query::default();
     let db = q.bind(&config.database);
-    let names: Vec<String> = [EVENTS_TABLE, POINTS_TABLE, EVENTS_VIEW, POINTS_VIEW]
-        .iter()
-        .map(|n| q.bind(n))
-        .collect();
+    let names: Vec<String> = [
+        EVENTS_TABLE,
+        POINTS_TABLE,
+        summary::TABLE,
+        EVENTS_VIEW,
+        POINTS_VIEW,
+        summary::VIEW,
+    ]
+    .iter()
+    .map(|n| q.bind(n))
+    .collect();
     q.sql = format!(
         "SELECT name FROM system.tables WHERE database = {db} AND name IN ({})",
         names.join(", ")
@@ -255,20 +301,33 @@ pub(crate) fn status(client: &Client) -> Result<Status, SourceError> {
     let has = |n: &str| found.iter().any(|f| f == n);
     let mut status = Status {
         tables: has(EVENTS_TABLE) && has(POINTS_TABLE),
-        views: has(EVENTS_VIEW) && has(POINTS_VIEW),
+        sessions: has(summary::TABLE),
+        views: has(EVENTS_VIEW) && has(POINTS_VIEW) && has(summary::VIEW),
         ..Status::default()
     };
     if status.tables {
         status.events_mark = mark(client, Kind::Events)?;
         status.points_mark = mark(client, Kind::Points)?;
     }
+    if status.sessions {
+        status.sessions_mark = mark(client, Kind::Sessions)?;
+    }
     Ok(status)
+}
+
+/// Whether `kind`'s refreshing view exists.
+fn has_view(client: &Client, kind: Kind) -> Result<bool, SourceError> {
+    let config = client.config();
+    let mut q = Query::default();
+    let (db, name) = (q.bind(&config.database), q.bind(kind.view()));
+    q.sql = format!("SELECT name FROM system.tables WHERE database = {db} AND name = {name}");
+    Ok(!client.all::<NameRow>(&q)?.is_empty())
 }
 
 fn mark(client: &Client, kind: Kind) -> Result<i64, SourceError> {
     let q = Query {
         sql: format!(
-            "SELECT max(mark) AS mark FROM {}",
+            "SELECT max(mark) AS mark FROM (SELECT mark FROM {} WHERE mark > 0)",
             sql::table(client.config(), kind.table())
         ),
         params: Vec::new(),
@@ -339,20 +398,23 @@ pub(crate) fn install(
     if rebuild {
         drop_all(client)?;
     }
-    client.execute(&Query {
-        sql: events_ddl(config),
-        params: Vec::new(),
-    })?;
-    client.execute(&Query {
-        sql: points_ddl(config),
-        params: Vec::new(),
-    })?;
+    for ddl in [events_ddl(config), points_ddl(config), summary::ddl(config)] {
+        client.execute(&Query {
+            sql: ddl,
+            params: Vec::new(),
+        })?;
+    }
     let cutoff = match until_ns {
         Some(ns) => (ns.div_euclid(HOUR_NS) * HOUR_NS).to_string(),
         None => cutoff_now(),
     };
     let mut steps = 0;
-    for kind in [Kind::Events, Kind::Points] {
+    // The summary last: it is made from the hourly rollups. A table whose view exists (an
+    // install from before the summary) is left to its view.
+    for kind in [Kind::Events, Kind::Points, Kind::Sessions] {
+        if has_view(client, kind)? {
+            continue;
+        }
         loop {
             let before = mark(client, kind)?;
             client.execute(&Query {
@@ -373,7 +435,7 @@ pub(crate) fn install(
         }
     }
     if refresh {
-        for kind in [Kind::Events, Kind::Points] {
+        for kind in [Kind::Events, Kind::Points, Kind::Sessions] {
             client.execute(&Query {
                 sql: format!(
                     "CREATE MATERIALIZED VIEW IF NOT EXISTS {view} REFRESH EVERY {REFRESH_EVERY} APPEND TO {table} AS {select} {ONE_BLOCK}",
@@ -394,7 +456,14 @@ pub(crate) fn install(
 /// Drops ccscope's views and tables (never the exporter's).
 pub(crate) fn drop_all(client: &Client) -> Result<(), SourceError> {
     let config = client.config();
-    for name in [EVENTS_VIEW, POINTS_VIEW, EVENTS_TABLE, POINTS_TABLE] {
+    for name in [
+        EVENTS_VIEW,
+        POINTS_VIEW,
+        summary::VIEW,
+        EVENTS_TABLE,
+        POINTS_TABLE,
+        summary::TABLE,
+    ] {
         client.execute(&Query {
             sql: format!("DROP TABLE IF EXISTS {}", sql::table(config, name)),
             params: Vec::new(),

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::rollup::{self, HOUR_NS, Kind};
 use crate::schema::Schema;
 use crate::sql::{self, Spans, USAGE_METRICS};
+use crate::summary;
 
 /// A ClickHouse database holding the exporter's tables. Cheap to clone: clones share the HTTP
 /// connection pool and the detected schema.
@@ -36,6 +37,8 @@ const ROLLUP_STATUS_TTL: Duration = Duration::from_secs(5);
 struct Plan {
     events: Option<(i64, i64)>,
     points: Option<(i64, i64)>,
+    /// The hours the session-hour summary answers (only where it can answer exactly).
+    sessions: Option<(i64, i64)>,
 }
 
 impl std::fmt::Debug for ClickHouse {
@@ -180,10 +183,64 @@ impl ClickHouse {
             }
             Ok(Some((from, to)))
         };
+        let sessions = if status.sessions
+            && filter.model.is_none()
+            && groups.iter().all(|g| summary_group(g).is_some())
+        {
+            cut(Kind::Events, status.sessions_mark)?
+        } else {
+            None
+        };
         Ok(Plan {
             events: cut(Kind::Events, status.events_mark)?,
             points: cut(Kind::Points, status.points_mark)?,
+            sessions,
         })
+    }
+
+    /// Session-hour rows (`summary`, with the group `g` of `group`) of the filter: the
+    /// summary's whole hours and, around them, rows made from `events_sql` / `points_sql`;
+    /// and the sessions among them with usage metrics, read without making the edges' rows
+    /// twice. None when the summary cannot answer (`plan`).
+    fn session_hours_sql(
+        &self,
+        filter: &Filter,
+        group: &Dimension,
+        bucket_ns: Option<i64>,
+        q: &mut Query,
+    ) -> Result<Option<SessionHours>, SourceError> {
+        filter.check()?;
+        let plan = self.plan(filter, bucket_ns, &[group])?;
+        let (Some((from, to)), Some(g)) = (plan.sessions, summary_group(group)) else {
+            return Ok(None);
+        };
+        let g = g(q);
+        let cond = sql::rollup_conditions(filter, q, "''");
+        let (f, t) = (q.bind_i64(from), q.bind_i64(to));
+        let stored = summary::stored(self.config(), &g, &cond, &f, &t);
+        let mut metered = vec![format!("SELECT session_id FROM ({stored}) WHERE metered = 1")];
+        let mut parts = vec![stored];
+        for (a, b) in [(filter.from_ns, from), (to, filter.to_ns)] {
+            if a >= b {
+                continue;
+            }
+            let edge = Filter {
+                from_ns: a,
+                to_ns: b,
+                ..filter.clone()
+            };
+            let edge_plan = self.plan(&edge, bucket_ns, &[group])?;
+            let events = self.events_sql(&edge, edge_plan, q)?;
+            let points = self.points_sql(&edge, "", edge_plan, q)?;
+            let (ge, gp) = (sql::group(group, true, q), sql::group(group, false, q));
+            parts.push(summary::rows(&events, &points, &ge, &gp));
+            let usage = self.points_sql(&edge, USAGE_METRICS, edge_plan, q)?;
+            metered.push(format!("SELECT session_id FROM ({usage})"));
+        }
+        Ok(Some(SessionHours {
+            rows: parts.join(" UNION ALL "),
+            metered: metered.join(" UNION ALL "),
+        }))
     }
 
     /// The raw spans of a range whose hours `cut` come from a rollup.
@@ -411,6 +468,41 @@ struct PointRowWire {
 
 /// The condition, on `events` rows, of a session whose cost and tokens do not come from
 /// metrics in the range.
+/// The group of `dimension` over summary rows, for the dimensions constant within a session
+/// (None for the others: the summary cannot answer them).
+#[allow(clippy::type_complexity)]
+fn summary_group(dimension: &Dimension) -> Option<Box<dyn Fn(&mut Query) -> String + '_>> {
+    let fixed = |sql: &'static str| -> Option<Box<dyn Fn(&mut Query) -> String>> {
+        Some(Box::new(move |_: &mut Query| sql.to_owned()))
+    };
+    match dimension {
+        Dimension::None => fixed("''"),
+        Dimension::Session => fixed("session_id"),
+        Dimension::User => fixed(USER),
+        Dimension::TerminalType => fixed("terminal_type"),
+        Dimension::Version => fixed("version"),
+        Dimension::Attribute(key) => Some(Box::new(move |q: &mut Query| {
+            let k = q.bind(key);
+            format!("res[{k}]")
+        })),
+        Dimension::Model | Dimension::Type | Dimension::StatusCode | Dimension::Tool => None,
+    }
+}
+
+/// Session-hour rows, and the sessions among them with usage metrics.
+struct SessionHours {
+    rows: String,
+    metered: String,
+}
+
+impl SessionHours {
+    /// Summary rows' flag: the row's session has no usage metrics (its `api_request` events
+    /// count for cost and tokens).
+    fn fallback(&self) -> String {
+        format!("session_id NOT IN ({})", self.metered)
+    }
+}
+
 fn unmetered(points_usage: &str) -> String {
     format!("session_id NOT IN (SELECT DISTINCT session_id FROM ({points_usage}))")
 }
@@ -421,6 +513,10 @@ impl Source for ClickHouse {
     }
 
     fn report(&self, filter: &Filter) -> Result<Report, SourceError> {
+        let mut q = Query::default();
+        if let Some(hours) = self.session_hours_sql(filter, &Dimension::None, None, &mut q)? {
+            return self.summary_report(&hours, q);
+        }
         let mut report = Report::default();
         let plan = self.plan(filter, None, &[])?;
         // One pass: metric sums per metric, model, type and decision, and events per name and
@@ -1036,13 +1132,27 @@ impl Source for ClickHouse {
             bucket_ns: width,
             ..TimeSeries::new(filter)
         };
+        let b = sql::bucket(width);
+        let mut q = Query::default();
+        if let Some(SessionHours { rows, .. }) =
+            self.session_hours_sql(filter, group, Some(width), &mut q)?
+        {
+            q.sql = format!(
+                "SELECT b, g, toFloat64(uniqExact(u)) AS v FROM (
+                    SELECT {b} AS b, g, {USER} AS u FROM ({rows}) WHERE u != '')
+                 GROUP BY b, g"
+            );
+            for row in self.client.all::<BucketGroupRow>(&q)? {
+                series.add(row.g, row.b, num(row.v));
+            }
+            return Ok(series);
+        }
         let plan = self.plan(filter, Some(width), &[group])?;
         let mut q = Query::default();
         let events = self.events_sql(filter, plan, &mut q)?;
         let points = self.points_sql(filter, "", plan, &mut q)?;
         let ge = sql::group(group, true, &mut q);
         let gp = sql::group(group, false, &mut q);
-        let b = sql::bucket(width);
         q.sql = format!(
             "SELECT b, g, toFloat64(uniqExact(u)) AS v FROM (
                 SELECT {b} AS b, {ge} AS g, {USER} AS u FROM ({events}) WHERE u != ''
@@ -1076,6 +1186,99 @@ impl Source for ClickHouse {
 }
 
 impl ClickHouse {
+    /// The report from session-hour rows (`session_hours_sql`): one query.
+    fn summary_report(&self, hours: &SessionHours, mut q: Query) -> Result<Report, SourceError> {
+        #[derive(Deserialize)]
+        struct SummaryRow {
+            cost: Option<f64>,
+            input: Option<f64>,
+            output: Option<f64>,
+            cache_read: Option<f64>,
+            cache_creation: Option<f64>,
+            lines_added: Option<f64>,
+            lines_removed: Option<f64>,
+            commits: Option<f64>,
+            pull_requests: Option<f64>,
+            active_user: Option<f64>,
+            active_cli: Option<f64>,
+            accepted: Option<f64>,
+            rejected: Option<f64>,
+            unnamed: Option<f64>,
+            #[serde(deserialize_with = "crate::lenient::int")]
+            sessions: u64,
+            events: HashMap<String, f64>,
+            model_cost: HashMap<String, f64>,
+            model_tokens: HashMap<String, f64>,
+        }
+        let (fallback, rows) = (hours.fallback(), &hours.rows);
+        let both = |m: &str, e: &str| format!("sum({m}) + sumIf({e}, fb) AS {m}");
+        q.sql = format!(
+            "SELECT {cost}, {input}, {output}, {cache_read}, {cache_creation},
+                    sum(lines_added) AS lines_added, sum(lines_removed) AS lines_removed,
+                    sum(commits) AS commits, sum(pull_requests) AS pull_requests,
+                    sum(active_user) AS active_user, sum(active_cli) AS active_cli,
+                    sum(accepted) AS accepted, sum(rejected) AS rejected,
+                    sumIf(session_count, session_id = '') AS unnamed,
+                    uniqExactIf(session_id, session_id != '') AS sessions,
+                    sumMap(events) AS events,
+                    mapAdd(sumMap(model_cost), sumMapIf(ev_model_cost, fb)) AS model_cost,
+                    mapAdd(sumMap(model_tokens), sumMapIf(ev_model_tokens, fb)) AS model_tokens
+             FROM (SELECT *, {fallback} AS fb FROM ({rows}))",
+            cost = both("cost", "ev_cost"),
+            input = both("input", "ev_input"),
+            output = both("output", "ev_output"),
+            cache_read = both("cache_read", "ev_cache_read"),
+            cache_creation = both("cache_creation", "ev_cache_creation"),
+        );
+        let Some(row) = self.client.all::<SummaryRow>(&q)?.into_iter().next() else {
+            return Ok(Report::default());
+        };
+        let mut report = Report {
+            cost_usd: num(row.cost),
+            lines_added: num(row.lines_added),
+            lines_removed: num(row.lines_removed),
+            commits: num(row.commits),
+            pull_requests: num(row.pull_requests),
+            active_user_s: num(row.active_user),
+            active_cli_s: num(row.active_cli),
+            edits_accepted: num(row.accepted),
+            edits_rejected: num(row.rejected),
+            sessions: row.sessions + num(row.unnamed).round() as u64,
+            ..Report::default()
+        };
+        report.tokens = Tokens {
+            input: num(row.input),
+            output: num(row.output),
+            cache_read: num(row.cache_read),
+            cache_creation: num(row.cache_creation),
+        };
+        report.events = row
+            .events
+            .into_iter()
+            .map(|(name, n)| (name, n.round() as u64))
+            .collect();
+        let mut models: Vec<ModelUsage> = row
+            .model_cost
+            .keys()
+            .chain(row.model_tokens.keys())
+            .filter(|m| !m.is_empty())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|model| ModelUsage {
+                model: model.clone(),
+                cost_usd: row.model_cost.get(model).copied().unwrap_or(0.0),
+                tokens: row.model_tokens.get(model).copied().unwrap_or(0.0),
+            })
+            .collect();
+        models.sort_by(|a, b| {
+            b.cost_usd
+                .total_cmp(&a.cost_usd)
+                .then_with(|| a.model.cmp(&b.model))
+        });
+        report.by_model = models;
+        Ok(report)
+    }
+
     /// Per group: users, sessions, prompts, lines and decisions, and with `usage` cost and
     /// tokens (metrics, else the `api_request` events of sessions without usage metrics).
     fn activity(
@@ -1100,12 +1303,60 @@ impl ClickHouse {
             cost: Option<f64>,
             tokens: Option<f64>,
         }
-        let plan = self.plan(filter, None, &[group])?;
         let mut q = Query::default();
-        let events = self.events_sql(filter, plan, &mut q)?;
-        let points = self.points_sql(filter, "", plan, &mut q)?;
+        if let Some(hours) = self.session_hours_sql(filter, group, None, &mut q)? {
+            let rows = &hours.rows;
+            let fallback = if usage {
+                hours.fallback()
+            } else {
+                "0".to_owned()
+            };
+            q.sql = format!(
+                "SELECT g, uniqExactIf(u, u != '') AS users,
+                        uniqExactIf(session_id, session_id != '') AS sessions,
+                        toUInt64(round(sum(events['user_prompt']))) AS prompts,
+                        sum(lines_added) AS added, sum(lines_removed) AS removed,
+                        sum(accepted) AS accepted, sum(rejected) AS rejected,
+                        sum(cost) + sumIf(ev_cost, fb) AS cost,
+                        sum(tokens) + sumIf(ev_input + ev_output + ev_cache_read + ev_cache_creation, fb) AS tokens
+                 FROM (SELECT *, {USER} AS u, {fallback} AS fb FROM ({rows}))
+                 GROUP BY g"
+            );
+        } else {
+            self.activity_sql(group, filter, usage, &mut q)?;
+        }
+        Ok(self
+            .client
+            .all::<ActivityRow>(&q)?
+            .into_iter()
+            .map(|r| GroupUsage {
+                key: r.g,
+                users: r.users,
+                sessions: r.sessions,
+                prompts: r.prompts,
+                lines_added: num(r.added),
+                lines_removed: num(r.removed),
+                edits_accepted: num(r.accepted),
+                edits_rejected: num(r.rejected),
+                cost_usd: if usage { num(r.cost) } else { 0.0 },
+                tokens: if usage { num(r.tokens) } else { 0.0 },
+            })
+            .collect())
+    }
+
+    /// `activity`'s query over `events` and `points` rows.
+    fn activity_sql(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+        usage: bool,
+        q: &mut Query,
+    ) -> Result<(), SourceError> {
+        let plan = self.plan(filter, None, &[group])?;
+        let events = self.events_sql(filter, plan, q)?;
+        let points = self.points_sql(filter, "", plan, q)?;
         let (event_cost, event_tokens) = if usage {
-            let usage_points = self.points_sql(filter, USAGE_METRICS, plan, &mut q)?;
+            let usage_points = self.points_sql(filter, USAGE_METRICS, plan, q)?;
             let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
             (
                 format!("if({fallback}, cost, 0)"),
@@ -1116,8 +1367,8 @@ impl ClickHouse {
         } else {
             ("toFloat64(0)".to_owned(), "toFloat64(0)".to_owned())
         };
-        let ge = sql::group(group, true, &mut q);
-        let gp = sql::group(group, false, &mut q);
+        let ge = sql::group(group, true, q);
+        let gp = sql::group(group, false, q);
         q.sql = format!(
             "SELECT g, uniqExactIf(u, u != '') AS users, uniqExactIf(s, s != '') AS sessions,
                     toUInt64(sum(prompt)) AS prompts,
@@ -1138,23 +1389,7 @@ impl ClickHouse {
                 FROM ({points}))
              GROUP BY g"
         );
-        Ok(self
-            .client
-            .all::<ActivityRow>(&q)?
-            .into_iter()
-            .map(|r| GroupUsage {
-                key: r.g,
-                users: r.users,
-                sessions: r.sessions,
-                prompts: r.prompts,
-                lines_added: num(r.added),
-                lines_removed: num(r.removed),
-                edits_accepted: num(r.accepted),
-                edits_rejected: num(r.rejected),
-                cost_usd: if usage { num(r.cost) } else { 0.0 },
-                tokens: if usage { num(r.tokens) } else { 0.0 },
-            })
-            .collect())
+        Ok(())
     }
 }
 

@@ -12,6 +12,15 @@ sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 mkdir -p target
 
+# What this run has to work with: a full disk shows up later as a linker "Bus error" (lld maps
+# its output file), so say it up front.
+step "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2 " GiB memory"}'), disk:"
+df -h . | tail -1
+avail_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
+if [ "$avail_kb" -lt $((25 * 1024 * 1024)) ]; then
+  echo "warning: only $((avail_kb / 1024 / 1024)) GiB free here; a full build and its bundles need about 25 GiB" >&2
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -12,6 +12,8 @@
 //!     CCSCOPE_BENCH_SERVER=/path/to/other/ccscope cargo bench --bench ingest   # A/B against another build
 //!     CCSCOPE_BENCH_ONLY="logs gRPC" cargo bench --bench ingest   # only the runs whose label holds it
 //!     CCSCOPE_BENCH_ROTEL=/path/to/rotel-agent (default: the one `pip install rotel` ships)
+//!     CCSCOPE_BENCH_GROWTH=1,10,30 cargo bench --bench ingest   # only growth (`ingest/growth.rs`):
+//!                                              # rate, query times and bytes/event at 1M, 10M, 30M events
 //!
 //! Sender and receivers share the machine's cores, so the figures are lower bounds; the ratio
 //! is what carries over between hosts.
@@ -26,6 +28,8 @@ use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
+#[path = "ingest/growth.rs"]
+mod growth;
 #[path = "ingest/mix.rs"]
 mod mix;
 #[path = "../tests/common/raw_grpc.rs"]
@@ -498,6 +502,15 @@ fn main() {
     let requests = ((1500.0 * scale) as usize).max(20);
     let dir = tempfile::tempdir().expect("tmp");
     let serve = start_serve(dir.path());
+    if let Some(checkpoints) = growth::checkpoints() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(growth::run(&serve, dir.path(), &checkpoints));
+        return;
+    }
     let rotel = rotel_binary().map(|b| start_rotel(&b));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

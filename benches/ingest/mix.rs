@@ -20,7 +20,7 @@ use prost::Message;
 
 /// One in this many turns is an error turn; the rest are tools turns.
 const ERROR_TURN_EVERY: usize = 10;
-const BASE_NS: u64 = 1_795_000_000_000_000_000;
+pub const BASE_NS: u64 = 1_795_000_000_000_000_000;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-code-2.1.197/grpc")
@@ -72,6 +72,11 @@ fn text_of(v: &Option<AnyValue>) -> Option<&str> {
     }
 }
 
+/// The `session.id` of a `LogMix`'s `n`th session in `run`.
+pub fn session_id(run: u64, n: u64) -> String {
+    id(1, run, n)
+}
+
 /// A UUID-shaped id, unique per (kind, run, n).
 fn id(kind: u64, run: u64, n: u64) -> String {
     let a = kind.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ run.rotate_left(17) ^ n;
@@ -96,6 +101,8 @@ pub struct LogMix {
     turn: usize,
     sequence: i64,
     record: u64,
+    /// Nanoseconds between consecutive records' timestamps.
+    step_ns: u64,
     pending: Vec<LogRecord>,
 }
 
@@ -113,8 +120,15 @@ impl LogMix {
             turn: 0,
             sequence: 0,
             record: 0,
+            step_ns: 1_000_000,
             pending: Vec::new(),
         }
+    }
+
+    /// Spreads the records `step_ns` apart (1 ms by default), e.g. over 30 days.
+    pub fn with_record_step(mut self, step_ns: u64) -> LogMix {
+        self.step_ns = step_ns.max(1);
+        self
     }
 
     /// Events per turn, averaged over the mix.
@@ -140,7 +154,7 @@ impl LogMix {
         let mut renamed: HashMap<String, String> = HashMap::new();
         for r in &template.records {
             let mut r = r.clone();
-            let time = BASE_NS + self.record * 1_000_000;
+            let time = BASE_NS + self.record * self.step_ns;
             self.record += 1;
             r.time_unix_nano = time;
             r.observed_time_unix_nano = time;

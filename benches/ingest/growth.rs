@@ -137,7 +137,7 @@ pub async fn run(serve: &Receiver, dir: &Path, checkpoints: &[usize]) {
             .sum::<u64>();
         let ms = |(p50, worst): (f64, f64)| format!("{p50:.0}/{worst:.0}");
         println!(
-            "{:>6.1}M events stored ({:>4.0} s): ingest {:>7.0} records/s | ms: overview {} · cost chart {} · events page+count {} · timeline {} · per-user {} · DAU {} | {:>4.0} bytes/event ({} MiB), {} sessions, serve RSS {} MiB",
+            "{:>6.1}M events stored ({:>4.0} s): ingest {:>7.0} records/s | ms: report {} · cost chart {} · events page+count {} · timeline {} · per-user {} · DAU {} | {:>4.0} bytes/event ({} MiB), {} sessions, serve RSS {} MiB",
             health.events as f64 / 1e6,
             started.elapsed().as_secs_f64(),
             rate,

@@ -218,7 +218,9 @@ impl ClickHouse {
         let cond = sql::rollup_conditions(filter, q, "''");
         let (f, t) = (q.bind_i64(from), q.bind_i64(to));
         let stored = summary::stored(self.config(), &g, &cond, &f, &t);
-        let mut metered = vec![format!("SELECT session_id FROM ({stored}) WHERE metered = 1")];
+        let mut metered = vec![format!(
+            "SELECT session_id FROM ({stored}) WHERE metered = 1"
+        )];
         let mut parts = vec![stored];
         for (a, b) in [(filter.from_ns, from), (to, filter.to_ns)] {
             if a >= b {

@@ -734,6 +734,8 @@ fn rollups_answer_exactly_as_the_raw_tables_do() {
                 &["--model", "claude-opus-4-8"][..],
                 &["--attr", "service.version=2.1.197"][..],
                 &["--attr", "terminal.type=no-such-terminal"][..],
+                // A record attribute of metric points only (the token type).
+                &["--attr", "type=input"][..],
             ] {
                 for command in [&["report", "--json"][..], &["sessions", "--json"][..]] {
                     let mut args: Vec<String> = command.iter().map(|a| a.to_string()).collect();

@@ -183,11 +183,19 @@ impl ClickHouse {
             }
             Ok(Some((from, to)))
         };
+        // The summary keeps resource attributes only: neither events nor points may carry a
+        // key it filters or splits by as a record attribute in its hours.
         let sessions = if status.sessions
             && filter.model.is_none()
-            && groups.iter().all(|g| summary_group(g).is_some())
+            && groups.iter().all(|g| summary_splits(g))
         {
-            cut(Kind::Events, status.sessions_mark)?
+            match (
+                cut(Kind::Events, status.sessions_mark)?,
+                cut(Kind::Points, status.sessions_mark)?,
+            ) {
+                (Some(hours), Some(_)) => Some(hours),
+                _ => None,
+            }
         } else {
             None
         };
@@ -211,10 +219,10 @@ impl ClickHouse {
     ) -> Result<Option<SessionHours>, SourceError> {
         filter.check()?;
         let plan = self.plan(filter, bucket_ns, &[group])?;
-        let (Some((from, to)), Some(g)) = (plan.sessions, summary_group(group)) else {
+        let Some((from, to)) = plan.sessions else {
             return Ok(None);
         };
-        let g = g(q);
+        let g = summary_group(group, q);
         let cond = sql::rollup_conditions(filter, q, "''");
         let (f, t) = (q.bind_i64(from), q.bind_i64(to));
         let stored = summary::stored(self.config(), &g, &cond, &f, &t);
@@ -468,26 +476,30 @@ struct PointRowWire {
     res: serde_json::Map<String, Value>,
 }
 
-/// The condition, on `events` rows, of a session whose cost and tokens do not come from
-/// metrics in the range.
-/// The group of `dimension` over summary rows, for the dimensions constant within a session
-/// (None for the others: the summary cannot answer them).
-#[allow(clippy::type_complexity)]
-fn summary_group(dimension: &Dimension) -> Option<Box<dyn Fn(&mut Query) -> String + '_>> {
-    let fixed = |sql: &'static str| -> Option<Box<dyn Fn(&mut Query) -> String>> {
-        Some(Box::new(move |_: &mut Query| sql.to_owned()))
-    };
+/// Whether the summary can split by `dimension`: only by what is constant within a session.
+fn summary_splits(dimension: &Dimension) -> bool {
+    !matches!(
+        dimension,
+        Dimension::Model | Dimension::Type | Dimension::StatusCode | Dimension::Tool
+    )
+}
+
+/// The group of `dimension` over summary rows (`summary_splits`; `''` for the others).
+fn summary_group(dimension: &Dimension, q: &mut Query) -> String {
     match dimension {
-        Dimension::None => fixed("''"),
-        Dimension::Session => fixed("session_id"),
-        Dimension::User => fixed(USER),
-        Dimension::TerminalType => fixed("terminal_type"),
-        Dimension::Version => fixed("version"),
-        Dimension::Attribute(key) => Some(Box::new(move |q: &mut Query| {
+        Dimension::Session => "session_id".into(),
+        Dimension::User => USER.into(),
+        Dimension::TerminalType => "terminal_type".into(),
+        Dimension::Version => "version".into(),
+        Dimension::Attribute(key) => {
             let k = q.bind(key);
             format!("res[{k}]")
-        })),
-        Dimension::Model | Dimension::Type | Dimension::StatusCode | Dimension::Tool => None,
+        }
+        Dimension::None
+        | Dimension::Model
+        | Dimension::Type
+        | Dimension::StatusCode
+        | Dimension::Tool => "''".into(),
     }
 }
 
@@ -505,6 +517,8 @@ impl SessionHours {
     }
 }
 
+/// The condition, on `events` rows, of a session whose cost and tokens do not come from
+/// metrics in the range.
 fn unmetered(points_usage: &str) -> String {
     format!("session_id NOT IN (SELECT DISTINCT session_id FROM ({points_usage}))")
 }

@@ -17,8 +17,8 @@ mkdir -p target
 step "machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2 " GiB memory"}'), disk:"
 df -h . | tail -1
 avail_kb=$(df -Pk . | awk 'NR == 2 {print $4}')
-if [ "$avail_kb" -lt $((25 * 1024 * 1024)) ]; then
-  echo "warning: only $((avail_kb / 1024 / 1024)) GiB free here; a full build and its bundles need about 25 GiB" >&2
+if [ "$avail_kb" -lt $((15 * 1024 * 1024)) ]; then
+  echo "warning: only $((avail_kb / 1024 / 1024)) GiB free here; a full run (builds, bundles, fuzz targets) takes about 10 GiB" >&2
 fi
 
 step "cargo fmt --check"

@@ -642,11 +642,7 @@ impl Source for ClickHouse {
                 tokens,
             })
             .collect();
-        models.sort_by(|a, b| {
-            b.cost_usd
-                .total_cmp(&a.cost_usd)
-                .then_with(|| a.model.cmp(&b.model))
-        });
+        ccscope_query::sort_models(&mut models);
         report.by_model = models;
         Ok(report)
     }
@@ -1286,11 +1282,7 @@ impl ClickHouse {
                 tokens: row.model_tokens.get(model).copied().unwrap_or(0.0),
             })
             .collect();
-        models.sort_by(|a, b| {
-            b.cost_usd
-                .total_cmp(&a.cost_usd)
-                .then_with(|| a.model.cmp(&b.model))
-        });
+        ccscope_query::sort_models(&mut models);
         report.by_model = models;
         Ok(report)
     }

@@ -210,6 +210,15 @@ pub fn usage_by_parts<S: Source + ?Sized>(
     Ok(out)
 }
 
+/// Highest cost first, then by name: the order of a report's `by_model`.
+pub fn sort_models(models: &mut [crate::ModelUsage]) {
+    models.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then_with(|| a.model.cmp(&b.model))
+    });
+}
+
 /// Highest cost first, then most sessions, then by name: the order of `usage_by`.
 pub fn sort_usage(rows: &mut [GroupUsage]) {
     rows.sort_by(|a, b| {

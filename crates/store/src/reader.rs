@@ -407,11 +407,7 @@ impl Reader {
                 tokens,
             })
             .collect();
-        models.sort_by(|a, b| {
-            b.cost_usd
-                .total_cmp(&a.cost_usd)
-                .then_with(|| a.model.cmp(&b.model))
-        });
+        ccscope_query::sort_models(&mut models);
         report.by_model = models;
         Ok(report)
     }

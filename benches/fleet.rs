@@ -15,6 +15,7 @@ use ccscope_query::{Dimension, EventQuery, Filter, Source};
 use ccscope_telemetry::MetricKind;
 
 const DAY_NS: i64 = 86_400_000_000_000;
+const HOUR_NS: i64 = 3_600_000_000_000;
 
 fn runs() -> usize {
     std::env::var("CCSCOPE_BENCH_RUNS")
@@ -49,6 +50,13 @@ fn env_i64(name: &str) -> Option<i64> {
 }
 
 fn main() {
+    // CCSCOPE_LOG=ccscope_clickhouse=debug prints each statement with its time.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("CCSCOPE_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let Ok(url) = std::env::var("CCSCOPE_BENCH_SOURCE") else {
         println!(
             "fleet bench: set CCSCOPE_BENCH_SOURCE=clickhouse://… (scripts/bench-clickhouse.sh does)"
@@ -62,7 +70,10 @@ fn main() {
     ch.check().expect("the source answers");
     let to = env_i64("CCSCOPE_BENCH_TO_NS")
         .unwrap_or_else(|| ch.newest_ns().expect("newest").expect("data") + 1);
-    let from = env_i64("CCSCOPE_BENCH_FROM_NS").unwrap_or(to - 30 * DAY_NS);
+    // As the dashboard's day presets: from the start of the hour N days before `to`.
+    let span = env_i64("CCSCOPE_BENCH_SPAN_H").map_or(30 * DAY_NS, |h| h * HOUR_NS);
+    let from = env_i64("CCSCOPE_BENCH_FROM_NS")
+        .unwrap_or_else(|| (to - span).div_euclid(HOUR_NS) * HOUR_NS);
     let f = Filter {
         from_ns: from,
         to_ns: to,
@@ -79,16 +90,20 @@ fn main() {
         (to - from) / DAY_NS,
         runs()
     );
+    // The two periods at once, as the API's overview asks them (the test front runs one query
+    // at a time, so there they add up).
+    let previous = Filter {
+        from_ns: f.from_ns - (f.to_ns - f.from_ns),
+        to_ns: f.from_ns,
+        ..f.clone()
+    };
     time("overview (report, this + previous)", s, |r| {
-        (
-            r.report(&f).expect("q"),
-            r.report(&Filter {
-                from_ns: f.from_ns - (f.to_ns - f.from_ns),
-                to_ns: f.from_ns,
-                ..f.clone()
-            })
-            .expect("q"),
-        )
+        let other = ch.clone();
+        std::thread::scope(|scope| {
+            let before = scope.spawn(|| other.report(&previous).expect("q"));
+            let current = r.report(&f).expect("q");
+            (current, before.join().expect("previous report"))
+        })
     });
     time("per-team table (attr:department)", s, |r| {
         r.usage_by(&Dimension::Attribute("department".into()), &f)

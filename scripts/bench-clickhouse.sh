@@ -5,7 +5,8 @@
 #   scripts/bench-clickhouse.sh [EVENTS POINTS USERS]     (defaults 10000000 50000000 1000)
 # Environment: CCSCOPE_BENCH_ROLLUPS=1 (default) installs ccscope's hourly rollups first
 # (`ccscope rollups install --no-refresh`: catches up, no views), 0 drops them (raw tables only);
-# CCSCOPE_BENCH_SPAN_H=24 times the last 24 hours of the data instead of all of it;
+# CCSCOPE_BENCH_SPAN_H=24 times the last 24 hours of the data instead of its 30 days (either
+# from the start of an hour, as the dashboard's day presets);
 # CCSCOPE_BENCH_RUNS (cargo bench --bench fleet) the runs per query.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,8 +28,7 @@ front=$!
 trap 'kill $front 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do grep -q "listening on" "$data/front.log" 2>/dev/null && break; sleep 0.2; done
 port=$(sed -n 's/^listening on //p' "$data/front.log")
-read -r from to < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["from_ns"], r["to_ns"])' "$data/range.json")
-if [ -n "${CCSCOPE_BENCH_SPAN_H:-}" ]; then from=$((to - CCSCOPE_BENCH_SPAN_H * 3600000000000)); fi
+to=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["to_ns"])' "$data/range.json")
 source_url="clickhouse://default@127.0.0.1:$port/otel"
 cargo build --release --quiet --bin ccscope
 if [ "${CCSCOPE_BENCH_ROLLUPS:-1}" = 1 ]; then
@@ -38,5 +38,5 @@ if [ "${CCSCOPE_BENCH_ROLLUPS:-1}" = 1 ]; then
 else
   "$target_dir/release/ccscope" rollups drop --source "$source_url"
 fi
-CCSCOPE_BENCH_SOURCE="$source_url" CCSCOPE_BENCH_FROM_NS=$from CCSCOPE_BENCH_TO_NS=$to \
+CCSCOPE_BENCH_SOURCE="$source_url" CCSCOPE_BENCH_TO_NS=$to \
   cargo bench --bench fleet

@@ -681,7 +681,8 @@ fn shifted(dir: &Path, exports: &[PathBuf], by_ns: i64) -> Vec<PathBuf> {
         match v {
             Value::Object(map) => {
                 for (k, x) in map.iter_mut() {
-                    if k.ends_with("TimeUnixNano")
+                    // `timeUnixNano`, `startTimeUnixNano`, `observedTimeUnixNano`.
+                    if (k == "timeUnixNano" || k.ends_with("TimeUnixNano"))
                         && let Some(ns) = x.as_str().and_then(|t| t.parse::<i64>().ok())
                         && ns > 0
                     {

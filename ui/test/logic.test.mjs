@@ -32,6 +32,10 @@ test("ranges become exact nanosecond parameters", () => {
   assert.equal(hour.toMs - hour.fromMs, 3_600_000);
   const week = presetRange("7d", now);
   assert.equal(week.toMs - week.fromMs, 7 * 86_400_000);
+  // The day presets start on the hour: 30 days and the part of an hour that has passed.
+  const month = presetRange("30d", now + 34 * 60_000);
+  assert.equal(month.fromMs, now - 30 * 86_400_000);
+  assert.equal(month.toMs, now + 34 * 60_000);
   const today = presetRange("today", now);
   assert.ok(today.fromMs <= now && now - today.fromMs < 86_400_000);
   const p = rangeParams(hour, { model: " claude ", user: "" }, ["department=eng", "junk"]);

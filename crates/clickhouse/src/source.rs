@@ -41,6 +41,51 @@ struct Plan {
     sessions: Option<(i64, i64)>,
 }
 
+/// Where a query's rows of one kind come from: raw spans `[from, to)` and rolled-up hours.
+#[derive(Debug, Default)]
+struct Reach {
+    raw: Vec<(i64, i64)>,
+    rolled: Vec<(i64, i64)>,
+}
+
+impl Reach {
+    /// The filter's range with the hours `cut` from a rollup: raw before and after them.
+    fn of(filter: &Filter, cut: Option<(i64, i64)>) -> Reach {
+        match cut {
+            None => Reach {
+                raw: vec![(filter.from_ns, filter.to_ns)],
+                rolled: Vec::new(),
+            },
+            Some((from, to)) => Reach {
+                raw: [(filter.from_ns, from), (to, filter.to_ns)]
+                    .into_iter()
+                    .filter(|(a, b)| a < b)
+                    .collect(),
+                rolled: vec![(from, to)],
+            },
+        }
+    }
+
+    fn add(&mut self, other: Reach) {
+        self.raw.extend(other.raw);
+        self.rolled.extend(other.rolled);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.raw.is_empty() && self.rolled.is_empty()
+    }
+
+    /// The raw spans, bound.
+    fn spans(&self, q: &mut Query) -> Spans {
+        Spans(
+            self.raw
+                .iter()
+                .map(|&(a, b)| (q.bind_i64(a), q.bind_i64(b)))
+                .collect(),
+        )
+    }
+}
+
 impl std::fmt::Debug for ClickHouse {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("ClickHouse")
@@ -230,6 +275,10 @@ impl ClickHouse {
             "SELECT session_id FROM ({stored}) WHERE metered = 1"
         )];
         let mut parts = vec![stored];
+        // Both edges (the partial first hour, the hours after the summary's mark) in one set
+        // of row queries: each raw or rolled-up row query costs ClickHouse ~50-100 ms just to
+        // analyse, whether its span holds rows or not.
+        let (mut events, mut points) = (Reach::default(), Reach::default());
         for (a, b) in [(filter.from_ns, from), (to, filter.to_ns)] {
             if a >= b {
                 continue;
@@ -240,34 +289,21 @@ impl ClickHouse {
                 ..filter.clone()
             };
             let edge_plan = self.plan(&edge, bucket_ns, &[group])?;
-            let events = self.events_sql(&edge, edge_plan, q)?;
-            let points = self.points_sql(&edge, "", edge_plan, q)?;
+            events.add(Reach::of(&edge, edge_plan.events));
+            points.add(Reach::of(&edge, edge_plan.points));
+        }
+        if !events.is_empty() {
+            let event_rows = self.events_rows(filter, &events, q)?;
+            let point_rows = self.points_rows(filter, "", &points, q)?;
             let (ge, gp) = (sql::group(group, true, q), sql::group(group, false, q));
-            parts.push(summary::rows(&events, &points, &ge, &gp));
-            let usage = self.points_sql(&edge, USAGE_METRICS, edge_plan, q)?;
+            parts.push(summary::rows(&event_rows, &point_rows, &ge, &gp));
+            let usage = self.points_rows(filter, USAGE_METRICS, &points, q)?;
             metered.push(format!("SELECT session_id FROM ({usage})"));
         }
         Ok(Some(SessionHours {
             rows: parts.join(" UNION ALL "),
             metered: metered.join(" UNION ALL "),
         }))
-    }
-
-    /// The raw spans of a range whose hours `cut` come from a rollup.
-    fn spans(filter: &Filter, cut: Option<(i64, i64)>, q: &mut Query) -> Spans {
-        let pieces = match cut {
-            None => vec![(filter.from_ns, filter.to_ns)],
-            Some((from, to)) => [(filter.from_ns, from), (to, filter.to_ns)]
-                .into_iter()
-                .filter(|(a, b)| a < b)
-                .collect(),
-        };
-        Spans(
-            pieces
-                .into_iter()
-                .map(|(a, b)| (q.bind_i64(a), q.bind_i64(b)))
-                .collect(),
-        )
     }
 
     /// The `events` rows of the filter: rolled-up hours (`plan`) and raw edges.
@@ -277,21 +313,7 @@ impl ClickHouse {
         plan: Plan,
         q: &mut Query,
     ) -> Result<String, SourceError> {
-        filter.check()?;
-        let schema = self.schema()?;
-        let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
-        let spans = Self::spans(filter, plan.events, q);
-        let raw = (!spans.0.is_empty()).then(|| sql::events(self.config(), &schema, &cond, &spans));
-        let Some((from, to)) = plan.events else {
-            return Ok(raw.unwrap_or_default());
-        };
-        let cond = sql::rollup_conditions(filter, q, "model_attr");
-        let (f, t) = (q.bind_i64(from), q.bind_i64(to));
-        let rolled = rollup::events(self.config(), &cond, &f, &t);
-        Ok(match raw {
-            Some(raw) => format!("{rolled} UNION ALL {raw}"),
-            None => rolled,
-        })
+        self.events_rows(filter, &Reach::of(filter, plan.events), q)
     }
 
     /// The `points` rows of the filter (only `metrics`, a SQL list, when not empty).
@@ -302,22 +324,56 @@ impl ClickHouse {
         plan: Plan,
         q: &mut Query,
     ) -> Result<String, SourceError> {
+        self.points_rows(filter, metrics, &Reach::of(filter, plan.points), q)
+    }
+
+    /// The `events` rows matching the filter's conditions other than time, read where `reach`
+    /// says: one raw query over all its raw spans, one rollup query per rolled-up range.
+    fn events_rows(
+        &self,
+        filter: &Filter,
+        reach: &Reach,
+        q: &mut Query,
+    ) -> Result<String, SourceError> {
         filter.check()?;
         let schema = self.schema()?;
-        let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
-        let spans = Self::spans(filter, plan.points, q);
-        let raw = (!spans.0.is_empty())
-            .then(|| sql::points(self.config(), &schema, &cond, metrics, &spans));
-        let Some((from, to)) = plan.points else {
-            return Ok(raw.unwrap_or_default());
-        };
-        let cond = sql::rollup_conditions(filter, q, "model");
-        let (f, t) = (q.bind_i64(from), q.bind_i64(to));
-        let rolled = rollup::points(self.config(), &cond, metrics, &f, &t);
-        Ok(match raw {
-            Some(raw) => format!("{rolled} UNION ALL {raw}"),
-            None => rolled,
-        })
+        let mut parts = Vec::new();
+        for &(from, to) in &reach.rolled {
+            let cond = sql::rollup_conditions(filter, q, "model_attr");
+            let (f, t) = (q.bind_i64(from), q.bind_i64(to));
+            parts.push(rollup::events(self.config(), &cond, &f, &t));
+        }
+        if !reach.raw.is_empty() {
+            let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
+            let spans = reach.spans(q);
+            parts.push(sql::events(self.config(), &schema, &cond, &spans));
+        }
+        Ok(parts.join(" UNION ALL "))
+    }
+
+    /// The `points` rows (only `metrics`, a SQL list, when not empty) matching the filter's
+    /// conditions other than time, read where `reach` says.
+    fn points_rows(
+        &self,
+        filter: &Filter,
+        metrics: &str,
+        reach: &Reach,
+        q: &mut Query,
+    ) -> Result<String, SourceError> {
+        filter.check()?;
+        let schema = self.schema()?;
+        let mut parts = Vec::new();
+        for &(from, to) in &reach.rolled {
+            let cond = sql::rollup_conditions(filter, q, "model");
+            let (f, t) = (q.bind_i64(from), q.bind_i64(to));
+            parts.push(rollup::points(self.config(), &cond, metrics, &f, &t));
+        }
+        if !reach.raw.is_empty() {
+            let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
+            let spans = reach.spans(q);
+            parts.push(sql::points(self.config(), &schema, &cond, metrics, &spans));
+        }
+        Ok(parts.join(" UNION ALL "))
     }
 
     /// The names condition and search of an event listing, on `events` rows.

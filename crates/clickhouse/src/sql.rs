@@ -196,11 +196,13 @@ pub(crate) fn points(
     let unit = if schema.sums_unit { "MetricUnit" } else { "''" };
     let table = table(config, &config.sums_table);
     let time = spans.condition("TimeUnix");
-    let lookback = format!(
-        "TimeUnix >= fromUnixTimestamp64Nano(({}) - {CUMULATIVE_LOOKBACK_NS}) AND TimeUnix < fromUnixTimestamp64Nano({})",
-        spans.start(),
-        spans.end()
-    );
+    // Each span from a lookback before it (not the whole stretch between the first and the
+    // last span: a month's edges would read the month).
+    let lookback = spans.join(|from, to| {
+        format!(
+            "TimeUnix >= fromUnixTimestamp64Nano(({from}) - {CUMULATIVE_LOOKBACK_NS}) AND TimeUnix < fromUnixTimestamp64Nano({to})"
+        )
+    });
     let keep = spans.condition_ns("time_ns");
     // The facts every query groups or filters by, from a point's attribute maps `a` and `r`.
     let facts = |a: &str, r: &str| {
@@ -239,7 +241,7 @@ pub(crate) fn points(
                          toUnixTimestamp64Nano(toDateTime64(TimeUnix, 9)) AS time_ns,
                          cityHash64(MetricName, Attributes, ResourceAttributes) AS series,
                          any(Attributes) AS attrs, any(ResourceAttributes) AS res, max(Value) AS v
-                  {base} AND {temporality} = 2 AND {lookback}
+                  {base} AND {temporality} = 2 AND ({lookback})
                   GROUP BY metric, series, start_ns, time_ns)
                WINDOW run AS (PARTITION BY series, start_ns ORDER BY time_ns))
             WHERE {keep}))",
@@ -284,14 +286,6 @@ impl Spans {
             .map(|(from, to)| format!("({})", each(from, to)))
             .collect::<Vec<_>>()
             .join(" OR ")
-    }
-
-    fn start(&self) -> &str {
-        self.0.first().map(|s| s.0.as_str()).unwrap_or("0")
-    }
-
-    fn end(&self) -> &str {
-        self.0.last().map(|s| s.1.as_str()).unwrap_or("0")
     }
 }
 

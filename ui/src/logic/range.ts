@@ -11,6 +11,13 @@ export interface Range {
 
 const HOUR = 3_600_000;
 
+/** The start of the (UTC) hour holding `ms`. The day presets start on a whole hour: their
+ * first hourly bucket is whole, and an organisation's ClickHouse answers them from its hourly
+ * summaries without reading the raw tables for a partial first hour. */
+function hourStart(ms: number): number {
+  return Math.floor(ms / HOUR) * HOUR;
+}
+
 export function presetRange(preset: Exclude<Preset, "custom">, nowMs: number): Range {
   switch (preset) {
     case "1h":
@@ -21,9 +28,9 @@ export function presetRange(preset: Exclude<Preset, "custom">, nowMs: number): R
       return { preset, fromMs: midnight.getTime(), toMs: nowMs };
     }
     case "7d":
-      return { preset, fromMs: nowMs - 7 * 24 * HOUR, toMs: nowMs };
+      return { preset, fromMs: hourStart(nowMs - 7 * 24 * HOUR), toMs: nowMs };
     case "30d":
-      return { preset, fromMs: nowMs - 30 * 24 * HOUR, toMs: nowMs };
+      return { preset, fromMs: hourStart(nowMs - 30 * 24 * HOUR), toMs: nowMs };
   }
 }
 

@@ -53,15 +53,22 @@ pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
 /// it before the next commit, which a steady stream of commits never allows. So once the WAL
 /// holds more than this, the checkpointer flags a restart after a checkpoint, and the writer
 /// runs it after its next commit: only the few frames committed since are left to copy, and
-/// it never waits (a busy restart is dropped until the next checkpoint flags one).
-pub const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
+/// it never waits (a busy restart is dropped until the next checkpoint flags one). Small, so
+/// that each restart is short: at 64 MB, restarts and the commits after them stalled answers
+/// for 20-50 ms (p99 45 ms, max 80 ms at half the maximum rate); at 8 MB, p99 17-19 ms,
+/// max 30-46 ms (docs/benchmarks.md).
+pub const WAL_RESTART_BYTES: u64 = 8 * 1024 * 1024;
+/// While exports wait for the writer, a flagged restart waits until the WAL holds this much:
+/// at the maximum rate, restarting every 8 MB cost ~5 % of the throughput, and answers are
+/// queued behind commits then anyway.
+pub const WAL_BUSY_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 /// If the WAL grows past this all the same, the writer restarts it whatever it costs: a hard
 /// bound on the file.
-pub const WAL_WRITER_RESTART_BYTES: u64 = 4 * WAL_RESTART_BYTES;
+pub const WAL_WRITER_RESTART_BYTES: u64 = 4 * WAL_BUSY_RESTART_BYTES;
 /// How long the writer waits for a lock a reader or the checkpointer holds.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The WAL file is cut back to this size when it restarts (up to it, it is reused, not regrown).
-const WAL_SIZE_LIMIT_BYTES: u64 = WAL_RESTART_BYTES;
+const WAL_SIZE_LIMIT_BYTES: u64 = WAL_BUSY_RESTART_BYTES;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
 const SERIES_CACHE_LIMIT: usize = 200_000;
 
@@ -162,6 +169,7 @@ fn start_syncer(
                 }
                 // Opened on first use: SQLite creates the WAL with the first commit, and keeps
                 // the same file (restarts and truncations reuse it) while the writer is open.
+                let started = Instant::now();
                 let synced = match &file {
                     Some(f) => f.sync_data(),
                     None => std::fs::OpenOptions::new()
@@ -169,6 +177,7 @@ fn start_syncer(
                         .open(&wal)
                         .and_then(|f| f.sync_data().map(|()| file = Some(f))),
                 };
+                slow("WAL fsync", started);
                 if let Err(error) = synced {
                     tracing::error!(%error, wal = %wal.display(), "WAL fsync failed; refusing the exports it held");
                     refuse_unsynced(&mut answers, &error);
@@ -423,6 +432,8 @@ fn run(
             }
         }
     });
+    // A job taken off the queue to see whether exports are waiting (see `WAL_BUSY_RESTART_BYTES`).
+    let mut waiting: Option<Job> = None;
     loop {
         if Instant::now() >= next_sweep {
             if let Err(error) = retention::sweep(&mut conn, retention, now_ns()) {
@@ -430,10 +441,15 @@ fn run(
             }
             next_sweep = Instant::now() + RETENTION_INTERVAL;
         }
-        let first = match queue.recv_timeout(next_sweep.saturating_duration_since(Instant::now())) {
-            Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
+        let first = match waiting.take() {
+            Some(job) => job,
+            None => {
+                match queue.recv_timeout(next_sweep.saturating_duration_since(Instant::now())) {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Timeout) => continue,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            }
         };
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCHES_PER_COMMIT {
@@ -442,7 +458,9 @@ fn run(
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         let answers = commit_group(&mut conn, &mut caches, jobs);
+        slow("commit", started);
         match &syncer {
             Some((pending, _)) => {
                 if let Err(mpsc::SendError(mut answers)) = pending.send(answers) {
@@ -464,14 +482,18 @@ fn run(
             // Full means a checkpoint is already due: nothing to add.
             let _ = c.dirty.try_send(());
         }
-        let flagged = checkpointer
-            .as_ref()
-            .is_some_and(|c| c.restart_due.swap(false, Ordering::Relaxed));
-        let too_large = wal_bytes
-            .as_ref()
-            .is_some_and(|b| b.load(Ordering::Relaxed) > WAL_WRITER_RESTART_BYTES);
+        let wal = wal_bytes.as_ref().map_or(0, |b| b.load(Ordering::Relaxed));
+        let too_large = wal > WAL_WRITER_RESTART_BYTES;
+        waiting = queue.try_recv().ok();
+        let busy = waiting.is_some() && wal <= WAL_BUSY_RESTART_BYTES;
+        let flagged = !busy
+            && checkpointer
+                .as_ref()
+                .is_some_and(|c| c.restart_due.swap(false, Ordering::Relaxed));
         if flagged || too_large {
+            let started = Instant::now();
             restart_wal(&conn, !too_large);
+            slow("WAL restart", started);
         }
     }
     if let Some((pending, thread)) = syncer {
@@ -488,6 +510,17 @@ fn run(
         tracing::warn!(%error, "final checkpoint failed");
     }
     tracing::debug!("store writer stopped");
+}
+
+/// How long a step of the writer, syncer or checkpointer may take before a debug line says so
+/// (`CCSCOPE_LOG=ccscope_store=debug`): the latency an export sees is made of these.
+const SLOW_STEP: Duration = Duration::from_millis(10);
+
+fn slow(step: &str, started: Instant) {
+    let took = started.elapsed();
+    if took >= SLOW_STEP {
+        tracing::debug!(step, ms = took.as_millis() as u64, "slow store step");
+    }
 }
 
 /// The bytes a WAL frame takes: a page and its 24-byte header.
@@ -574,9 +607,11 @@ fn start_checkpointer(conn: &Connection) -> Option<Checkpointer> {
             // commits keep coming. Ends when the writer drops its side.
             while commits.recv().is_ok() {
                 // (busy, frames in the WAL, frames copied into the database)
+                let started = Instant::now();
                 let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                     Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
                 });
+                slow("checkpoint", started);
                 match passive {
                     Ok((frames, _)) if frames.max(0) as u64 * frame_bytes > WAL_RESTART_BYTES => {
                         flag.store(true, Ordering::Relaxed);

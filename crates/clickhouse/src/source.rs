@@ -75,14 +75,26 @@ impl Reach {
         self.raw.is_empty() && self.rolled.is_empty()
     }
 
-    /// The raw spans, bound.
-    fn spans(&self, q: &mut Query) -> Spans {
-        Spans(
-            self.raw
-                .iter()
-                .map(|&(a, b)| (q.bind_i64(a), q.bind_i64(b)))
-                .collect(),
-        )
+    /// The row queries of this reach as one UNION ALL: `rolled` for each rolled-up range, and
+    /// `raw` once over all the raw spans (bound), as ClickHouse spends
+    /// ~50-100 ms analysing each row query, empty or not.
+    fn union(
+        &self,
+        q: &mut Query,
+        mut rolled: impl FnMut(&mut Query, i64, i64) -> String,
+        raw: impl FnOnce(&mut Query, &Spans) -> String,
+    ) -> String {
+        let mut parts: Vec<String> = self.rolled.iter().map(|&(a, b)| rolled(q, a, b)).collect();
+        if !self.raw.is_empty() {
+            let spans = Spans(
+                self.raw
+                    .iter()
+                    .map(|&(a, b)| (q.bind_i64(a), q.bind_i64(b)))
+                    .collect(),
+            );
+            parts.push(raw(q, &spans));
+        }
+        parts.join(" UNION ALL ")
     }
 }
 
@@ -328,7 +340,7 @@ impl ClickHouse {
     }
 
     /// The `events` rows matching the filter's conditions other than time, read where `reach`
-    /// says: one raw query over all its raw spans, one rollup query per rolled-up range.
+    /// says.
     fn events_rows(
         &self,
         filter: &Filter,
@@ -337,18 +349,18 @@ impl ClickHouse {
     ) -> Result<String, SourceError> {
         filter.check()?;
         let schema = self.schema()?;
-        let mut parts = Vec::new();
-        for &(from, to) in &reach.rolled {
-            let cond = sql::rollup_conditions(filter, q, "model_attr");
-            let (f, t) = (q.bind_i64(from), q.bind_i64(to));
-            parts.push(rollup::events(self.config(), &cond, &f, &t));
-        }
-        if !reach.raw.is_empty() {
-            let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
-            let spans = reach.spans(q);
-            parts.push(sql::events(self.config(), &schema, &cond, &spans));
-        }
-        Ok(parts.join(" UNION ALL "))
+        let config = self.config();
+        Ok(reach.union(
+            q,
+            |q, from, to| {
+                let cond = sql::rollup_conditions(filter, q, "model_attr");
+                rollup::events(config, &cond, &q.bind_i64(from), &q.bind_i64(to))
+            },
+            |q, spans| {
+                let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
+                sql::events(config, &schema, &cond, spans)
+            },
+        ))
     }
 
     /// The `points` rows (only `metrics`, a SQL list, when not empty) matching the filter's
@@ -362,18 +374,18 @@ impl ClickHouse {
     ) -> Result<String, SourceError> {
         filter.check()?;
         let schema = self.schema()?;
-        let mut parts = Vec::new();
-        for &(from, to) in &reach.rolled {
-            let cond = sql::rollup_conditions(filter, q, "model");
-            let (f, t) = (q.bind_i64(from), q.bind_i64(to));
-            parts.push(rollup::points(self.config(), &cond, metrics, &f, &t));
-        }
-        if !reach.raw.is_empty() {
-            let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
-            let spans = reach.spans(q);
-            parts.push(sql::points(self.config(), &schema, &cond, metrics, &spans));
-        }
-        Ok(parts.join(" UNION ALL "))
+        let config = self.config();
+        Ok(reach.union(
+            q,
+            |q, from, to| {
+                let cond = sql::rollup_conditions(filter, q, "model");
+                rollup::points(config, &cond, metrics, &q.bind_i64(from), &q.bind_i64(to))
+            },
+            |q, spans| {
+                let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
+                sql::points(config, &schema, &cond, metrics, spans)
+            },
+        ))
     }
 
     /// The names condition and search of an event listing, on `events` rows.

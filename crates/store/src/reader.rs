@@ -65,7 +65,7 @@ pub(crate) trait FilterSql {
 }
 
 impl FilterSql for Filter {
-    /// Builds the SQL condition for a table aliased `alias` with the shared column names
+    /// Builds the SQL condition for a table aliased `alias` (`s` is `series`) with the shared column names
     /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
     /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
     fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
@@ -83,7 +83,12 @@ impl FilterSql for Filter {
         let mut sql = String::new();
         let mut args = Vec::new();
         if let Some(session) = &self.session {
-            sql.push_str(&format!(" AND {alias}.session_id = ?"));
+            if alias == "s" {
+                // Series are found by session through their key (`series_by_key`).
+                sql.push_str(" AND s.session_key = (SELECT id FROM sessions WHERE session_id = ?)");
+            } else {
+                sql.push_str(&format!(" AND {alias}.session_id = ?"));
+            }
             args.push(SqlValue::Text(session.clone()));
         }
         if let Some(user) = &self.user {
@@ -731,7 +736,7 @@ impl Reader {
             spans: count("SELECT COUNT(*) FROM spans")?,
             sessions: count(
                 "SELECT COUNT(*) FROM (SELECT session_id FROM events WHERE session_id != ''
-                                      UNION SELECT session_id FROM series WHERE session_id != '')",
+                                      UNION SELECT session_id FROM sessions WHERE session_id != '')",
             )?,
             newest_ns: self.newest_ns()?,
         })

@@ -200,6 +200,46 @@ const MIGRATIONS: &[&str] = &[
     UPDATE point_hours SET first_ns = hour_ns WHERE first_ns IS NULL;
     UPDATE point_hours SET last_ns = hour_ns WHERE last_ns IS NULL;
     "#,
+    // 6: series keyed by an integer session key, so that a new session's series append at the
+    // right edge of their index instead of landing on random pages of two text/hash indexes
+    // (`series.hash` UNIQUE and `series_by_session`): a session's metrics cost one random
+    // insert (its `sessions` row) instead of two per series. `sessions` holds every session
+    // some series has (the empty one included) and is never pruned. The table is rebuilt
+    // because SQLite cannot drop a column's UNIQUE; ids are kept (points refer to them).
+    r#"
+    CREATE TABLE sessions (
+        id          INTEGER PRIMARY KEY,
+        session_id  TEXT NOT NULL UNIQUE
+    );
+    INSERT INTO sessions (session_id) SELECT session_id FROM series GROUP BY session_id ORDER BY MIN(id);
+    CREATE TABLE series_keyed (
+        id              INTEGER PRIMARY KEY,
+        hash            INTEGER NOT NULL,
+        metric          TEXT NOT NULL,
+        unit            TEXT NOT NULL,
+        temporality     TEXT NOT NULL,
+        session_id      TEXT NOT NULL DEFAULT '',
+        user_id         TEXT,
+        user_email      TEXT,
+        organization_id TEXT,
+        terminal_type   TEXT,
+        app_version     TEXT,
+        model           TEXT,
+        model_base      TEXT,
+        point_type      TEXT,
+        attributes      TEXT NOT NULL,
+        resource_id     INTEGER NOT NULL REFERENCES resources(id),
+        cum_start_ns    INTEGER,
+        cum_time_ns     INTEGER,
+        cum_value       REAL,
+        session_key     INTEGER NOT NULL REFERENCES sessions(id)
+    );
+    INSERT INTO series_keyed SELECT s.*, k.id FROM series s JOIN sessions k ON k.session_id = s.session_id;
+    DROP TABLE series;
+    ALTER TABLE series_keyed RENAME TO series;
+    CREATE UNIQUE INDEX series_by_key ON series(session_key, hash);
+    CREATE INDEX series_by_metric ON series(metric);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -71,6 +71,8 @@ const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const WAL_SIZE_LIMIT_BYTES: u64 = WAL_BUSY_RESTART_BYTES;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
 const SERIES_CACHE_LIMIT: usize = 200_000;
+/// Session keys kept in memory; beyond this the cache is cleared and refilled from disk.
+const SESSION_CACHE_LIMIT: usize = 50_000;
 
 /// What one committed batch added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -390,10 +392,27 @@ impl Rollups<'_> {
 }
 
 /// Per-connection memo of ids the writer has already looked up.
-#[derive(Default)]
 struct Caches {
     resources: FxHashMap<u64, i64>,
     series: FxHashMap<u64, SeriesState>,
+    /// Session id → `sessions.id`.
+    sessions: FxHashMap<String, i64>,
+    /// Sessions with this key or a greater one were created after `series` was last cleared,
+    /// so every series of theirs is in `series`: one that is not is new, and needs no lookup
+    /// (a new session's metrics, the common case, cost no index probe). Keys only grow:
+    /// `sessions` rows are never deleted.
+    fresh_sessions_from: i64,
+}
+
+impl Default for Caches {
+    fn default() -> Caches {
+        Caches {
+            resources: FxHashMap::default(),
+            series: FxHashMap::default(),
+            sessions: FxHashMap::default(),
+            fresh_sessions_from: i64::MAX,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -686,7 +705,13 @@ fn commit_group(conn: &mut Connection, caches: &mut Caches, jobs: Vec<Job>) -> V
 impl Caches {
     fn clear(&mut self) {
         self.resources.clear();
+        self.sessions.clear();
+        self.clear_series();
+    }
+
+    fn clear_series(&mut self) {
         self.series.clear();
+        self.fresh_sessions_from = i64::MAX;
     }
 }
 
@@ -861,14 +886,94 @@ fn series_state(
         return Ok(*state);
     }
     if caches.series.len() >= SERIES_CACHE_LIMIT {
-        caches.series.clear();
+        caches.clear_series();
     }
     let hash = p.series_hash as i64;
-    let found = tx
+    let session = p.identity.session_id.as_deref().unwrap_or("");
+    let session_key = session_key(tx, caches, session)?;
+    let found = if session_key >= caches.fresh_sessions_from {
+        None
+    } else {
+        find_series(tx, session_key, hash)?
+    };
+    let state = match found {
+        Some(state) => state,
+        None => {
+            let resource_id = resource_id(tx, caches, &p.resource)?;
+            let id = &p.identity;
+            tx.prepare_cached(
+                "INSERT INTO series (hash, metric, unit, temporality, session_id, user_id,
+                    user_email, organization_id, terminal_type, app_version, model, model_base,
+                    point_type, attributes, resource_id, session_key)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                hash,
+                p.metric,
+                p.unit,
+                p.temporality.as_str(),
+                session,
+                id.user_id,
+                id.user_email,
+                id.organization_id,
+                id.terminal_type,
+                id.app_version,
+                p.model,
+                prepared.model_base,
+                p.point_type,
+                prepared.attributes,
+                resource_id,
+                session_key,
+            ])?;
+            SeriesState {
+                id: tx.last_insert_rowid(),
+                cumulative: None,
+            }
+        }
+    };
+    caches.series.insert(p.series_hash, state);
+    Ok(state)
+}
+
+/// The `sessions` key of `session`, creating it if new (see `Caches::fresh_sessions_from`).
+fn session_key(
+    tx: &Transaction<'_>,
+    caches: &mut Caches,
+    session: &str,
+) -> Result<i64, StoreError> {
+    if let Some(key) = caches.sessions.get(session) {
+        return Ok(*key);
+    }
+    if caches.sessions.len() >= SESSION_CACHE_LIMIT {
+        caches.sessions.clear();
+    }
+    let created = tx
+        .prepare_cached("INSERT INTO sessions (session_id) VALUES (?1) ON CONFLICT DO NOTHING")?
+        .execute([session])?;
+    let key = if created == 1 {
+        let key = tx.last_insert_rowid();
+        caches.fresh_sessions_from = caches.fresh_sessions_from.min(key);
+        key
+    } else {
+        tx.prepare_cached("SELECT id FROM sessions WHERE session_id = ?1")?
+            .query_row([session], |r| r.get(0))?
+    };
+    caches.sessions.insert(session.to_owned(), key);
+    Ok(key)
+}
+
+/// A stored series and its cumulative state.
+fn find_series(
+    tx: &Transaction<'_>,
+    session_key: i64,
+    hash: i64,
+) -> Result<Option<SeriesState>, StoreError> {
+    Ok(tx
         .prepare_cached(
-            "SELECT id, cum_start_ns, cum_time_ns, cum_value FROM series WHERE hash = ?1",
+            "SELECT id, cum_start_ns, cum_time_ns, cum_value FROM series
+             WHERE session_key = ?1 AND hash = ?2",
         )?
-        .query_row([hash], |r| {
+        .query_row([session_key, hash], |r| {
             let id: i64 = r.get(0)?;
             let start: Option<i64> = r.get(1)?;
             let time: Option<i64> = r.get(2)?;
@@ -885,43 +990,7 @@ fn series_state(
                 },
             })
         })
-        .optional()?;
-    let state = match found {
-        Some(state) => state,
-        None => {
-            let resource_id = resource_id(tx, caches, &p.resource)?;
-            let id = &p.identity;
-            tx.prepare_cached(
-                "INSERT INTO series (hash, metric, unit, temporality, session_id, user_id,
-                    user_email, organization_id, terminal_type, app_version, model, model_base,
-                    point_type, attributes, resource_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-            )?
-            .execute(params![
-                hash,
-                p.metric,
-                p.unit,
-                p.temporality.as_str(),
-                id.session_id.as_deref().unwrap_or(""),
-                id.user_id,
-                id.user_email,
-                id.organization_id,
-                id.terminal_type,
-                id.app_version,
-                p.model,
-                prepared.model_base,
-                p.point_type,
-                prepared.attributes,
-                resource_id,
-            ])?;
-            SeriesState {
-                id: tx.last_insert_rowid(),
-                cumulative: None,
-            }
-        }
-    };
-    caches.series.insert(p.series_hash, state);
-    Ok(state)
+        .optional()?)
 }
 
 const INSERT_POINT_SQL: &str = "INSERT OR IGNORE INTO points (series_id, start_ns, time_ns, value,

@@ -601,9 +601,11 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
         }
     };
     check(&path);
-    // As a database written before migration 5: the hourly rows without times, filled in by it.
+    // As a database written before migration 5: the hourly rows without times, filled in by
+    // it (and the series without session keys, given them by migration 6).
     {
         let conn = rusqlite::Connection::open(&path).expect("open");
+        undo_session_keys(&conn);
         conn.execute_batch(
             "ALTER TABLE point_hours DROP COLUMN first_ns;
              ALTER TABLE point_hours DROP COLUMN last_ns; PRAGMA user_version = 4;",
@@ -613,6 +615,30 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
         schema::migrate(&mut conn).expect("migrate");
     }
     check(&path);
+}
+
+/// Puts `series` back as it was before migration 6 (unique `hash`, indexed `session_id`, no
+/// `sessions` table), keeping its rows and ids, and sets the schema version to 5.
+fn undo_session_keys(conn: &rusqlite::Connection) {
+    conn.execute_batch(
+        "CREATE TABLE series_v5 (
+            id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE, metric TEXT NOT NULL,
+            unit TEXT NOT NULL, temporality TEXT NOT NULL, session_id TEXT NOT NULL DEFAULT '',
+            user_id TEXT, user_email TEXT, organization_id TEXT, terminal_type TEXT,
+            app_version TEXT, model TEXT, model_base TEXT, point_type TEXT,
+            attributes TEXT NOT NULL, resource_id INTEGER NOT NULL REFERENCES resources(id),
+            cum_start_ns INTEGER, cum_time_ns INTEGER, cum_value REAL);
+         INSERT INTO series_v5 SELECT id, hash, metric, unit, temporality, session_id, user_id,
+            user_email, organization_id, terminal_type, app_version, model, model_base,
+            point_type, attributes, resource_id, cum_start_ns, cum_time_ns, cum_value FROM series;
+         DROP TABLE series;
+         DROP TABLE sessions;
+         ALTER TABLE series_v5 RENAME TO series;
+         CREATE INDEX series_by_metric ON series(metric);
+         CREATE INDEX series_by_session ON series(session_id);
+         PRAGMA user_version = 5;",
+    )
+    .expect("undo migration 6");
 }
 
 /// Context switches of this process's thread named `name` (Linux: /proc/self/task).

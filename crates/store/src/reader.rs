@@ -65,9 +65,9 @@ pub(crate) trait FilterSql {
 }
 
 impl FilterSql for Filter {
-    /// Builds the SQL condition for a table aliased `alias` (`s` is `series`) with the shared column names
-    /// (`session_id`, `user_id`, `user_email`, `model`, `model_base`, `attributes`,
-    /// `resource_id`), and the time expression given (e.g. `p.time_ns`).
+    /// Builds the SQL condition for a table aliased `alias` (`s` is `series`) with the shared
+    /// column names (`session_id`, `user_id`, `user_email`, `model`, `model_base`,
+    /// `attributes`, `resource_id`), and the time expression given (e.g. `p.time_ns`).
     fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError> {
         let (conditions, mut args) = self.conditions(alias)?;
         let mut all = vec![

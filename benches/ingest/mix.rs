@@ -77,10 +77,13 @@ pub fn session_id(run: u64, n: u64) -> String {
     id(1, run, n)
 }
 
-/// A UUID-shaped id, unique per (kind, run, n).
+/// A UUID-v4-shaped id, unique per (kind, run, n), its bits as well mixed as a random UUID's:
+/// Claude Code's session, prompt and request ids are random, so consecutive ones land anywhere
+/// in an index on them (a counter-like id would let every insert append, which real traffic
+/// never does).
 fn id(kind: u64, run: u64, n: u64) -> String {
-    let a = kind.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ run.rotate_left(17) ^ n;
-    let b = n.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ run;
+    let a = mix64(kind.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ run.rotate_left(17) ^ n);
+    let b = mix64(a ^ n.wrapping_mul(0xC2B2_AE3D_27D4_EB4F) ^ run);
     format!(
         "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
         (a >> 32) as u32,
@@ -89,6 +92,13 @@ fn id(kind: u64, run: u64, n: u64) -> String {
         (b >> 52) as u16 & 0xfff,
         b & 0xffff_ffff_ffff
     )
+}
+
+/// SplitMix64's finaliser: a bijection on u64, so distinct inputs stay distinct.
+fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Log exports of Claude Code turns, `BATCH` records each.

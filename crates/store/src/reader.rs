@@ -58,6 +58,17 @@ fn moved_value_sql(index: usize) -> String {
     )
 }
 
+/// ` AND ` the events aliased `alias` are the session bound twice after it: by its key for
+/// the events written since migration 7 (`events_by_session_key`), by its text for those from
+/// before, whose key is NULL (`events_by_session`, partial). SQLite answers the OR from both
+/// indexes (EXPLAIN QUERY PLAN: MULTI-INDEX OR).
+pub(crate) fn event_session_condition(alias: &str) -> String {
+    format!(
+        " AND ({alias}.session_key = (SELECT id FROM sessions WHERE session_id = ?) \
+         OR ({alias}.session_key IS NULL AND {alias}.session_id = ?))"
+    )
+}
+
 /// A filter's SQL on SQLite.
 pub(crate) trait FilterSql {
     fn sql(&self, alias: &str, time: &str) -> Result<(String, Vec<SqlValue>), StoreError>;
@@ -87,7 +98,8 @@ impl FilterSql for Filter {
                 // Series are found by session through their key (`series_by_key`).
                 sql.push_str(" AND s.session_key = (SELECT id FROM sessions WHERE session_id = ?)");
             } else {
-                sql.push_str(&format!(" AND {alias}.session_id = ?"));
+                sql.push_str(&event_session_condition(alias));
+                args.push(SqlValue::Text(session.clone()));
             }
             args.push(SqlValue::Text(session.clone()));
         }
@@ -736,7 +748,8 @@ impl Reader {
             spans: count("SELECT COUNT(*) FROM spans")?,
             sessions: count(
                 "SELECT COUNT(*) FROM (SELECT session_id FROM events WHERE session_id != ''
-                                      UNION SELECT session_id FROM sessions WHERE session_id != '')",
+                                      UNION SELECT k.session_id FROM sessions k WHERE k.session_id != ''
+                                        AND EXISTS (SELECT 1 FROM series s WHERE s.session_key = k.id))",
             )?,
             newest_ns: self.newest_ns()?,
         })

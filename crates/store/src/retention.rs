@@ -30,23 +30,32 @@ fn delete_before(conn: &Connection, cutoff_ns: i64) -> Result<Swept, StoreError>
         "DELETE FROM event_detail_hours WHERE hour_ns <= ?1",
         params![event_hour],
     )?;
+    // Every event's session has a key (the writer and migration 7 give them); this only
+    // makes sure of it before the sums below look them up.
+    conn.execute(
+        "INSERT OR IGNORE INTO sessions (session_id)
+         SELECT DISTINCT session_id FROM events WHERE time_ns >= ?1 AND time_ns < ?2",
+        params![event_hour, next_hour],
+    )?;
     conn.execute(
         "INSERT INTO event_hours
-         SELECT ?1, session_id, name, COALESCE(model, ''), MAX(COALESCE(model_base, '')), COUNT(*),
+         SELECT ?1, (SELECT k.id FROM sessions k WHERE k.session_id = e.session_id), e.session_id,
+                name, COALESCE(model, ''), MAX(COALESCE(model_base, '')), COUNT(*),
                 TOTAL(cost_usd), TOTAL(input_tokens), TOTAL(output_tokens), TOTAL(cache_read_tokens),
                 TOTAL(cache_creation_tokens)
-         FROM events WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY 2, 3, 4",
+         FROM events e WHERE time_ns >= ?1 AND time_ns < ?2 GROUP BY 3, 4, 5",
         params![event_hour, next_hour],
     )?;
     conn.execute(
         &format!(
             "INSERT INTO event_detail_hours
-             SELECT ?1, session_id, name, COALESCE(model, ''), {}, MAX(COALESCE(model_base, '')),
+             SELECT ?1, (SELECT k.id FROM sessions k WHERE k.session_id = e.session_id),
+                    e.session_id, name, COALESCE(model, ''), {}, MAX(COALESCE(model_base, '')),
                     COUNT(*), COALESCE(SUM(success = 1), 0), COALESCE(SUM(success = 0), 0),
                     TOTAL(duration_ms), COUNT(duration_ms)
-             FROM events WHERE time_ns >= ?1 AND time_ns < ?2
+             FROM events e WHERE time_ns >= ?1 AND time_ns < ?2
                AND name IN ('api_request', 'api_error', 'tool_result', 'tool_decision')
-             GROUP BY 2, 3, 4, 5",
+             GROUP BY 3, 4, 5, 6",
             crate::schema::EVENT_DETAIL_SQL
         ),
         params![event_hour, next_hour],

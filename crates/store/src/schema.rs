@@ -204,8 +204,9 @@ const MIGRATIONS: &[&str] = &[
     // right edge of their index instead of landing on random pages of two text/hash indexes
     // (`series.hash` UNIQUE and `series_by_session`): a session's metrics cost one random
     // insert (its `sessions` row) instead of two per series. `sessions` holds every session
-    // some series has (the empty one included) and is never pruned. The table is rebuilt
-    // because SQLite cannot drop a column's UNIQUE; ids are kept (points refer to them).
+    // some series (and, from migration 7, some event) has, the empty one included, and is
+    // never pruned. The table is rebuilt because SQLite cannot drop a column's UNIQUE; ids
+    // are kept (points refer to them).
     r#"
     CREATE TABLE sessions (
         id          INTEGER PRIMARY KEY,
@@ -239,6 +240,65 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE series_keyed RENAME TO series;
     CREATE UNIQUE INDEX series_by_key ON series(session_key, hash);
     CREATE INDEX series_by_metric ON series(metric);
+    "#,
+    // 7: events and the hourly event sums keyed by session too. Session ids are random UUIDs,
+    // so an index on their text puts every new session's rows on random pages of it (and
+    // the WAL and the checkpointer copy each such page whole); keyed by `sessions.id`, which
+    // grows, a new session's rows append at the right edge. Every event's session gets a
+    // key here and from the writer. The sums are rebuilt keyed (their text stays in each row:
+    // readers select it). Events written from now on carry their key; the rows from before
+    // keep it NULL and stay in the text index, now partial (filling the key in would rewrite
+    // every stored event, as long as rewriting the database). Readers match a session in
+    // both (`reader::event_session_condition`).
+    r#"
+    INSERT OR IGNORE INTO sessions (session_id)
+        SELECT session_id FROM events GROUP BY session_id ORDER BY MIN(id);
+    CREATE TABLE event_hours_keyed (
+        hour_ns               INTEGER NOT NULL,
+        session_key           INTEGER NOT NULL,
+        session_id            TEXT NOT NULL,
+        name                  TEXT NOT NULL,
+        model                 TEXT NOT NULL,
+        model_base            TEXT NOT NULL,
+        n                     INTEGER NOT NULL,
+        cost_usd              REAL NOT NULL,
+        input_tokens          REAL NOT NULL,
+        output_tokens         REAL NOT NULL,
+        cache_read_tokens     REAL NOT NULL,
+        cache_creation_tokens REAL NOT NULL,
+        PRIMARY KEY (hour_ns, session_key, name, model)
+    ) WITHOUT ROWID;
+    INSERT INTO event_hours_keyed
+        SELECT h.hour_ns, k.id, h.session_id, h.name, h.model, h.model_base, h.n, h.cost_usd,
+               h.input_tokens, h.output_tokens, h.cache_read_tokens, h.cache_creation_tokens
+        FROM event_hours h JOIN sessions k ON k.session_id = h.session_id;
+    DROP TABLE event_hours;
+    ALTER TABLE event_hours_keyed RENAME TO event_hours;
+    CREATE TABLE event_detail_hours_keyed (
+        hour_ns         INTEGER NOT NULL,
+        session_key     INTEGER NOT NULL,
+        session_id      TEXT NOT NULL,
+        name            TEXT NOT NULL,
+        model           TEXT NOT NULL,
+        detail          TEXT NOT NULL,
+        model_base      TEXT NOT NULL,
+        n               INTEGER NOT NULL,
+        successes       INTEGER NOT NULL,
+        failures        INTEGER NOT NULL,
+        duration_ms_sum REAL NOT NULL,
+        duration_n      INTEGER NOT NULL,
+        PRIMARY KEY (hour_ns, session_key, name, model, detail)
+    ) WITHOUT ROWID;
+    INSERT INTO event_detail_hours_keyed
+        SELECT h.hour_ns, k.id, h.session_id, h.name, h.model, h.detail, h.model_base, h.n,
+               h.successes, h.failures, h.duration_ms_sum, h.duration_n
+        FROM event_detail_hours h JOIN sessions k ON k.session_id = h.session_id;
+    DROP TABLE event_detail_hours;
+    ALTER TABLE event_detail_hours_keyed RENAME TO event_detail_hours;
+    ALTER TABLE events ADD COLUMN session_key INTEGER;
+    DROP INDEX events_by_session;
+    CREATE INDEX events_by_session ON events(session_id, time_ns) WHERE session_key IS NULL;
+    CREATE INDEX events_by_session_key ON events(session_key, time_ns) WHERE session_key IS NOT NULL;
     "#,
 ];
 

@@ -326,15 +326,28 @@ pub(crate) fn event_rows_sql(
             bucket_expr(t, width)
         }
     };
+    // The same keys on the rollup (`keys`) and on the raw events (`raw_keys`), which find a
+    // session through its key (`reader::event_session_condition`).
     let mut keys = String::new();
     let mut key_args = Vec::new();
+    let mut raw_keys = String::new();
+    let mut raw_key_args = Vec::new();
     if let Some(session) = &filter.session {
         keys.push_str(" AND e.session_id = ?");
         key_args.push(SqlValue::Text(session.clone()));
+        raw_keys.push_str(&crate::reader::event_session_condition("e"));
+        raw_key_args.extend([
+            SqlValue::Text(session.clone()),
+            SqlValue::Text(session.clone()),
+        ]);
     }
     if let Some(model) = &filter.model {
-        keys.push_str(" AND (e.model = ? OR e.model_base = ?)");
-        key_args.extend([SqlValue::Text(model.clone()), SqlValue::Text(model.clone())]);
+        let model_keys = " AND (e.model = ? OR e.model_base = ?)";
+        keys.push_str(model_keys);
+        raw_keys.push_str(model_keys);
+        for args in [&mut key_args, &mut raw_key_args] {
+            args.extend([SqlValue::Text(model.clone()), SqlValue::Text(model.clone())]);
+        }
     }
     // (table, key columns, sums over the table, the same sums over raw events). The raw
     // expressions use unqualified columns: that part reads one table, `events e`.
@@ -373,7 +386,7 @@ pub(crate) fn event_rows_sql(
     let raw = |time_condition: &str| {
         format!(
             "SELECT {} AS b, session_id, name, COALESCE(model, '') AS model, {raw_sums}
-             FROM events e WHERE {time_condition}{name_condition}{keys} GROUP BY {groups}",
+             FROM events e WHERE {time_condition}{name_condition}{raw_keys} GROUP BY {groups}",
             bucket("e.time_ns")
         )
     };
@@ -384,7 +397,7 @@ pub(crate) fn event_rows_sql(
         args.extend(key_args.iter().cloned());
         for (from, to) in [(filter.from_ns, first_hour), (last_hour, filter.to_ns)] {
             args.extend([SqlValue::Integer(from), SqlValue::Integer(to)]);
-            args.extend(key_args.iter().cloned());
+            args.extend(raw_key_args.iter().cloned());
         }
         let sql = format!(
             "SELECT b, {key_columns}, {sums} FROM (
@@ -403,7 +416,7 @@ pub(crate) fn event_rows_sql(
             SqlValue::Integer(filter.from_ns),
             SqlValue::Integer(filter.to_ns),
         ]);
-        args.extend(key_args);
+        args.extend(raw_key_args);
         Some((raw("e.time_ns >= ? AND e.time_ns < ?"), args))
     }
 }

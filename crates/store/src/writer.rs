@@ -67,6 +67,13 @@ pub const WAL_BUSY_RESTART_BYTES: u64 = 64 * 1024 * 1024;
 pub const WAL_WRITER_RESTART_BYTES: u64 = 4 * WAL_BUSY_RESTART_BYTES;
 /// How long the writer waits for a lock a reader or the checkpointer holds.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The writer's SQLite page cache, in KiB. Every index the writer inserts into grows at its
+/// right edge (no random keys), so its working set is a few pages per B-tree: 8 MB was as
+/// fast as 32 MB on a 1 GB database and faster on a small one (SQLite walks the whole cache
+/// at every commit of a page split while the file is under 1 GiB: `pcache1TruncateUnsafe`),
+/// and peak RSS under the ingest benchmark fell from 93–115 to 61–77 MiB
+/// (docs/benchmarks.md).
+const WRITER_CACHE_KIB: i64 = 8_000;
 /// The WAL file is cut back to this size when it restarts (up to it, it is reused, not regrown).
 const WAL_SIZE_LIMIT_BYTES: u64 = WAL_BUSY_RESTART_BYTES;
 /// Series states kept in memory; beyond this the cache is cleared and refilled from disk.
@@ -291,7 +298,7 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     // fsyncs the WAL before any answer, is running.
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "cache_size", -32_000)?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     // No checkpoints on the writer's own commits: the checkpointer thread copies the WAL back
     // in the background, and the writer only restarts the WAL once it is large.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -302,16 +309,17 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
 
 /// Hourly sums gathered over one transaction and written once per key before it commits
 /// (a batch of a session's events shares a few keys: one upsert instead of one per event).
-/// Keys borrow the group's rows: (hour, session, name, model[, detail]).
+/// Keys borrow the group's rows: (hour, session key, name, model[, detail]).
 #[derive(Default)]
 struct Rollups<'a> {
     points: FxHashMap<(i64, i64), crate::series::TimedSum>,
-    events: FxHashMap<(i64, &'a str, &'a str, &'a str), EventSums<'a>>,
-    details: FxHashMap<(i64, &'a str, &'a str, &'a str, String), DetailSums<'a>>,
+    events: FxHashMap<(i64, i64, &'a str, &'a str), EventSums<'a>>,
+    details: FxHashMap<(i64, i64, &'a str, &'a str, String), DetailSums<'a>>,
 }
 
 #[derive(Default)]
 struct EventSums<'a> {
+    session: &'a str,
     model_base: &'a str,
     n: i64,
     cost_usd: f64,
@@ -320,6 +328,7 @@ struct EventSums<'a> {
 
 #[derive(Default)]
 struct DetailSums<'a> {
+    session: &'a str,
     model_base: &'a str,
     n: i64,
     successes: i64,
@@ -340,19 +349,20 @@ impl Rollups<'_> {
             points.execute(params![hour, series, sum.value, sum.first_ns, sum.last_ns])?;
         }
         let mut events = tx.prepare_cached(
-            "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (hour_ns, session_id, name, model) DO UPDATE SET
+            "INSERT INTO event_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (hour_ns, session_key, name, model) DO UPDATE SET
                 n = n + excluded.n, cost_usd = cost_usd + excluded.cost_usd,
                 input_tokens = input_tokens + excluded.input_tokens,
                 output_tokens = output_tokens + excluded.output_tokens,
                 cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
                 cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens",
         )?;
-        for ((hour, session, name, model), sums) in self.events {
+        for ((hour, session_key, name, model), sums) in self.events {
             let [input, output, cache_read, cache_creation] = sums.tokens;
             events.execute(params![
                 hour,
-                session,
+                session_key,
+                sums.session,
                 name,
                 model,
                 sums.model_base,
@@ -365,17 +375,18 @@ impl Rollups<'_> {
             ])?;
         }
         let mut details = tx.prepare_cached(
-            "INSERT INTO event_detail_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (hour_ns, session_id, name, model, detail) DO UPDATE SET
+            "INSERT INTO event_detail_hours VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT (hour_ns, session_key, name, model, detail) DO UPDATE SET
                 n = n + excluded.n, successes = successes + excluded.successes,
                 failures = failures + excluded.failures,
                 duration_ms_sum = duration_ms_sum + excluded.duration_ms_sum,
                 duration_n = duration_n + excluded.duration_n",
         )?;
-        for ((hour, session, name, model, detail), d) in self.details {
+        for ((hour, session_key, name, model, detail), d) in self.details {
             details.execute(params![
                 hour,
-                session,
+                session_key,
+                d.session,
                 name,
                 model,
                 detail,
@@ -777,10 +788,10 @@ const INSERT_EVENT_SQL: &str = "INSERT OR IGNORE INTO events (dedup_key, time_ns
     terminal_type, app_version, model, model_base, cost_usd, input_tokens, output_tokens,
     cache_read_tokens, cache_creation_tokens, duration_ms, ttft_ms, success, status_code, attempt,
     tool_name, tool_use_id, request_id, decision, decision_source, error, prompt_text, severity,
-    body, trace_id, span_id, scope, attributes, resource_id, moved)
+    body, trace_id, span_id, scope, attributes, resource_id, moved, session_key)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
     ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38,
-    ?39, ?40)";
+    ?39, ?40, ?41)";
 
 fn insert_event<'a>(
     tx: &Transaction<'_>,
@@ -794,13 +805,15 @@ fn insert_event<'a>(
     let resource_id = resource_id(tx, caches, &e.resource)?;
     let f = &e.facts;
     let id = &e.identity;
+    let session = id.session_id.as_deref().unwrap_or("");
+    let session_key = session_key(tx, caches, session)?;
     let changed = insert.execute(params![
         e.dedup_key,
         e.time_ns,
         e.observed_ns,
         received_ns,
         e.name,
-        id.session_id.as_deref().unwrap_or(""),
+        session,
         e.sequence,
         e.prompt_id,
         id.user_id,
@@ -835,16 +848,17 @@ fn insert_event<'a>(
         prepared.attributes,
         resource_id,
         prepared.moved,
+        session_key,
     ])?;
     if changed == 1 {
         let hour = crate::series::hour_of(e.time_ns);
-        let session = id.session_id.as_deref().unwrap_or_default();
         let model = f.model.as_deref().unwrap_or_default();
         let model_base = prepared.model_base.as_deref().unwrap_or_default();
         let sums = rollups
             .events
-            .entry((hour, session, e.name.as_str(), model))
+            .entry((hour, session_key, e.name.as_str(), model))
             .or_default();
+        sums.session = session;
         sums.model_base = model_base;
         sums.n += 1;
         sums.cost_usd += f.cost_usd.unwrap_or(0.0);
@@ -859,12 +873,13 @@ fn insert_event<'a>(
         if crate::series::DETAILED_EVENTS.contains(&e.name.as_str()) {
             let key = (
                 hour,
-                session,
+                session_key,
                 e.name.as_str(),
                 model,
                 crate::series::event_detail(&e.name, f),
             );
             let d = rollups.details.entry(key).or_default();
+            d.session = session;
             d.model_base = model_base;
             d.n += 1;
             d.successes += i64::from(f.success == Some(true));

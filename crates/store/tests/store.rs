@@ -570,6 +570,27 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
     let check = |path: &std::path::Path| {
         let reader = Reader::open(path).expect("reader");
         let hour = 3600 * second;
+        // Whole hours: the hourly event sums answer, per session too.
+        let whole = Filter {
+            from_ns: t0 - t0 % hour - 10 * hour,
+            to_ns: t0 - t0 % hour + 10 * hour,
+            ..Filter::default()
+        };
+        let report = reader.report(&whole).expect("report");
+        assert_eq!(report.events.get("tool_result"), Some(&2));
+        let one = Filter {
+            session: Some("both".into()),
+            ..whole.clone()
+        };
+        let report = reader.report(&one).expect("report");
+        assert_eq!(report.events.get("tool_result"), Some(&2));
+        let other = Filter {
+            session: Some("metric-only".into()),
+            ..whole
+        };
+        let report = reader.report(&other).expect("report");
+        assert_eq!(report.events.get("tool_result"), None);
+        assert!((report.cost_usd - 1.0).abs() < 1e-9, "{}", report.cost_usd);
         for (from, to) in [
             (0, i64::MAX),
             (t0 - t0 % hour, t0 - t0 % hour + hour),
@@ -617,11 +638,130 @@ async fn session_start_and_end_are_the_first_and_last_record_exactly() {
     check(&path);
 }
 
-/// Puts `series` back as it was before migration 6 (unique `hash`, indexed `session_id`, no
-/// `sessions` table), keeping its rows and ids, and sets the schema version to 5.
+/// A session's events are found by its key (events written since migration 7) and by its
+/// text (events from before, whose key is NULL), together, in every reader path that filters
+/// by session: the events page and its count, raw sums over partial hours and the hourly sums.
+#[tokio::test]
+async fn a_session_is_found_in_events_written_before_and_after_its_key() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let second = 1_000_000_000i64;
+    let t0 = 1_796_066_109 * second;
+    let (writer, thread) = start_writer(&path);
+    writer
+        .write(events_at("s1", &[t0, t0 + second], 0), t0)
+        .await
+        .expect("events");
+    drop(writer);
+    thread.join();
+    {
+        let conn = rusqlite::Connection::open(&path).expect("open");
+        undo_session_keys(&conn);
+        let keyed: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'session_key'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("columns");
+        assert_eq!(keyed, 0, "undone");
+    }
+    // Migrated again on opening: the two old events keep a NULL key.
+    let (writer, thread) = start_writer(&path);
+    writer
+        .write(
+            events_at(
+                "s1",
+                &[t0 + 2 * second, t0 + 3 * second, t0 + 4 * second],
+                0,
+            ),
+            t0,
+        )
+        .await
+        .expect("events");
+    writer
+        .write(events_at("s2", &[t0 + 5 * second], 0), t0)
+        .await
+        .expect("events");
+    drop(writer);
+    thread.join();
+    let conn = rusqlite::Connection::open(&path).expect("open");
+    let (old, new): (i64, i64) = conn
+        .query_row(
+            "SELECT COUNT(*) FILTER (WHERE session_key IS NULL), COUNT(session_key) FROM events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("keys");
+    assert_eq!((old, new), (2, 4));
+
+    let reader = Reader::open(&path).expect("reader");
+    let hour = 3600 * second;
+    let whole = (t0 - t0 % hour - hour, t0 - t0 % hour + 2 * hour);
+    for (session, expected) in [("s1", 5usize), ("s2", 1), ("none", 0)] {
+        let filter = |(from_ns, to_ns): (i64, i64)| Filter {
+            from_ns,
+            to_ns,
+            session: Some(session.into()),
+            ..Filter::default()
+        };
+        let query = ccscope_store::EventQuery {
+            filter: filter((0, i64::MAX)),
+            ..Default::default()
+        };
+        let mut listed = 0;
+        reader
+            .events(&query, |_| {
+                listed += 1;
+                Ok(())
+            })
+            .expect("events");
+        assert_eq!(listed, expected, "{session}: events page");
+        assert_eq!(
+            reader.count_events(&query).expect("count"),
+            expected as u64,
+            "{session}: count"
+        );
+        for range in [(t0 - second, t0 + 10 * second), whole] {
+            let report = reader.report(&filter(range)).expect("report");
+            assert_eq!(
+                report.events.get("tool_result").copied().unwrap_or(0),
+                expected as u64,
+                "{session}: report over {range:?}"
+            );
+        }
+    }
+}
+
+/// Puts `series`, the hourly event sums and `events` back as they were before migrations 6
+/// and 7 (unique `hash`, indexed `session_id`, sums keyed by session text, no `sessions`
+/// table, no `events.session_key`), keeping their rows and ids, and sets the schema version
+/// to 5.
 fn undo_session_keys(conn: &rusqlite::Connection) {
     conn.execute_batch(
-        "CREATE TABLE series_v5 (
+        "CREATE TABLE event_hours_v5 (
+            hour_ns INTEGER NOT NULL, session_id TEXT NOT NULL, name TEXT NOT NULL,
+            model TEXT NOT NULL, model_base TEXT NOT NULL, n INTEGER NOT NULL,
+            cost_usd REAL NOT NULL, input_tokens REAL NOT NULL, output_tokens REAL NOT NULL,
+            cache_read_tokens REAL NOT NULL, cache_creation_tokens REAL NOT NULL,
+            PRIMARY KEY (hour_ns, session_id, name, model)) WITHOUT ROWID;
+         INSERT INTO event_hours_v5 SELECT hour_ns, session_id, name, model, model_base, n,
+            cost_usd, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens
+            FROM event_hours;
+         DROP TABLE event_hours;
+         ALTER TABLE event_hours_v5 RENAME TO event_hours;
+         CREATE TABLE event_detail_hours_v5 (
+            hour_ns INTEGER NOT NULL, session_id TEXT NOT NULL, name TEXT NOT NULL,
+            model TEXT NOT NULL, detail TEXT NOT NULL, model_base TEXT NOT NULL,
+            n INTEGER NOT NULL, successes INTEGER NOT NULL, failures INTEGER NOT NULL,
+            duration_ms_sum REAL NOT NULL, duration_n INTEGER NOT NULL,
+            PRIMARY KEY (hour_ns, session_id, name, model, detail)) WITHOUT ROWID;
+         INSERT INTO event_detail_hours_v5 SELECT hour_ns, session_id, name, model, detail,
+            model_base, n, successes, failures, duration_ms_sum, duration_n
+            FROM event_detail_hours;
+         DROP TABLE event_detail_hours;
+         ALTER TABLE event_detail_hours_v5 RENAME TO event_detail_hours;
+         CREATE TABLE series_v5 (
             id INTEGER PRIMARY KEY, hash INTEGER NOT NULL UNIQUE, metric TEXT NOT NULL,
             unit TEXT NOT NULL, temporality TEXT NOT NULL, session_id TEXT NOT NULL DEFAULT '',
             user_id TEXT, user_email TEXT, organization_id TEXT, terminal_type TEXT,
@@ -636,9 +776,13 @@ fn undo_session_keys(conn: &rusqlite::Connection) {
          ALTER TABLE series_v5 RENAME TO series;
          CREATE INDEX series_by_metric ON series(metric);
          CREATE INDEX series_by_session ON series(session_id);
+         DROP INDEX events_by_session_key;
+         DROP INDEX events_by_session;
+         ALTER TABLE events DROP COLUMN session_key;
+         CREATE INDEX events_by_session ON events(session_id, time_ns);
          PRAGMA user_version = 5;",
     )
-    .expect("undo migration 6");
+    .expect("undo migrations 6 and 7");
 }
 
 /// Context switches of this process's thread named `name` (Linux: /proc/self/task).

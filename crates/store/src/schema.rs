@@ -247,9 +247,9 @@ const MIGRATIONS: &[&str] = &[
     // grows, a new session's rows append at the right edge. Every event's session gets a
     // key here and from the writer. The sums are rebuilt keyed (their text stays in each row:
     // readers select it). Events written from now on carry their key; the rows from before
-    // keep it NULL and stay in the text index, now partial (filling the key in would rewrite
-    // every stored event, as long as rewriting the database). Readers match a session in
-    // both (`reader::event_session_condition`).
+    // keep it NULL and stay in the text index, now partial (filling their key in would
+    // rewrite every stored event, as costly as rewriting the database). Readers match a
+    // session in both (`reader::event_session_condition`).
     r#"
     INSERT OR IGNORE INTO sessions (session_id)
         SELECT session_id FROM events GROUP BY session_id ORDER BY MIN(id);

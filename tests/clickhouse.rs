@@ -391,6 +391,22 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
                 );
             }
         }
+        // One session's events: SQLite finds them by session key, ClickHouse by its column.
+        let session = [
+            "events",
+            "--json",
+            "--session",
+            "03aba2d0-93f5-4374-82b3-b136b0d67f97",
+        ];
+        let a = lines_of(&sqlite(&session), &[]);
+        let b = lines_of(&clickhouse(&session), &pw);
+        assert!(!a.is_empty(), "the tools session has events");
+        let ids = |list: &[Value]| -> Vec<(Value, Value)> {
+            list.iter()
+                .map(|e| (e["time_ns"].clone(), e["session_id"].clone()))
+                .collect()
+        };
+        assert_eq!(ids(&a), ids(&b), "one session's events ({schema} schema)");
         let only = lines_of(
             &clickhouse(&["events", "--json", "--name", "api_error"]),
             &pw,

@@ -49,15 +49,21 @@ pub const RETENTION_INTERVAL: Duration = Duration::from_secs(600);
 /// copies delayed the syncer's WAL fsyncs, and so the answers (p99 22-31 ms against 7-11 ms at
 /// 60k records/s in the ingest benchmark).
 pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(50);
-/// SQLite restarts the WAL from its start on its own only when a checkpoint has copied all of
-/// it before the next commit, which a steady stream of commits never allows. So once the WAL
-/// holds more than this, the checkpointer flags a restart after a checkpoint, and the writer
-/// runs it after its next commit: only the few frames committed since are left to copy, and
-/// it never waits (a busy restart is dropped until the next checkpoint flags one). Small, so
-/// that each restart is short: at 64 MB, restarts and the commits after them stalled answers
-/// for 20-50 ms (p99 45 ms, max 80 ms at half the maximum rate); at 8 MB, p99 17-19 ms,
-/// max 30-46 ms (docs/benchmarks.md).
+/// SQLite restarts the WAL from its start on its own, at no cost, when a commit begins with
+/// every frame already copied into the database; with the checkpointer every
+/// `CHECKPOINT_INTERVAL`, a steady stream of commits never allows that. So once the WAL holds
+/// more than this, the checkpointer copies after every commit (`MAX_CATCH_UP_CHECKPOINTS`),
+/// which soon finishes a copy while the writer is between commits. Only if that fails does it
+/// flag a restart, which the writer runs after its next commit (a busy restart is dropped
+/// until the next flag): that one copies what is left and syncs the database while exports
+/// wait, 10-20 ms at half the maximum rate. Small, so that each restart has little to copy:
+/// at 64 MB, restarts and the commits after them stalled answers for 20-50 ms
+/// (docs/benchmarks.md).
 pub const WAL_RESTART_BYTES: u64 = 8 * 1024 * 1024;
+/// Checkpoints after consecutive commits, at most, before the checkpointer flags a restart
+/// for the writer (see `WAL_RESTART_BYTES`). Letting SQLite restart the WAL instead of the
+/// writer took p99 at 32k records/s from 28-32 ms to 8-17 ms (docs/benchmarks.md).
+const MAX_CATCH_UP_CHECKPOINTS: usize = 16;
 /// While exports wait for the writer, a flagged restart waits until the WAL holds this much:
 /// at the maximum rate, restarting every 8 MB cost ~5 % of the throughput, and answers are
 /// queued behind commits then anyway.
@@ -633,22 +639,31 @@ fn start_checkpointer(conn: &Connection) -> Option<Checkpointer> {
             };
             let _ = conn.busy_timeout(Duration::from_secs(1));
             let frame_bytes = wal_frame_bytes(&conn).unwrap_or(4096 + 24);
+            // Checkpoints since the WAL grew over WAL_RESTART_BYTES.
+            let mut catching_up = 0usize;
             // Asleep until a commit; then a checkpoint at most every CHECKPOINT_INTERVAL while
             // commits keep coming. Ends when the writer drops its side.
             while commits.recv().is_ok() {
                 // (busy, frames in the WAL, frames copied into the database)
                 let started = Instant::now();
-                let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                    Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-                });
+                let passive =
+                    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
                 slow("checkpoint", started);
                 match passive {
-                    Ok((frames, _)) if frames.max(0) as u64 * frame_bytes > WAL_RESTART_BYTES => {
+                    Ok(frames) if frames.max(0) as u64 * frame_bytes > WAL_RESTART_BYTES => {
+                        // Over the restart size: copy after every commit, without waiting
+                        // (see `MAX_CATCH_UP_CHECKPOINTS`), and flag a restart only if SQLite
+                        // has not restarted the WAL by then.
+                        catching_up += 1;
+                        if catching_up < MAX_CATCH_UP_CHECKPOINTS {
+                            continue;
+                        }
                         flag.store(true, Ordering::Relaxed);
                     }
                     Ok(_) => {}
                     Err(error) => tracing::debug!(%error, "background checkpoint skipped"),
                 }
+                catching_up = 0;
                 std::thread::sleep(CHECKPOINT_INTERVAL);
             }
         })

@@ -837,3 +837,34 @@ async fn an_idle_store_does_not_wake_its_checkpointer() {
     thread.join();
     assert_eq!(count_events(&path), 2);
 }
+
+/// Under a steady stream of commits the WAL is restarted from its start once it passes
+/// `WAL_RESTART_BYTES`, so its file stays near that size however much is written.
+#[tokio::test]
+async fn the_wal_stays_small_under_a_steady_stream_of_commits() {
+    use ccscope_store::writer::WAL_RESTART_BYTES;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let (writer, thread) = start_writer(&path);
+    let wal = dir.path().join("ccscope.db-wal");
+    let now = ccscope_store::now_ns();
+    // 100 records of 4 KB a batch: 6 times WAL_RESTART_BYTES in all.
+    let batches = (6 * WAL_RESTART_BYTES / (100 * 4_000)) as i64;
+    let mut largest = 0;
+    for b in 0..batches {
+        let times: Vec<i64> = (0..100).map(|i| now - b * 1_000 - i).collect();
+        writer
+            .write(events_at(&format!("s{b}"), &times, 4_000), now)
+            .await
+            .expect("write");
+        largest = largest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    assert!(
+        largest <= 3 * WAL_RESTART_BYTES,
+        "the WAL grew to {largest} bytes while {} were written",
+        6 * WAL_RESTART_BYTES
+    );
+    drop(writer);
+    thread.join();
+    assert_eq!(count_events(&path), 100 * batches as u64);
+}

@@ -617,7 +617,8 @@ struct Checkpointer {
     /// sleeps until then, so an idle store wakes nobody.
     dirty: mpsc::SyncSender<()>,
     thread: JoinHandle<()>,
-    /// Set after a checkpoint that found the WAL over `WAL_RESTART_BYTES`.
+    /// Set when `MAX_CATCH_UP_CHECKPOINTS` checkpoints in a row found the WAL still over
+    /// `WAL_RESTART_BYTES`.
     restart_due: Arc<AtomicBool>,
 }
 

@@ -120,7 +120,7 @@ fn decode_json(signal: Signal, body: &[u8]) -> Result<ExportRequest, DecodeError
         source,
     };
     let request = match signal {
-        Signal::Logs => ExportRequest::Logs(serde_json::from_slice(body).map_err(err)?),
+        Signal::Logs => ExportRequest::Logs(crate::json_logs::decode(body).map_err(err)?),
         Signal::Metrics => ExportRequest::Metrics(serde_json::from_slice(body).map_err(err)?),
         Signal::Traces => ExportRequest::Traces(serde_json::from_slice(body).map_err(err)?),
     };

@@ -7,6 +7,7 @@
 
 pub mod cumulative;
 pub mod decode;
+mod json_logs;
 pub mod model;
 pub mod normalize;
 pub mod value;

@@ -233,7 +233,19 @@ pub fn count_protobuf(signal: Signal, bytes: &[u8]) -> Result<WireCounts, WireEr
 /// Counts an OTLP/JSON export without parsing it: every decoded message needs an object, so
 /// the objects bound what it decodes to. Records are not counted here (0).
 pub fn count_json(bytes: &[u8]) -> WireCounts {
-    let objects = bytes.iter().filter(|&&b| b == b'{').count();
+    // Counted in chunks of 255 into a byte-wide sum, which the compiler turns into vector
+    // compares over 32 bytes at a time; a plain `filter().count()` widens every byte to a
+    // usize and ran at a byte a cycle (3 % of the receiver's CPU on HTTP/JSON logs).
+    let objects: usize = bytes
+        .chunks(255)
+        .map(|chunk| {
+            usize::from(
+                chunk
+                    .iter()
+                    .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'{'))),
+            )
+        })
+        .sum();
     WireCounts {
         records: 0,
         decoded_bytes: objects

@@ -102,12 +102,66 @@ impl Reader {
         group: &Dimension,
         filter: &Filter,
     ) -> Result<Vec<GroupUsage>, StoreError> {
+        self.activity(group, filter, None)
+    }
+
+    /// `Source::usage_by` in one read of the events: the activity of `group_activity` and, from
+    /// the same rows, the cost and tokens of the `api_request` events of sessions that sent no
+    /// cost or token metrics (as `usage_series` takes them), plus those metrics. The generic
+    /// `usage_by_parts` read the events three times (activity, cost, tokens): 2.2 s for the
+    /// per-user table over 1M events, 92 s over 30M.
+    pub fn usage_by(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<Vec<GroupUsage>, StoreError> {
+        let metered = self.metered_sessions(filter)?;
+        let mut rows: HashMap<String, GroupUsage> = self
+            .activity(group, filter, Some(&metered))?
+            .into_iter()
+            .map(|g| (g.key.clone(), g))
+            .collect();
+        for (tokens, metric) in [
+            (false, MetricKind::CostUsage),
+            (true, MetricKind::TokenUsage),
+        ] {
+            for (key, total) in self.metric_series(metric, group, filter)?.totals() {
+                let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
+                    key,
+                    ..GroupUsage::default()
+                });
+                if tokens {
+                    row.tokens += total;
+                } else {
+                    row.cost_usd += total;
+                }
+            }
+        }
+        let mut out: Vec<GroupUsage> = rows.into_values().collect();
+        ccscope_query::sort_usage(&mut out);
+        Ok(out)
+    }
+
+    /// Each group's users, sessions, prompts and metric activity; with `unmetered_usage`, also
+    /// the cost and tokens of the `api_request` events whose session is not in it.
+    fn activity(
+        &self,
+        group: &Dimension,
+        filter: &Filter,
+        unmetered_usage: Option<&HashSet<String>>,
+    ) -> Result<Vec<GroupUsage>, StoreError> {
         let mut groups: HashMap<String, Seen> = HashMap::new();
         let (cond, args) = filter.sql("e", "e.time_ns")?;
+        let usage_columns = if unmetered_usage.is_some() {
+            ", e.name = 'api_request', e.cost_usd, COALESCE(e.input_tokens, 0) + COALESCE(e.output_tokens, 0)
+               + COALESCE(e.cache_read_tokens, 0) + COALESCE(e.cache_creation_tokens, 0)"
+        } else {
+            ""
+        };
         // Streamed and grouped here: SQLite's GROUP BY sorts every row on three texts first
         // (3.3 s against 2.0 s for the per-user table over 1M events of 47k sessions).
         let sql = format!(
-            "SELECT {g}, {user}, e.session_id, e.name = 'user_prompt' FROM events e WHERE {cond}",
+            "SELECT {g}, {user}, e.session_id, e.name = 'user_prompt'{usage_columns} FROM events e WHERE {cond}",
             g = group.sql("e"),
             user = user_sql("e"),
         );
@@ -130,6 +184,13 @@ impl Reader {
                 seen.sessions.insert(session.to_owned());
             }
             seen.usage.prompts += row.get::<_, i64>(3)? as u64;
+            if let Some(metered) = unmetered_usage
+                && row.get::<_, bool>(4)?
+                && !metered.contains(session)
+            {
+                seen.usage.cost_usd += row.get::<_, Option<f64>>(5)?.unwrap_or(0.0);
+                seen.usage.tokens += row.get::<_, f64>(6)?;
+            }
         }
         series_sums::<f64>(
             self.conn(),

@@ -508,21 +508,9 @@ impl Reader {
         Ok(series)
     }
 
-    /// Cost (or total tokens) per bucket and group, from the metrics for sessions that sent cost
-    /// or token metrics in the range and from `api_request` events for the others.
-    pub fn usage_series(
-        &self,
-        tokens: bool,
-        group: &Dimension,
-        filter: &Filter,
-    ) -> Result<TimeSeries, StoreError> {
-        let metric = if tokens {
-            MetricKind::TokenUsage
-        } else {
-            MetricKind::CostUsage
-        };
-        let mut series = TimeSeries::new(filter);
-        // Sessions whose usage comes from metrics.
+    /// The sessions whose cost and tokens come from their metrics: those that sent cost or token
+    /// metrics in the range (the others' come from their `api_request` events).
+    pub(crate) fn metered_sessions(&self, filter: &Filter) -> Result<HashSet<String>, StoreError> {
         let usage_metrics =
             " AND s.metric IN ('claude_code.cost.usage', 'claude_code.token.usage')";
         let mut metered: HashSet<String> = HashSet::new();
@@ -541,6 +529,24 @@ impl Reader {
                 Ok(())
             },
         )?;
+        Ok(metered)
+    }
+
+    /// Cost (or total tokens) per bucket and group, from the metrics for sessions that sent cost
+    /// or token metrics in the range and from `api_request` events for the others.
+    pub fn usage_series(
+        &self,
+        tokens: bool,
+        group: &Dimension,
+        filter: &Filter,
+    ) -> Result<TimeSeries, StoreError> {
+        let metric = if tokens {
+            MetricKind::TokenUsage
+        } else {
+            MetricKind::CostUsage
+        };
+        let mut series = TimeSeries::new(filter);
+        let metered = self.metered_sessions(filter)?;
         let metric_part = self.metric_series(metric, group, filter)?;
         for (g, buckets) in metric_part.groups {
             for (b, v) in buckets {

@@ -119,4 +119,12 @@ impl Source for Reader {
     ) -> Result<Vec<GroupUsage>, SourceError> {
         Ok(Reader::group_activity(self, group, filter)?)
     }
+
+    fn usage_by(&self, group: &Dimension, filter: &Filter) -> Result<Vec<GroupUsage>, SourceError> {
+        // Token types come from each event's four columns: the generic path has them.
+        if matches!(group, Dimension::Type) {
+            return ccscope_query::usage_by_parts(self, group, filter);
+        }
+        Ok(Reader::usage_by(self, group, filter)?)
+    }
 }

@@ -868,3 +868,159 @@ async fn the_wal_stays_small_under_a_steady_stream_of_commits() {
     thread.join();
     assert_eq!(count_events(&path), 100 * batches as u64);
 }
+
+/// One session's events: `api_request`s of `cost` each and `prompts` user prompts, from a user
+/// on a terminal.
+fn session_events(
+    session: &str,
+    user: &str,
+    terminal: &str,
+    requests: &[f64],
+    prompts: usize,
+    t0: i64,
+) -> serde_json::Value {
+    let mut records = Vec::new();
+    let attrs = |name: &str, seq: usize| {
+        vec![
+            json!({"key": "session.id", "value": {"stringValue": session}}),
+            json!({"key": "user.email", "value": {"stringValue": user}}),
+            json!({"key": "terminal.type", "value": {"stringValue": terminal}}),
+            json!({"key": "event.name", "value": {"stringValue": name}}),
+            json!({"key": "event.sequence", "value": {"intValue": seq}}),
+        ]
+    };
+    for i in 0..prompts {
+        records.push(json!({"timeUnixNano": (t0 + i as i64).to_string(), "attributes": attrs("user_prompt", i)}));
+    }
+    for (i, cost) in requests.iter().enumerate() {
+        let mut a = attrs("api_request", prompts + i);
+        a.extend([
+            json!({"key": "model", "value": {"stringValue": "claude-sonnet-4-6"}}),
+            json!({"key": "cost_usd", "value": {"doubleValue": cost}}),
+            json!({"key": "input_tokens", "value": {"intValue": 100}}),
+            json!({"key": "output_tokens", "value": {"intValue": 20}}),
+            json!({"key": "cache_read_tokens", "value": {"intValue": 3}}),
+        ]);
+        records.push(json!({"timeUnixNano": (t0 + 1000 + i as i64).to_string(), "attributes": a}));
+    }
+    json!({"scopeLogs": [{"logRecords": records}]})
+}
+
+#[tokio::test]
+async fn per_group_usage_in_one_read_equals_the_generic_path() {
+    use ccscope_query::{Source, usage_by_parts};
+    use ccscope_store::Dimension;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("ccscope.db");
+    let t0 = 1_795_000_000_000_000_000i64;
+    let (writer, thread) = start_writer(&path);
+    let logs = json!({"resourceLogs": [
+        session_events("events-a", "alice@example.com", "xterm", &[0.5, 0.5, 0.5], 2, t0),
+        session_events("events-b", "bob@example.com", "vscode", &[0.25, 0.25], 1, t0 + 60_000_000_000),
+        // Sends cost and token metrics: its events' cost must not count a second time.
+        session_events("metered", "alice@example.com", "vscode", &[9.0], 1, t0 + 120_000_000_000),
+    ]})
+    .to_string();
+    let point = |value: f64, extra: serde_json::Value| {
+        let mut attributes = vec![
+            json!({"key": "session.id", "value": {"stringValue": "metered"}}),
+            json!({"key": "user.email", "value": {"stringValue": "alice@example.com"}}),
+            json!({"key": "terminal.type", "value": {"stringValue": "vscode"}}),
+            json!({"key": "model", "value": {"stringValue": "claude-sonnet-4-6"}}),
+        ];
+        if !extra.is_null() {
+            attributes.push(extra);
+        }
+        json!({"attributes": attributes, "startTimeUnixNano": (t0 + 100_000_000_000).to_string(),
+               "timeUnixNano": (t0 + 130_000_000_000).to_string(), "asDouble": value})
+    };
+    let metrics = json!({"resourceMetrics": [{"scopeMetrics": [{"metrics": [
+        {"name": "claude_code.cost.usage", "unit": "USD",
+         "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [point(2.0, serde_json::Value::Null)]}},
+        {"name": "claude_code.token.usage", "unit": "tokens",
+         "sum": {"aggregationTemporality": 1, "isMonotonic": true, "dataPoints": [
+            point(700.0, json!({"key": "type", "value": {"stringValue": "input"}})),
+            point(50.0, json!({"key": "type", "value": {"stringValue": "output"}}))]}}]}]}]})
+    .to_string();
+    for (signal, body) in [(Signal::Logs, logs), (Signal::Metrics, metrics)] {
+        let batch = normalize(
+            decode_request(signal, Encoding::Json, body.as_bytes()).expect("decode"),
+            1,
+        );
+        writer.write(batch, 1).await.expect("write");
+    }
+    drop(writer);
+    thread.join();
+    let reader = Reader::open(&path).expect("reader");
+    let all = Filter {
+        from_ns: 0,
+        to_ns: i64::MAX / 2,
+        ..Filter::default()
+    };
+
+    let by_user = Source::usage_by(&reader, &Dimension::User, &all).expect("usage");
+    let row = |key: &str| {
+        by_user
+            .iter()
+            .find(|r| r.key == key)
+            .unwrap_or_else(|| panic!("no {key} in {by_user:?}"))
+    };
+    let alice = row("alice@example.com");
+    assert!((alice.cost_usd - 3.5).abs() < 1e-12, "{alice:?}");
+    assert_eq!(alice.tokens, 3.0 * 123.0 + 750.0, "{alice:?}");
+    assert_eq!((alice.users, alice.sessions, alice.prompts), (1, 2, 3));
+    let bob = row("bob@example.com");
+    assert!((bob.cost_usd - 0.5).abs() < 1e-12, "{bob:?}");
+    assert_eq!(bob.tokens, 2.0 * 123.0);
+    assert_eq!(by_user[0].key, "alice@example.com", "highest cost first");
+
+    let filters = [
+        all.clone(),
+        Filter {
+            user: Some("alice@example.com".into()),
+            ..all.clone()
+        },
+        Filter {
+            attributes: vec![("terminal.type".into(), "vscode".into())],
+            ..all.clone()
+        },
+        Filter {
+            model: Some("claude-sonnet-4-6".into()),
+            ..all.clone()
+        },
+        Filter {
+            from_ns: t0 + 500,
+            to_ns: t0 + 125_000_000_000,
+            ..all.clone()
+        },
+    ];
+    for filter in &filters {
+        for group in [
+            Dimension::None,
+            Dimension::User,
+            Dimension::Session,
+            Dimension::Model,
+            Dimension::TerminalType,
+            Dimension::Attribute("terminal.type".into()),
+        ] {
+            let one_read = Source::usage_by(&reader, &group, filter).expect("usage_by");
+            let parts = usage_by_parts(&reader, &group, filter).expect("parts");
+            assert_eq!(
+                one_read.len(),
+                parts.len(),
+                "{group:?} {filter:?}\n{one_read:?}\n{parts:?}"
+            );
+            for (a, b) in one_read.iter().zip(&parts) {
+                assert!(
+                    a.key == b.key
+                        && (a.cost_usd - b.cost_usd).abs() < 1e-9
+                        && a.tokens == b.tokens
+                        && (a.users, a.sessions, a.prompts) == (b.users, b.sessions, b.prompts)
+                        && (a.lines_added, a.edits_accepted) == (b.lines_added, b.edits_accepted),
+                    "{group:?} {filter:?}\n{a:?}\n{b:?}"
+                );
+            }
+        }
+    }
+}

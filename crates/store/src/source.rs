@@ -125,6 +125,6 @@ impl Source for Reader {
         if matches!(group, Dimension::Type) {
             return ccscope_query::usage_by_parts(self, group, filter);
         }
-        Ok(Reader::usage_by(self, group, filter)?)
+        Ok(Reader::group_usage(self, group, filter)?)
     }
 }

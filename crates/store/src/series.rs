@@ -316,6 +316,19 @@ pub(crate) fn event_rows_sql(
     width: i64,
     name_condition: &str,
 ) -> Option<(String, Vec<SqlValue>)> {
+    event_rows_sql_grouped(rollup, filter, width, name_condition, true)
+}
+
+/// `event_rows_sql`, with `grouped` false: the rows of the hourly table and of the partial
+/// hours as they are, a key possibly several times (one row per hour), for callers that only
+/// add: SQL's GROUP BY over them sorts every row on its texts first.
+pub(crate) fn event_rows_sql_grouped(
+    rollup: EventRollup,
+    filter: &Filter,
+    width: i64,
+    name_condition: &str,
+    grouped: bool,
+) -> Option<(String, Vec<SqlValue>)> {
     if filter.user.is_some() || !filter.attributes.is_empty() {
         return None;
     }
@@ -399,17 +412,20 @@ pub(crate) fn event_rows_sql(
             args.extend([SqlValue::Integer(from), SqlValue::Integer(to)]);
             args.extend(raw_key_args.iter().cloned());
         }
-        let sql = format!(
-            "SELECT b, {key_columns}, {sums} FROM (
-                SELECT {} AS b, session_id, name, model, {columns}
+        let union = format!(
+            "SELECT {} AS b, session_id, name, model, {columns}
                 FROM {table} e WHERE e.hour_ns >= ? AND e.hour_ns < ?{name_condition}{keys}
                 UNION ALL SELECT * FROM ({})
-                UNION ALL SELECT * FROM ({}))
-             GROUP BY {groups}",
+                UNION ALL SELECT * FROM ({})",
             bucket("e.hour_ns"),
             raw("e.time_ns >= ? AND e.time_ns < ?"),
             raw("e.time_ns >= ? AND e.time_ns < ?"),
         );
+        let sql = if grouped {
+            format!("SELECT b, {key_columns}, {sums} FROM ({union}) GROUP BY {groups}")
+        } else {
+            union
+        };
         Some((sql, args))
     } else {
         args.extend([

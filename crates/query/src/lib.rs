@@ -14,4 +14,6 @@ pub use model::{
     LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary,
     TimeSeries, Tokens, bin_ms, bucket_width, latency_bin, sent_prompt,
 };
-pub use source::{ErrorCode, Source, SourceError, sort_models, sort_usage, usage_by_parts};
+pub use source::{
+    ErrorCode, Source, SourceError, sort_models, sort_usage, usage_by_parts, usage_rows,
+};

@@ -184,21 +184,28 @@ pub fn usage_by_parts<S: Source + ?Sized>(
     group: &Dimension,
     filter: &Filter,
 ) -> Result<Vec<GroupUsage>, SourceError> {
-    let mut rows: std::collections::BTreeMap<String, GroupUsage> = source
-        .group_activity(group, filter)?
-        .into_iter()
-        .map(|g| (g.key.clone(), g))
-        .collect();
-    for (tokens, series) in [
-        (false, source.usage_series(false, group, filter)?),
-        (true, source.usage_series(true, group, filter)?),
-    ] {
+    let activity = source.group_activity(group, filter)?;
+    let cost = source.usage_series(false, group, filter)?;
+    let tokens = source.usage_series(true, group, filter)?;
+    Ok(usage_rows(activity, &cost, &tokens))
+}
+
+/// The rows of `Source::usage_by`: each group's activity with the totals of its cost and token
+/// series added (a group with usage and no activity gets a row too), highest cost first.
+pub fn usage_rows(
+    activity: Vec<GroupUsage>,
+    cost: &TimeSeries,
+    tokens: &TimeSeries,
+) -> Vec<GroupUsage> {
+    let mut rows: std::collections::BTreeMap<String, GroupUsage> =
+        activity.into_iter().map(|g| (g.key.clone(), g)).collect();
+    for (is_tokens, series) in [(false, cost), (true, tokens)] {
         for (key, total) in series.totals() {
             let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
                 key,
                 ..GroupUsage::default()
             });
-            if tokens {
+            if is_tokens {
                 row.tokens += total;
             } else {
                 row.cost_usd += total;
@@ -207,7 +214,7 @@ pub fn usage_by_parts<S: Source + ?Sized>(
     }
     let mut out: Vec<GroupUsage> = rows.into_values().collect();
     sort_usage(&mut out);
-    Ok(out)
+    out
 }
 
 /// Highest cost first, then by name: the order of a report's `by_model`.

@@ -117,30 +117,11 @@ impl Reader {
         filter: &Filter,
     ) -> Result<Vec<GroupUsage>, StoreError> {
         let metered = self.metered_sessions(filter)?;
-        let mut rows: HashMap<String, GroupUsage> = self
-            .activity(group, filter, Some(&metered))?
-            .into_iter()
-            .map(|g| (g.key.clone(), g))
-            .collect();
-        for (tokens, metric) in [
-            (false, MetricKind::CostUsage),
-            (true, MetricKind::TokenUsage),
-        ] {
-            for (key, total) in self.metric_series(metric, group, filter)?.totals() {
-                let row = rows.entry(key.clone()).or_insert_with(|| GroupUsage {
-                    key,
-                    ..GroupUsage::default()
-                });
-                if tokens {
-                    row.tokens += total;
-                } else {
-                    row.cost_usd += total;
-                }
-            }
-        }
-        let mut out: Vec<GroupUsage> = rows.into_values().collect();
-        ccscope_query::sort_usage(&mut out);
-        Ok(out)
+        let activity = self.activity(group, filter, Some(&metered))?;
+        // The metric part of `usage_series`: the event part is in `activity`.
+        let cost = self.metric_series(MetricKind::CostUsage, group, filter)?;
+        let tokens = self.metric_series(MetricKind::TokenUsage, group, filter)?;
+        Ok(ccscope_query::usage_rows(activity, &cost, &tokens))
     }
 
     /// Each group's users, sessions, prompts and metric activity; with `unmetered_usage`, also

@@ -1,35 +1,15 @@
 //! Every recorded Claude Code payload decodes and normalises; protobuf and its OTLP/JSON
 //! rendering give the same records; known names come out typed.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::payloads;
 
 use ccscope_telemetry::{
     Encoding, EventKind, MetricKind, Signal, decode_request, gunzip_capped, normalize,
 };
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/claude-code-2.1.197")
-}
-
-fn payloads(ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![fixtures()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.to_string_lossy().ends_with(ext)
-                && !path.to_string_lossy().ends_with(".meta.json")
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    assert!(!out.is_empty(), "no {ext} fixtures found");
-    out
-}
 
 fn signal_of(path: &Path) -> Signal {
     let name = path

@@ -3,34 +3,21 @@
 //! rendered to JSON by the library, and hand-written edge cases decode to equal requests, and
 //! what the library refuses, it refuses too.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use ccscope_telemetry::otlp::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use ccscope_telemetry::otlp::tonic::common::v1::any_value::Value;
 use ccscope_telemetry::{Encoding, ExportRequest, Signal, decode_request};
 use prost::Message;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/claude-code-2.1.197")
-}
-
+/// The logs payloads among the recorded ones whose name ends with `ext`.
 fn logs_payloads(ext: &str) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![fixtures()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).expect("fixtures dir") {
-            let path = entry.expect("entry").path();
-            let name = path.to_string_lossy().into_owned();
-            if path.is_dir() {
-                stack.push(path);
-            } else if name.contains("-logs") && name.ends_with(ext) && !name.ends_with(".meta.json")
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    out
+    common::payloads(ext)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("-logs"))
+        .collect()
 }
 
 fn ours(body: &[u8]) -> Result<ExportLogsServiceRequest, String> {

@@ -27,19 +27,17 @@ pub(crate) fn decode(body: &[u8]) -> Result<ExportLogsServiceRequest, serde_json
     // One UTF-8 check of the whole body is cheaper than serde_json's check of each string
     // (a fifth of the decode); a body that fails it is read as bytes, for serde_json's error.
     match std::str::from_utf8(body) {
-        Ok(text) => {
-            let mut deserializer = serde_json::Deserializer::from_str(text);
-            let request = RequestDef::deserialize(&mut deserializer)?;
-            deserializer.end()?;
-            Ok(request)
-        }
-        Err(_) => {
-            let mut deserializer = serde_json::Deserializer::from_slice(body);
-            let request = RequestDef::deserialize(&mut deserializer)?;
-            deserializer.end()?;
-            Ok(request)
-        }
+        Ok(text) => read(serde_json::Deserializer::from_str(text)),
+        Err(_) => read(serde_json::Deserializer::from_slice(body)),
     }
+}
+
+fn read<'de, R: serde_json::de::Read<'de>>(
+    mut deserializer: serde_json::Deserializer<R>,
+) -> Result<ExportLogsServiceRequest, serde_json::Error> {
+    let request = RequestDef::deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(request)
 }
 
 /// A `Vec<$ty>` read element by element through `$def` (a newtype around the element, which

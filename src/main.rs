@@ -60,6 +60,10 @@ struct SourceArg {
     /// Read the ClickHouse password from the first line of FILE
     #[arg(long, value_name = "FILE")]
     clickhouse_password_file: Option<PathBuf>,
+    /// Trust the certificate authorities in FILE (PEM, e.g. a company CA) for clickhouses://,
+    /// besides the system's certificate store
+    #[arg(long, value_name = "FILE", env = ccscope_server::config::ENV_CLICKHOUSE_CA)]
+    clickhouse_ca: Option<PathBuf>,
 }
 
 impl SourceArg {
@@ -72,11 +76,18 @@ impl SourceArg {
                 }
                 Ok(DataSource::Sqlite(data.database()?))
             }
-            Some(spec) => Ok(DataSource::clickhouse(
-                spec,
-                self.clickhouse_password_file.as_deref(),
-                std::env::var(ccscope_server::config::ENV_CLICKHOUSE_PASSWORD).ok(),
-            )?),
+            Some(spec) => {
+                let source = DataSource::clickhouse(
+                    spec,
+                    self.clickhouse_password_file.as_deref(),
+                    std::env::var(ccscope_server::config::ENV_CLICKHOUSE_PASSWORD).ok(),
+                    self.clickhouse_ca.clone(),
+                )?;
+                if let Some(warning) = source.cleartext_warning() {
+                    eprintln!("warning: {warning}");
+                }
+                Ok(source)
+            }
         }
     }
 }

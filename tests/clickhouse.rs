@@ -83,6 +83,18 @@ impl Front {
         assert!(status.success(), "collector.py failed");
     }
 
+    /// A raw SQL query through the front, and its answer.
+    fn query(&self, sql: &str) -> String {
+        let out = Command::new("curl")
+            .args(["-sf", "-H", "X-ClickHouse-User: default", "-H"])
+            .arg(format!("X-ClickHouse-Key: {PASSWORD}"))
+            .args(["--data-binary", sql, &self.http()])
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "{sql}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// A raw SQL statement through the front.
     fn sql(&self, sql: &str) {
         let status = Command::new("curl")
@@ -152,8 +164,67 @@ fn cumulative_exports(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The session of `same_second_exports`.
+const FLAKY_SESSION: &str = "f1a4e000-0000-4000-8000-000000000001";
+/// An attribute value on its points that ClickHouse's escaped parameter text would rewrite: a
+/// backslash before `t`, a real tab, quotes and a trailing backslash.
+const PATH_VALUE: &str = "C:\\tools\t\"q\" 'x'\\";
+
+/// The tools turn's delta metrics as a short `claude -p` run sends them: two different exports
+/// of each series within one second (a periodic export at .599 and the flush at exit at .770,
+/// splitting the recorded values 3:1), under a session of its own; the first is also re-sent.
+/// On the exporter's whole-second DDL both exports share (series, start, time).
+fn same_second_exports(dir: &Path) -> Vec<PathBuf> {
+    let recorded = read(&fixtures_dir().join("http-json/tools/00003-metrics.json"));
+    let mut out = Vec::new();
+    for (i, (start_ms, end_ms, share)) in [(100_i64, 599_i64, 0.75), (599, 770, 0.25)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut export = recorded.clone();
+        for rm in export["resourceMetrics"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            for sm in rm["scopeMetrics"].as_array_mut().into_iter().flatten() {
+                for m in sm["metrics"].as_array_mut().into_iter().flatten() {
+                    let Some(sum) = m.get_mut("sum") else {
+                        continue;
+                    };
+                    for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
+                        let time: i64 = p["timeUnixNano"]
+                            .as_str()
+                            .and_then(|s| s.parse().ok())
+                            .expect("time");
+                        let second = time - time.rem_euclid(1_000_000_000);
+                        p["startTimeUnixNano"] = json!((second + start_ms * 1_000_000).to_string());
+                        p["timeUnixNano"] = json!((second + end_ms * 1_000_000).to_string());
+                        if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
+                            p["asDouble"] = json!(v * share);
+                        }
+                        let attributes = p["attributes"].as_array_mut().expect("attributes");
+                        for a in attributes.iter_mut() {
+                            if a["key"] == "session.id" {
+                                a["value"] = json!({"stringValue": FLAKY_SESSION});
+                            }
+                        }
+                        attributes
+                            .push(json!({"key": "path", "value": {"stringValue": PATH_VALUE}}));
+                    }
+                }
+            }
+        }
+        let path = dir.join(format!("same-second-{i}.json"));
+        std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
+        out.push(path);
+    }
+    out.push(out[0].clone());
+    out
+}
+
 /// The exports of the test, in order: every recorded HTTP/JSON export (the tools turn's logs
-/// twice — a re-send), and the cumulative pair.
+/// twice — a re-send), the cumulative pair, and the same-second pair with a re-send.
 fn exports(dir: &Path) -> Vec<PathBuf> {
     let base = fixtures_dir().join("http-json");
     let mut list = vec![
@@ -167,6 +238,7 @@ fn exports(dir: &Path) -> Vec<PathBuf> {
         base.join("text/00001-logs.json"),
     ];
     list.extend(cumulative_exports(dir));
+    list.extend(same_second_exports(dir));
     list
 }
 
@@ -296,6 +368,7 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
             &["--attr", "terminal.type=no-such-terminal"][..],
             // One session (the tools run's): SQLite finds its events by session key.
             &["--session", "03aba2d0-93f5-4374-82b3-b136b0d67f97"][..],
+            &["--session", FLAKY_SESSION][..],
         ] {
             let mut args = vec!["report", "--json"];
             args.extend_from_slice(filter);
@@ -309,6 +382,54 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
                 );
                 assert!(a["events"]["api_request"].as_u64().unwrap_or(0) > 0, "{a}");
             }
+        }
+        // Two exports in one second both count, the re-send once: the flaky session costs
+        // what the recorded export it was split from costs, on both sources.
+        let recorded_cost: f64 = {
+            let export = read(&fixtures_dir().join("http-json/tools/00003-metrics.json"));
+            export["resourceMetrics"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|rm| rm["scopeMetrics"].as_array().into_iter().flatten())
+                .flat_map(|sm| sm["metrics"].as_array().into_iter().flatten())
+                .filter(|m| m["name"] == "claude_code.cost.usage")
+                .flat_map(|m| m["sum"]["dataPoints"].as_array().into_iter().flatten())
+                .filter_map(|p| p["asDouble"].as_f64())
+                .sum()
+        };
+        assert!(recorded_cost > 0.0);
+        for (name, vars) in [("SQLite", &[][..]), ("ClickHouse", &pw[..])] {
+            let args = ["report", "--json", "--session", FLAKY_SESSION];
+            let report = if vars.is_empty() {
+                json_of(&sqlite(&args), vars)
+            } else {
+                json_of(&clickhouse(&args), vars)
+            };
+            let cost = report["cost_usd"].as_f64().unwrap_or(0.0);
+            assert!(
+                (cost - recorded_cost).abs() < 1e-9,
+                "{name} ({schema} schema): {cost} != {recorded_cost}"
+            );
+        }
+        // A filter value is matched as given, backslashes and tabs included, on both sources.
+        for (value, cost) in [
+            (PATH_VALUE, recorded_cost),
+            ("C:\\tools\t\"q\" 'x'\\\\", 0.0),
+            ("C:\ttools\t\"q\" 'x'", 0.0),
+            ("C:\\tools", 0.0),
+            ("\\", 0.0),
+        ] {
+            let attr = format!("path={value}");
+            let args = ["report", "--json", "--attr", attr.as_str()];
+            let a = json_of(&sqlite(&args), &[]);
+            let b = json_of(&clickhouse(&args), &pw);
+            assert_same(&a, &b, &format!("report --attr {attr:?} ({schema} schema)"));
+            let got = a["cost_usd"].as_f64().unwrap_or(0.0);
+            assert!(
+                (got - cost).abs() < 1e-9,
+                "--attr {attr:?}: {got} != {cost}"
+            );
         }
         // Sessions: identical where the exporter keeps nanoseconds; with the 2026 template's
         // whole-second metric times, start and end may move by under a second.
@@ -837,12 +958,227 @@ fn rollups_answer_exactly_as_the_raw_tables_do() {
     let (local_base, local_token) = local.split_once("/?token=").expect("token");
     compare_dashboards(base, token, local_base, local_token);
     drop(child);
-    // Installed for good: the engine's refreshable views keep the rollups current.
-    let out = rollups(&["install"]);
+    // Installed for good: the engine's refreshable views keep the rollups current, running as
+    // the definer named, never silently as the installing user.
+    let (code, _, err) = ccscope_env(&["rollups", "install", "--source", url.as_str()], &pw);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--definer USER") && err.contains("rollups grants"),
+        "{err}"
+    );
+    let out = rollups(&["install", "--definer", "default"]);
     assert!(out.contains("refresh: the engine rolls up"), "{out}");
+    for view in [
+        "ccscope_events_hourly_refresh",
+        "ccscope_points_hourly_refresh",
+        "ccscope_sessions_hourly_refresh",
+    ] {
+        let ddl = front.query(&format!("SHOW CREATE TABLE otel.{view} FORMAT TSVRaw"));
+        assert!(
+            ddl.contains("DEFINER = default SQL SECURITY DEFINER"),
+            "{ddl}"
+        );
+    }
+    // The least-privilege user's SQL: every statement is one ClickHouse parses.
+    let grants = rollups(&[
+        "grants",
+        "--definer",
+        "ccscope_rollups",
+        "--installer",
+        "admin",
+    ]);
+    let statements: Vec<&str> = grants
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("--"))
+        .collect();
+    assert_eq!(statements.len(), 8, "{grants}");
+    assert!(
+        grants.contains("GRANT SELECT ON `otel`.`otel_logs` TO `ccscope_rollups`"),
+        "{grants}"
+    );
+    assert!(
+        grants.contains("GRANT SET DEFINER ON `ccscope_rollups` TO `admin`"),
+        "{grants}"
+    );
+    for statement in statements {
+        let ast = front.query(&format!("EXPLAIN AST {}", statement.trim_end_matches(';')));
+        assert!(ast.contains("Query"), "{statement}: {ast}");
+    }
     assert!(rollups(&["status"]).contains("refresh: the engine rolls up"));
     assert!(rollups(&["drop"]).contains("dropped"));
     assert!(rollups(&["status"]).contains("not installed"));
     compare_reports("dropped");
     server.stop();
+}
+
+/// A one-purpose HTTP server on loopback: answers every request with `response` and counts the
+/// requests that carried the ClickHouse password.
+struct Canned {
+    port: u16,
+    with_password: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canned {
+    fn start(response: String) -> Canned {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let with_password = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = with_password.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut request = Vec::new();
+                let mut buf = [0_u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    if request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                if String::from_utf8_lossy(&request).contains(PASSWORD) {
+                    seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        Canned {
+            port,
+            with_password,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("clickhouse://default@127.0.0.1:{}/otel", self.port)
+    }
+}
+
+fn http_response(status: &str, headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn credentials_never_follow_a_redirect_and_foreign_answers_are_not_echoed() {
+    let pw = [("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)];
+    // A redirect, to a plain-HTTP host that would collect the credentials.
+    let collector = Canned::start(http_response("200 OK", "", "{}\n"));
+    let redirect = Canned::start(http_response(
+        "307 Temporary Redirect",
+        &format!("Location: http://127.0.0.1:{}/\r\n", collector.port),
+        "",
+    ));
+    let (code, _, err) = ccscope_env(&["report", "--source", &redirect.url()], &pw);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("307") && err.contains(&format!("127.0.0.1:{}", collector.port)),
+        "the error names the Location: {err}"
+    );
+    assert_eq!(
+        collector
+            .with_password
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the credentials followed the redirect"
+    );
+    assert!(
+        redirect
+            .with_password
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
+
+    // Hosts that are not ClickHouse: nothing of their answers is echoed.
+    const SECRET: &str = "intranet-secret-7f3a";
+    let foreign = [
+        Canned::start(http_response(
+            "404 Not Found",
+            "Content-Type: text/html\r\n",
+            &format!("<html><body>{SECRET}</body></html>"),
+        )),
+        Canned::start(http_response(
+            "200 OK",
+            "Content-Type: text/html\r\n",
+            &format!("<html><body>{SECRET}</body></html>\n"),
+        )),
+        Canned::start(http_response(
+            "401 Unauthorized",
+            "",
+            &format!("Code: 1 {SECRET}"),
+        )),
+    ];
+    for host in &foreign {
+        let (code, out, err) = ccscope_env(&["report", "--source", &host.url()], &pw);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(!err.contains(SECRET), "a foreign body was echoed: {err}");
+        assert!(err.contains("not shown"), "{err}");
+    }
+    // The same through the dashboard's POST /api/source.
+    let dir = tempdir();
+    let server = Server::start(&dir.path().join("sqlite"), &[]);
+    let ui = server.ui_url.clone().expect("dashboard");
+    let (base, token) = ui.split_once("/?token=").expect("token");
+    for host in &foreign {
+        let body = json!({"url": host.url(), "password": PASSWORD}).to_string();
+        let out = Command::new("curl")
+            .args(["-s", "-w", "\n%{http_code}", "-X", "POST", "-H"])
+            .arg(format!("Authorization: Bearer {token}"))
+            .args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                &body,
+            ])
+            .arg(format!("{base}/api/source"))
+            .output()
+            .expect("curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (answer, status) = text.rsplit_once('\n').expect("status");
+        assert!(status.starts_with('4') || status.starts_with('5'), "{text}");
+        assert!(
+            !answer.contains(SECRET),
+            "/api/source echoed a foreign body: {answer}"
+        );
+        assert!(!answer.contains(PASSWORD), "{answer}");
+    }
+    server.stop();
+}
+
+/// A password bound for another host over plain HTTP is warned of (nothing is sent here:
+/// `rollups grants` only prints SQL).
+#[test]
+fn a_cleartext_password_to_another_host_is_warned_of_on_stderr() {
+    let pw = [("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)];
+    let (code, out, err) = ccscope_env(
+        &[
+            "rollups",
+            "grants",
+            "--source",
+            "clickhouse://ana@ch.corp.example/otel",
+        ],
+        &pw,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("GRANT"), "{out}");
+    assert!(
+        err.contains("warning:")
+            && err.contains("ch.corp.example:8123")
+            && err.contains("clickhouses://"),
+        "{err}"
+    );
+    assert!(!err.contains(PASSWORD), "{err}");
+    for quiet in [
+        "clickhouses://ana@ch.corp.example/otel",
+        "clickhouse://ana@127.0.0.1/otel",
+    ] {
+        let (code, _, err) = ccscope_env(&["rollups", "grants", "--source", quiet], &pw);
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("warning:"), "{quiet}: {err}");
+    }
 }

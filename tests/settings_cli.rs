@@ -250,3 +250,79 @@ fn invalid_documents_bad_targets_and_missing_permission_write_nothing() {
     );
     assert!(!m.managed_file().exists());
 }
+
+/// A cloned repository may carry `.claude/settings.json` as a link to `/dev/zero` or as a FIFO:
+/// `settings show` must neither read forever nor hang, and must say which file it skipped.
+#[test]
+fn show_skips_a_project_file_that_is_a_device_or_a_fifo() {
+    let m = Machine::new();
+    let project = m.home.path().join("repo");
+    let claude = project.join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", claude.join("settings.json")).unwrap();
+    let fifo = std::ffi::CString::new(
+        claude
+            .join("settings.local.json")
+            .to_str()
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    // A reader that blocks on the FIFO is let go after a while (a writer sends `{}`), so a
+    // regression fails below instead of hanging the suite.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let unblock = {
+        let done = done.clone();
+        let path = claude.join("settings.local.json");
+        std::thread::spawn(move || {
+            use std::os::unix::fs::OpenOptionsExt;
+            let started = std::time::Instant::now();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if started.elapsed() < std::time::Duration::from_secs(10) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    continue;
+                }
+                if let Ok(mut w) = std::fs::OpenOptions::new()
+                    .write(true)
+                    .custom_flags(libc::O_NONBLOCK)
+                    .open(&path)
+                {
+                    let _ = std::io::Write::write_all(&mut w, b"{}");
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        })
+    };
+    let project_arg = project.to_string_lossy().into_owned();
+    let (code, out, err) = m.run(
+        &["settings", "show", "--json", "--project", &project_arg],
+        None,
+    );
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    unblock.join().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    let errors: Vec<String> = shown["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["error"].as_str().map(str::to_owned))
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("settings.json") && e.contains("a character device")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("settings.local.json") && e.contains("a FIFO")),
+        "{errors:?}"
+    );
+    let (_, table, _) = m.run(&["settings", "show", "--project", &project_arg], None);
+    assert!(table.contains("not a regular file"), "{table}");
+}

@@ -78,6 +78,7 @@ async fn start_service(
                 spec.trim(),
                 None,
                 std::env::var(ccscope_server::config::ENV_CLICKHOUSE_PASSWORD).ok(),
+                ccscope_server::config::clickhouse_ca_from_env(),
             )?)
         }
         _ => None,

@@ -720,13 +720,17 @@ async function renderReceiver(): Promise<void> {
 function sourceSection(source: SourceInfo): HTMLElement {
   const current = source.kind === "clickhouse" ? `ClickHouse ${source.location}` : "this machine's store";
   const status = h("span", { class: "hint", id: "source-status", role: "status" }, `Now: ${current}.`);
-  const url = h("input", { type: "text", id: "source-url", size: 46, placeholder: "clickhouse://user@host:8123/otel", value: source.kind === "clickhouse" ? source.location : "", "aria-label": "ClickHouse URL" });
+  const warning = h("p", { class: "warning", id: "source-warning", role: "alert" }, source.warning ?? "");
+  warning.hidden = !source.warning;
+  const url = h("input", { type: "text", id: "source-url", size: 46, placeholder: "clickhouses://user@host:8443/otel", value: source.kind === "clickhouse" ? source.location : "", "aria-label": "ClickHouse URL" });
   const password = h("input", { type: "password", id: "source-password", placeholder: "password (if any)", autocomplete: "off", "aria-label": "ClickHouse password" });
   const choose = async (body: { url: string; password?: string }) => {
     status.textContent = body.url ? "Connecting…" : "Switching…";
     try {
       const now = await sendJson<SourceInfo>("/api/source", body);
       status.textContent = `Now: ${now.kind === "clickhouse" ? `ClickHouse ${now.location}` : "this machine's store"}.`;
+      warning.textContent = now.warning ?? "";
+      warning.hidden = !now.warning;
       password.value = "";
       flash(now.kind === "clickhouse" ? "The dashboard now shows the organisation's ClickHouse." : "The dashboard now shows this machine's store.");
     } catch (error) {
@@ -738,6 +742,7 @@ function sourceSection(source: SourceInfo): HTMLElement {
   const section = h("section", { class: "guide", id: "data-source" },
     h("h3", {}, "Data source"),
     h("p", { class: "hint" }, "The dashboard shows this machine's telemetry, or a whole organisation's from the ClickHouse its OpenTelemetry Collector writes (clickhouseexporter tables). This machine keeps receiving either way. The password is saved in the data directory, readable only by you."));
+  append(section, warning);
   if (source.locked) {
     append(section, h("p", {}, `Chosen on the command line: ${current}.`));
     return section;

@@ -9,7 +9,9 @@ use std::time::Duration;
 use ccscope_query::SourceError;
 use serde::de::DeserializeOwned;
 
-use crate::config::Config;
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig, parse_pem};
+
+use crate::config::{Config, ConfigError};
 
 /// How long connecting may take, and a whole query.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -28,10 +30,12 @@ pub(crate) struct Query {
 }
 
 impl Query {
-    /// Binds `value` as a new String parameter and returns its placeholder.
+    /// Binds `value` as a new String parameter and returns its placeholder. ClickHouse parses
+    /// an HTTP parameter's value as escaped text (TSV's `Escaped` format), so the value is
+    /// escaped here: the server then binds exactly `value`.
     pub fn bind(&mut self, value: &str) -> String {
         let name = format!("p{}", self.params.len());
-        self.params.push((name.clone(), value.to_owned()));
+        self.params.push((name.clone(), escape_param(value)));
         format!("{{{name}:String}}")
     }
 
@@ -43,22 +47,79 @@ impl Query {
     }
 }
 
+/// `value` in ClickHouse's escaped-text form, which it reads back as `value` exactly.
+fn escape_param(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[derive(Clone)]
 pub(crate) struct Client {
     agent: ureq::Agent,
     config: Config,
 }
 
+/// The certificate authorities HTTPS trusts: the system's store (where a company's CA is
+/// usually installed), plus those of `--clickhouse-ca` when given.
+fn root_certs(config: &Config) -> Result<RootCerts, ConfigError> {
+    let Some(path) = &config.ca_file else {
+        return Ok(RootCerts::PlatformVerifier);
+    };
+    let fail = |reason: String| ConfigError::CaFile {
+        path: path.clone(),
+        reason,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        if let PemItem::Certificate(cert) = item.map_err(|e| fail(e.to_string()))? {
+            certs.push(cert);
+        }
+    }
+    if certs.is_empty() {
+        return Err(fail(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    let system = rustls_native_certs::load_native_certs();
+    certs.extend(
+        system
+            .certs
+            .iter()
+            .map(|der| Certificate::from_der(der.as_ref()).to_owned()),
+    );
+    Ok(RootCerts::new_with_certs(&certs))
+}
+
 impl Client {
-    pub fn new(config: Config) -> Client {
+    pub fn new(config: Config) -> Result<Client, ConfigError> {
+        let tls = TlsConfig::builder()
+            .root_certs(root_certs(&config)?)
+            .build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(QUERY_TIMEOUT))
             .http_status_as_error(false)
+            // A redirect would carry the credential headers to whatever host it names (and
+            // from HTTPS to HTTP): none is followed; a 3xx is an error naming its Location.
+            .max_redirects(0)
+            .tls_config(tls)
             .user_agent(concat!("ccscope/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Client { agent, config }
+        Ok(Client { agent, config })
     }
 
     pub fn config(&self) -> &Config {
@@ -84,6 +145,16 @@ impl Client {
             .send(body.as_bytes())
             .map_err(|e| transport_error(&url, e))?;
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get("Location")
+                .and_then(|v| v.to_str().ok())
+                .map_or_else(|| "nowhere".to_owned(), clip);
+            return Err(SourceError::Backend(format!(
+                "ClickHouse at {url} answered HTTP {status}, a redirect to {location}: not followed, since it would carry the credentials there. Give the address it names in --source if it is yours"
+            )));
+        }
         let exception = response
             .headers()
             .get("X-ClickHouse-Exception-Code")
@@ -152,10 +223,11 @@ impl Client {
                 Err(_) if line.starts_with("Code:") => {
                     return Err(server_error(&self.config, status, None, &line));
                 }
+                // Not a row, and perhaps not ClickHouse: nothing of a foreign body is echoed.
                 Err(e) => {
                     return Err(SourceError::Backend(format!(
-                        "ClickHouse at {url} sent a row ccscope cannot read ({e}): {}",
-                        clip(&line)
+                        "{url} sent a line ccscope cannot read as a row ({e}; {} bytes, not shown): is it ClickHouse's HTTP interface?",
+                        line.len()
                     )));
                 }
             }
@@ -207,10 +279,24 @@ fn code_in(text: &str) -> Option<&str> {
     rest.split(|c: char| !c.is_ascii_digit()).next()
 }
 
+/// What a message may quote of an error body: ClickHouse's own error text (`Code: N.
+/// DB::Exception: …`), and nothing of any other body, which may come from any host.
+fn quotable(text: &str) -> String {
+    let trimmed = text.trim();
+    if code_in(trimmed).is_some() && trimmed.contains("DB::Exception") {
+        clip(trimmed)
+    } else {
+        format!(
+            "an answer that is not ClickHouse's error format ({} bytes, not shown)",
+            text.len()
+        )
+    }
+}
+
 fn server_error(config: &Config, status: u16, code: Option<&str>, text: &str) -> SourceError {
     let url = config.display_url();
     let code = code.or_else(|| code_in(text));
-    let message = clip(text);
+    let message = quotable(text);
     if status == 401 || status == 403 || code.is_some_and(|c| AUTH_CODES.contains(&c)) {
         return SourceError::Unauthorized(format!(
             "ClickHouse at {url} refused user {:?}: {message}. Check the user and password (CCSCOPE_CLICKHOUSE_PASSWORD)",
@@ -259,5 +345,38 @@ mod tests {
             assert!(text.contains("clickhouse://u@h:1/db"), "{text}");
             assert!(!text.contains("hunter2"), "{text}");
         }
+    }
+
+    #[test]
+    fn a_foreign_body_is_never_echoed() {
+        let config = Config::parse("clickhouse://u@h:1/db").expect("url");
+        for body in [
+            "<html><title>secret intranet page</title></html>",
+            "Code: 12 secret intranet page",
+            "{\"token\": \"secret intranet page\"}",
+        ] {
+            for status in [401, 404, 500, 502] {
+                let text = server_error(&config, status, None, body).to_string();
+                assert!(!text.contains("secret"), "{text}");
+                assert!(
+                    text.contains(&format!("{} bytes, not shown", body.len())),
+                    "{text}"
+                );
+            }
+        }
+        let own =
+            "Code: 241. DB::Exception: Memory limit (total) exceeded. (MEMORY_LIMIT_EXCEEDED)";
+        assert!(
+            server_error(&config, 500, None, own)
+                .to_string()
+                .contains("Memory limit")
+        );
+    }
+
+    #[test]
+    fn parameters_are_escaped_as_clickhouse_reads_them() {
+        assert_eq!(escape_param("C:\\tools"), "C:\\\\tools");
+        assert_eq!(escape_param("a\tb\nc\\"), "a\\tb\\nc\\\\");
+        assert_eq!(escape_param("it's \"q\""), "it's \"q\"");
     }
 }

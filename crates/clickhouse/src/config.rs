@@ -1,5 +1,8 @@
 //! `clickhouse://[user[:password]@]host[:port]/database` (HTTP) and `clickhouses://…` (HTTPS).
 
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+
 use percent_encoding::percent_decode_str;
 
 /// ClickHouse's HTTP port, and its HTTPS port.
@@ -20,6 +23,9 @@ pub struct Config {
     /// Table names (the exporter's defaults unless the URL says `?logs_table=…&sums_table=…`).
     pub logs_table: String,
     pub sums_table: String,
+    /// A PEM file of certificate authorities trusted besides the system's store
+    /// (`--clickhouse-ca`, e.g. a company CA); `None`: the system's store alone.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -36,6 +42,34 @@ pub enum ConfigError {
     NotClickHouse(String),
     #[error("invalid ClickHouse URL {url}: {reason}")]
     Invalid { url: String, reason: String },
+    #[error("cannot use the ClickHouse CA file {path}: {reason}")]
+    CaFile { path: PathBuf, reason: String },
+}
+
+/// Whether `host` (as parsed: a DNS name, an IPv4 address or a bracketed IPv6 address) is a
+/// DNS name of at most 253 characters in labels of letters, digits, `-` and `_`.
+fn dns_name_ok(host: &str) -> bool {
+    host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// Whether `host` is this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host.to_ascii_lowercase().ends_with(".localhost") {
+        return true;
+    }
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6.parse::<Ipv6Addr>().is_ok_and(|a| a.is_loopback());
+    }
+    host.parse::<Ipv4Addr>().is_ok_and(|a| a.is_loopback())
 }
 
 fn identifier_ok(name: &str) -> bool {
@@ -66,17 +100,19 @@ impl Config {
             url: redact(url),
             reason: reason.to_owned(),
         };
+        // The user information ends at the last `@`: a password may hold `/`, `?` or `@`
+        // unencoded, and nothing after the host may hold an `@`.
+        let (userinfo, rest) = match rest.rsplit_once('@') {
+            Some((u, r)) => (Some(u), r),
+            None => (None, rest),
+        };
         let (rest, query) = match rest.split_once('?') {
             Some((r, q)) => (r, Some(q)),
             None => (rest, None),
         };
-        let (authority, path) = match rest.split_once('/') {
+        let (hostport, path) = match rest.split_once('/') {
             Some((a, p)) => (a, p),
             None => (rest, ""),
-        };
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
         };
         let decode = |s: &str| -> Result<String, ConfigError> {
             percent_decode_str(s)
@@ -98,16 +134,34 @@ impl Config {
             let (h, after) = bracketed
                 .split_once(']')
                 .ok_or_else(|| invalid("an IPv6 address needs its closing ]"))?;
-            (format!("[{h}]"), after.strip_prefix(':'))
-        } else {
-            match hostport.rsplit_once(':') {
-                Some((h, p)) => (h.to_owned(), Some(p)),
-                None => (hostport.to_owned(), None),
+            if h.parse::<Ipv6Addr>().is_err() {
+                return Err(invalid(&format!("[{h}] is not an IPv6 address")));
             }
+            let port =
+                match after {
+                    "" => None,
+                    _ => Some(after.strip_prefix(':').ok_or_else(|| {
+                        invalid("after an IPv6 address's ] only :port may follow")
+                    })?),
+                };
+            (format!("[{}]", h.to_ascii_lowercase()), port)
+        } else {
+            let (h, p) = match hostport.rsplit_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (hostport, None),
+            };
+            // A DNS name or an IPv4 address, nothing else: `host#.corp.example` would reach
+            // `host` while every message named the other.
+            if h.is_empty() {
+                return Err(invalid("the host name is missing"));
+            }
+            if h.parse::<Ipv4Addr>().is_err() && !dns_name_ok(h) {
+                return Err(invalid(&format!(
+                    "{h:?} is not a host name (letters, digits, - and _ in dot-separated labels), an IPv4 address or a bracketed IPv6 address"
+                )));
+            }
+            (h.to_ascii_lowercase(), p)
         };
-        if host.is_empty() || host.contains(['/', ' ', '@']) {
-            return Err(invalid("the host name is missing or malformed"));
-        }
         let port = match port {
             Some(p) => p
                 .parse::<u16>()
@@ -135,6 +189,7 @@ impl Config {
             database,
             logs_table: "otel_logs".into(),
             sums_table: "otel_metrics_sum".into(),
+            ca_file: None,
         };
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -170,7 +225,25 @@ impl Config {
         self
     }
 
-    /// The HTTP endpoint queries are posted to.
+    /// Trusts the certificate authorities in `path` (PEM) besides the system's store.
+    pub fn with_ca_file(mut self, path: Option<PathBuf>) -> Config {
+        self.ca_file = path;
+        self
+    }
+
+    /// A warning when the password would cross the network in clear: plain HTTP to a host
+    /// that is not this machine.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        if self.secure || self.password.is_none() || is_loopback(&self.host) {
+            return None;
+        }
+        Some(format!(
+            "the ClickHouse password goes to {}:{} unencrypted (clickhouse:// is plain HTTP): anyone on the network path can read it. Use clickhouses:// (HTTPS, port {DEFAULT_HTTPS_PORT}), with --clickhouse-ca FILE for a company CA",
+            self.host, self.port
+        ))
+    }
+
+    /// The HTTP endpoint queries are posted to, built from the parsed parts.
     pub(crate) fn endpoint(&self) -> String {
         let scheme = if self.secure { "https" } else { "http" };
         format!("{scheme}://{}:{}/", self.host, self.port)
@@ -190,17 +263,23 @@ impl Config {
     }
 }
 
-/// A URL as given, with any password replaced by `***`.
+/// A URL as given, with whatever could be a password replaced by `***`: everything between
+/// the user's `:` and the last `@` (a password may hold `/`, `?`, `#` or `@`), or, without an
+/// `@`, a port that is not a number (`user:password` with the host forgotten).
 fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
+        return "***".to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    match authority.rsplit_once('@') {
-        Some((info, host)) if info.contains(':') => {
-            let user = info.split(':').next().unwrap_or("");
-            format!("{scheme}://{user}:***@{host}{}", &rest[authority_end..])
+    if let Some((info, after)) = rest.rsplit_once('@') {
+        return match info.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{after}"),
+            None => url.to_owned(),
+        };
+    }
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    match rest[..authority_end].rsplit_once(':') {
+        Some((host, port)) if !port.chars().all(|c| c.is_ascii_digit()) => {
+            format!("{scheme}://{host}:***{}", &rest[authority_end..])
         }
         _ => url.to_owned(),
     }
@@ -262,5 +341,86 @@ mod tests {
             Config::parse("postgres://h/db"),
             Err(ConfigError::NotClickHouse(_))
         ));
+    }
+
+    #[test]
+    fn a_password_holding_url_characters_is_never_shown() {
+        for (bad, secret) in [
+            ("clickhouse://u:pa/ss@h:0/db", "pa/ss"),
+            ("clickhouse://u:p?ss@h/db;x", "p?ss"),
+            ("clickhouse://u:a@b/c?d@h:99999/db", "a@b/c?d"),
+            ("clickhouse://u:p#w@h#x/db", "p#w"),
+            ("clickhouse://u:secret/db", "secret"),
+            ("clickhouse://u:sec ret/db", "sec ret"),
+        ] {
+            let e = Config::parse(bad).expect_err(bad).to_string();
+            assert!(!e.contains(secret), "{bad}: {e}");
+            assert!(e.contains("***"), "{bad}: {e}");
+        }
+        // Unencoded, they still parse, and the password is the whole of it.
+        let c = Config::parse("clickhouses://u:a/b?c@d@h.example/db").expect("url");
+        assert_eq!(c.password.as_deref(), Some("a/b?c@d"));
+        assert_eq!((c.host.as_str(), c.database.as_str()), ("h.example", "db"));
+    }
+
+    #[test]
+    fn only_dns_names_and_ip_addresses_are_hosts() {
+        for bad in [
+            "clickhouse://ana@192.0.2.2#.corp.example:8123/otel",
+            "clickhouse://h\\x/db",
+            "clickhouse://h%2ex/db",
+            "clickhouse://-h/db",
+            "clickhouse://h..example/db",
+            "clickhouse://[::g]/db",
+            "clickhouse://[::1]x/db",
+            "clickhouse://[::1]:/db",
+            "clickhouse://h:/db",
+        ] {
+            let e = Config::parse(bad).expect_err(bad);
+            assert!(matches!(e, ConfigError::Invalid { .. }), "{bad}: {e}");
+        }
+        for (good, host, port) in [
+            (
+                "clickhouse://ana@Ch.Corp.Example:8123/otel",
+                "ch.corp.example",
+                8123,
+            ),
+            ("clickhouse://192.0.2.2/otel", "192.0.2.2", 8123),
+            (
+                "clickhouses://[2001:DB8::1]:9443/otel",
+                "[2001:db8::1]",
+                9443,
+            ),
+            ("clickhouse://ch_1.internal/otel", "ch_1.internal", 8123),
+        ] {
+            let c = Config::parse(good).expect(good);
+            assert_eq!((c.host.as_str(), c.port), (host, port), "{good}");
+            let scheme = if c.secure { "https" } else { "http" };
+            assert_eq!(c.endpoint(), format!("{scheme}://{host}:{port}/"));
+        }
+    }
+
+    #[test]
+    fn a_password_in_clear_to_another_host_is_warned_of() {
+        let warn = |url: &str| Config::parse(url).expect(url).cleartext_warning();
+        let w = warn("clickhouse://u:pw@ch.corp.example/otel").expect("warned");
+        assert!(
+            w.contains("ch.corp.example:8123") && w.contains("clickhouses://"),
+            "{w}"
+        );
+        assert!(!w.contains("pw@"), "{w}");
+        for quiet in [
+            "clickhouses://u:pw@ch.corp.example/otel",
+            "clickhouse://u@ch.corp.example/otel",
+            "clickhouse://u:pw@localhost/otel",
+            "clickhouse://u:pw@127.0.0.2/otel",
+            "clickhouse://u:pw@[::1]/otel",
+        ] {
+            assert_eq!(warn(quiet), None, "{quiet}");
+        }
+        let later = Config::parse("clickhouse://u@10.1.2.3/otel")
+            .expect("url")
+            .with_password(Some("pw".into()));
+        assert!(later.cleartext_warning().is_some());
     }
 }

@@ -17,5 +17,5 @@ mod sql;
 mod summary;
 
 pub use config::{Config, ConfigError};
-pub use rollup::{GRACE_S, Installed, Status as RollupStatus};
+pub use rollup::{Definer, GRACE_S, Installed, Status as RollupStatus, grants as rollup_grants};
 pub use source::ClickHouse;

@@ -368,6 +368,59 @@ pub(crate) fn shadows(
         .is_some_and(|r| r.hits > 0))
 }
 
+/// The ClickHouse user the refreshing views run as (`DEFINER = …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Definer(String);
+
+impl Definer {
+    /// A user name of letters, digits, `_`, `-`, `.` and `@` (at most 128), else why not.
+    pub fn new(name: &str) -> Result<Definer, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@'));
+        if ok {
+            Ok(Definer(name.to_owned()))
+        } else {
+            Err(format!(
+                "{name:?} is not a user name ccscope accepts (letters, digits, _ - . @)"
+            ))
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn quoted(&self) -> String {
+        format!("`{}`", self.0)
+    }
+}
+
+/// The statements that make `definer` a least-privilege user for the refreshing views: a user
+/// nobody can log in as, allowed to read the exporter's two tables and to read and append to
+/// ccscope's three, and nothing else; then what the installing user needs (`installer`).
+pub fn grants(config: &Config, definer: &Definer, installer: &str) -> Vec<String> {
+    let user = definer.quoted();
+    let db = format!("`{}`", config.database);
+    let mut out = vec![format!(
+        "CREATE USER IF NOT EXISTS {user} IDENTIFIED WITH no_password HOST NONE"
+    )];
+    for raw in [&config.logs_table, &config.sums_table] {
+        out.push(format!("GRANT SELECT ON {db}.`{raw}` TO {user}"));
+    }
+    for table in [EVENTS_TABLE, POINTS_TABLE, summary::TABLE] {
+        out.push(format!("GRANT SELECT, INSERT ON {db}.`{table}` TO {user}"));
+    }
+    let installer = format!("`{}`", installer.replace('`', ""));
+    out.push(format!(
+        "GRANT CREATE TABLE, CREATE VIEW, DROP TABLE, DROP VIEW, SELECT, INSERT ON {db}.* TO {installer}"
+    ));
+    out.push(format!("GRANT SET DEFINER ON {user} TO {installer}"));
+    out
+}
+
 /// What one `install` did.
 #[derive(Debug, Clone, Default)]
 pub struct Installed {
@@ -383,7 +436,7 @@ pub(crate) fn install(
     client: &Client,
     schema: &Schema,
     until_ns: Option<i64>,
-    refresh: bool,
+    refresh: Option<&Definer>,
     rebuild: bool,
     progress: &mut dyn FnMut(Kind, i64),
 ) -> Result<Installed, SourceError> {
@@ -434,13 +487,16 @@ pub(crate) fn install(
             progress(kind, after);
         }
     }
-    if refresh {
+    if let Some(definer) = refresh {
         for kind in [Kind::Events, Kind::Points, Kind::Sessions] {
+            // The view runs its steps as the definer, forever: a user with only the rights
+            // `grants` lists, not the installing administrator.
             client.execute(&Query {
                 sql: format!(
-                    "CREATE MATERIALIZED VIEW IF NOT EXISTS {view} REFRESH EVERY {REFRESH_EVERY} APPEND TO {table} AS {select} {ONE_BLOCK}",
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS {view} REFRESH EVERY {REFRESH_EVERY} APPEND TO {table} DEFINER = {user} SQL SECURITY DEFINER AS {select} {ONE_BLOCK}",
                     view = sql::table(config, kind.view()),
                     table = sql::table(config, kind.table()),
+                    user = definer.quoted(),
                     select = step_select(config, schema, kind, &cutoff_now()),
                 ),
                 params: Vec::new(),

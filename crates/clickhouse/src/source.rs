@@ -116,12 +116,13 @@ fn non_empty(s: String) -> Option<String> {
 }
 
 impl ClickHouse {
-    pub fn new(config: Config) -> ClickHouse {
-        ClickHouse {
-            client: Client::new(config),
+    /// A client for `config`; fails only on its CA file (unreadable, or no certificate).
+    pub fn new(config: Config) -> Result<ClickHouse, crate::ConfigError> {
+        Ok(ClickHouse {
+            client: Client::new(config)?,
             schema: Arc::new(Mutex::new(None)),
             rollups: Arc::new(Mutex::new(None)),
-        }
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -149,12 +150,13 @@ impl ClickHouse {
     }
 
     /// Creates ccscope's hourly rollups beside the exporter's tables and brings them up to
-    /// date (see `rollup`): needs a user that may create tables and views. `until_ns` rolls up
-    /// only the hours before it and, like `refresh: false`, creates no refreshing views.
+    /// date (see `rollup`): needs a user that may create tables and views. With `refresh`, the
+    /// engine keeps them current with views that run as that definer; `until_ns` rolls up only
+    /// the hours before it and, like no `refresh`, creates no views.
     pub fn install_rollups(
         &self,
         until_ns: Option<i64>,
-        refresh: bool,
+        refresh: Option<&rollup::Definer>,
         rebuild: bool,
         progress: &mut dyn FnMut(&'static str, i64),
     ) -> Result<rollup::Installed, SourceError> {
@@ -163,7 +165,7 @@ impl ClickHouse {
             &self.client,
             &schema,
             until_ns,
-            refresh && until_ns.is_none(),
+            refresh.filter(|_| until_ns.is_none()),
             rebuild,
             &mut |kind, mark| progress(kind.label(), mark),
         )?;

@@ -171,7 +171,9 @@ pub(crate) fn events(config: &Config, schema: &Schema, cond: &str, spans: &Spans
 
 /// Metric points in `[from, to)` matching the filter and `narrowing` (` AND …` on the sums
 /// table's columns), one row per point with `value` its delta. Delta points (most of Claude
-/// Code's) are read as stored, a re-sent copy dropped (same series, start and time). Cumulative
+/// Code's) are read as stored, a re-sent copy dropped: same series, start, time *and value*, since
+/// the current exporter DDL keeps whole seconds and Claude Code often sends two different
+/// exports of a series within one second (a periodic export and the flush at exit). Cumulative
 /// points are differenced per series and run: a point minus the previous point of its series
 /// and start time (the first point of a run, or one below its predecessor — a reset — counts in
 /// full); re-sent copies, and points of one series sharing a whole-second time, collapse into
@@ -228,7 +230,7 @@ pub(crate) fn points(
                    Value AS value, {delta_facts},
                    Attributes AS attrs, ResourceAttributes AS res
             {base} AND {temporality} != 2 AND ({time})
-            LIMIT 1 BY cityHash64(MetricName, Attributes, ResourceAttributes), StartTimeUnix, TimeUnix
+            LIMIT 1 BY cityHash64(MetricName, Attributes, ResourceAttributes), StartTimeUnix, TimeUnix, Value
          UNION ALL
             SELECT metric, unit, temporality, start_ns, time_ns, value, {cumulative_facts}, attrs, res
             FROM (

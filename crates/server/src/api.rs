@@ -828,6 +828,7 @@ fn source_json(state: &ApiState) -> SourceInfo {
         kind: current.kind(),
         location: current.describe(),
         locked: state.source.locked,
+        warning: current.cleartext_warning(),
     }
 }
 
@@ -883,6 +884,9 @@ async fn source_set(
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     tracing::info!(source = %source.describe(), "dashboard source changed");
+    if let Some(warning) = source.cleartext_warning() {
+        tracing::warn!("{warning}");
+    }
     state.source.set(source);
     let _ = state.changes.send(Committed::default());
     Ok(Json(source_json(&state)))

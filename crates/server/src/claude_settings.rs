@@ -20,6 +20,10 @@ pub enum SettingsError {
     },
     #[error("{path} is not a JSON object{detail}; fix or move it, then try again")]
     NotAnObject { path: PathBuf, detail: &'static str },
+    #[error(transparent)]
+    Read(#[from] ccscope_settings::file::ReadError),
+    #[error("{path} is not UTF-8 text; fix or move it, then try again")]
+    NotText { path: PathBuf },
     #[error("cannot write {path}: {source}")]
     Io {
         path: PathBuf,
@@ -67,15 +71,19 @@ pub struct Plan {
     pub unchanged: bool,
 }
 
+/// The file's text: only a regular file, capped (it is the user's, but may be a link).
 fn read(path: &Path) -> Result<Option<String>, SettingsError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(SettingsError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
-    }
+    let bytes = ccscope_settings::file::read_regular_file(
+        path,
+        ccscope_settings::sources::MAX_SETTINGS_FILE_BYTES,
+    )?;
+    bytes
+        .map(|b| {
+            String::from_utf8(b).map_err(|_| SettingsError::NotText {
+                path: path.to_path_buf(),
+            })
+        })
+        .transpose()
 }
 
 /// Works out the merged file without writing anything.

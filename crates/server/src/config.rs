@@ -21,6 +21,16 @@ pub const ENV_OTLP_TOKEN: &str = "CCSCOPE_OTLP_TOKEN";
 pub const ENV_SOURCE: &str = "CCSCOPE_SOURCE";
 /// The ClickHouse password, so it need not sit in the URL or argv.
 pub const ENV_CLICKHOUSE_PASSWORD: &str = "CCSCOPE_CLICKHOUSE_PASSWORD";
+/// A PEM file of certificate authorities ClickHouse's HTTPS is trusted with besides the
+/// system's store (`--clickhouse-ca`): a company CA.
+pub const ENV_CLICKHOUSE_CA: &str = "CCSCOPE_CLICKHOUSE_CA";
+
+/// `CCSCOPE_CLICKHOUSE_CA`, when set and not empty.
+pub fn clickhouse_ca_from_env() -> Option<PathBuf> {
+    std::env::var_os(ENV_CLICKHOUSE_CA)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
 
 /// The dashboard's default address for `ccscope serve` (the desktop app picks a free port).
 pub const DEFAULT_UI_ADDR: &str = "127.0.0.1:4319";

@@ -432,6 +432,8 @@ pub struct SourceInfo {
     pub location: String,
     /// Chosen on the command line: the page cannot change it.
     pub locked: bool,
+    /// Set when the ClickHouse password goes over plain HTTP to another host.
+    pub warning: Option<String>,
 }
 
 /// Every API error: a stable code and a message for people.

@@ -95,6 +95,19 @@ fn csv_error(error: csv::Error) -> SourceError {
     SourceError::Output(std::io::Error::other(error))
 }
 
+/// A CSV cell a spreadsheet will not run: self-reported values (`user.email`, `session.id`,
+/// `model`, tool names) that start with `=`, `+`, `-`, `@`, tab or CR would be formulas, so
+/// they get a leading `'` (OWASP's CSV injection advice). A plain number (`-1.5`) is left as it
+/// is: a spreadsheet reads it as a number.
+fn neutralised(cell: &str) -> std::borrow::Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().map_or(true, |v| !v.is_finite()) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Writes records of one kind to `out` in one format, as they come.
 pub struct Writer<W: Write> {
     format: Format,
@@ -151,7 +164,9 @@ impl<W: Write> Writer<W> {
 
     fn record(&mut self, fields: &[String]) -> Result<(), SourceError> {
         match self.csv.as_mut() {
-            Some(csv) => csv.write_record(fields).map_err(csv_error),
+            Some(csv) => csv
+                .write_record(fields.iter().map(|f| neutralised(f).into_owned()))
+                .map_err(csv_error),
             None => Ok(()),
         }
     }
@@ -263,6 +278,35 @@ mod tests {
         let parsed = reader.records().next().expect("one").expect("csv");
         let attrs: serde_json::Value = serde_json::from_str(&parsed[13]).expect("json");
         assert_eq!(attrs["note"], "a,\"b\"");
+    }
+
+    #[test]
+    fn self_reported_cells_cannot_become_spreadsheet_formulas() {
+        let mut w = Writer::events(Format::Csv, Vec::new()).expect("writer");
+        let mut hostile = row();
+        hostile.session_id = "=HYPERLINK(\"https://evil.example\",\"x\")".into();
+        hostile.user_id = Some("+1+cmd|' /C calc'!A0".into());
+        hostile.model = Some("-2+3".into());
+        hostile.tool_name = Some("@SUM(A1)".into());
+        hostile.prompt_id = Some("\tTAB".into());
+        hostile.name = "\rCR".into();
+        w.event(&hostile).expect("row");
+        let text = String::from_utf8(w.finish().expect("finish")).expect("utf8");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let parsed = reader.records().next().expect("one").expect("csv");
+        for (column, expected) in [
+            (2, "'\rCR"),
+            (3, "'=HYPERLINK(\"https://evil.example\",\"x\")"),
+            (5, "'\tTAB"),
+            (6, "'+1+cmd|' /C calc'!A0"),
+            (7, "'-2+3"),
+            (8, "'@SUM(A1)"),
+        ] {
+            assert_eq!(&parsed[column], expected, "column {column}");
+        }
+        assert_eq!(neutralised("-1.5"), "-1.5", "a number stays a number");
+        assert_eq!(neutralised("-inf"), "'-inf");
+        assert_eq!(neutralised("plain"), "plain");
     }
 
     #[test]

@@ -98,7 +98,12 @@ fn saved_source(database: &Path) -> source::DataSource {
         return local;
     };
     match source::SavedSource::load(dir).map(|s| s.map(|s| s.open())) {
-        Ok(Some(Ok(source))) => source,
+        Ok(Some(Ok(source))) => {
+            if let Some(warning) = source.cleartext_warning() {
+                tracing::warn!("{warning}");
+            }
+            source
+        }
         Ok(None) => local,
         Ok(Some(Err(error))) => {
             tracing::warn!(%error, "ignoring the saved dashboard source");

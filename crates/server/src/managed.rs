@@ -90,13 +90,19 @@ pub async fn state(
         let layout = Layout::system();
         let sources = read_sources(&layout, project);
         let path = target.path(&layout);
-        let text = std::fs::read(&path)
-            .ok()
-            .map(|b| String::from_utf8_lossy(&b).into_owned());
-        let (document, parse_error) = match text.as_deref().map(ccscope_settings::parse) {
-            None => (json!({}), Value::Null),
-            Some(Ok(doc)) => (doc, Value::Null),
-            Some(Err(e)) => (Value::Null, json!(e.to_string())),
+        let text = ccscope_settings::file::read_regular_file(
+            &path,
+            ccscope_settings::sources::MAX_SETTINGS_FILE_BYTES,
+        )
+        .map(|b| b.map(|b| String::from_utf8_lossy(&b).into_owned()));
+        let exists = !matches!(text, Ok(None));
+        let (text, document, parse_error) = match text {
+            Ok(None) => (None, json!({}), Value::Null),
+            Ok(Some(text)) => match ccscope_settings::parse(&text) {
+                Ok(doc) => (Some(text), doc, Value::Null),
+                Err(e) => (Some(text), Value::Null, json!(e.to_string())),
+            },
+            Err(e) => (None, Value::Null, json!(e.to_string())),
         };
         let helper = elevate::helper_path();
         let drop_ins = ccscope_settings::sources::drop_in_names(&layout.drop_in_dir());
@@ -106,7 +112,7 @@ pub async fn state(
             "managed_behavior": sources.managed_behavior,
             "target": target.name(),
             "path": path.display().to_string(),
-            "exists": text.is_some(),
+            "exists": exists,
             "text": text,
             "document": document,
             "parse_error": parse_error,

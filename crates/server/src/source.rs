@@ -28,16 +28,19 @@ pub enum SourceSpecError {
 #[derive(Debug, Clone)]
 pub enum DataSource {
     Sqlite(PathBuf),
-    ClickHouse(ClickHouse),
+    /// Boxed: the client is ten times the size of a path.
+    ClickHouse(Box<ClickHouse>),
 }
 
 impl DataSource {
     /// `spec` is a `clickhouse://` URL; its password, when the URL has none, comes from
-    /// `password_file` (first line) or `password_env` (e.g. `CCSCOPE_CLICKHOUSE_PASSWORD`).
+    /// `password_file` (first line) or `password_env` (e.g. `CCSCOPE_CLICKHOUSE_PASSWORD`);
+    /// `ca_file` adds certificate authorities to the system's store for HTTPS.
     pub fn clickhouse(
         spec: &str,
         password_file: Option<&Path>,
         password_env: Option<String>,
+        ca_file: Option<PathBuf>,
     ) -> Result<DataSource, SourceSpecError> {
         if !ClickHouseConfig::is_clickhouse_url(spec) {
             return Err(SourceSpecError::Unknown(spec.to_owned()));
@@ -51,14 +54,24 @@ impl DataSource {
                 })?;
             config = config.with_password(text.lines().next().map(str::to_owned));
         }
-        config = config.with_password(password_env.filter(|p| !p.is_empty()));
-        Ok(DataSource::ClickHouse(ClickHouse::new(config)))
+        config = config
+            .with_password(password_env.filter(|p| !p.is_empty()))
+            .with_ca_file(ca_file);
+        Ok(DataSource::ClickHouse(Box::new(ClickHouse::new(config)?)))
+    }
+
+    /// A warning when the ClickHouse password would cross the network in clear.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        match self {
+            DataSource::Sqlite(_) => None,
+            DataSource::ClickHouse(ch) => ch.config().cleartext_warning(),
+        }
     }
 
     pub fn open(&self) -> Result<Box<dyn Source>, SourceError> {
         match self {
             DataSource::Sqlite(path) => Ok(Box::new(Reader::open(path)?)),
-            DataSource::ClickHouse(ch) => Ok(Box::new(ch.clone())),
+            DataSource::ClickHouse(ch) => Ok(Box::new(ClickHouse::clone(ch))),
         }
     }
 
@@ -208,6 +221,11 @@ impl SavedSource {
     }
 
     pub fn open(&self) -> Result<DataSource, SourceSpecError> {
-        DataSource::clickhouse(&self.url, None, self.password.clone())
+        DataSource::clickhouse(
+            &self.url,
+            None,
+            self.password.clone(),
+            crate::config::clickhouse_ca_from_env(),
+        )
     }
 }

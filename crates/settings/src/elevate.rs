@@ -183,9 +183,9 @@ fn sh_single_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-/// PowerShell treats all four of these as a single quote inside a single-quoted string; each
-/// is doubled.
-const PS_QUOTES: [char; 4] = ['\'', '\u{2018}', '\u{2019}', '\u{201B}'];
+/// PowerShell treats all five of these as a single quote inside a single-quoted string
+/// (its `IsSingleQuote`: ' ‘ ’ ‚ ‛); each is doubled.
+const PS_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
 
 fn ps_single_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -304,7 +304,9 @@ pub enum ElevateError {
 
 /// Why `path` may not be run with administrator rights, if it may not: on Unix it and every
 /// directory above it must be owned by root and writable by nobody else (so no other user
-/// could have replaced it); on Windows it must sit under Program Files.
+/// could have replaced it); on Windows it must sit under Program Files as the known-folder API
+/// names it (not as an environment variable the user can set), and be owned by
+/// Administrators, SYSTEM or TrustedInstaller.
 pub fn untrusted_reason(path: &Path) -> Option<String> {
     #[cfg(unix)]
     {
@@ -343,21 +345,129 @@ pub fn untrusted_reason(path: &Path) -> Option<String> {
     }
     #[cfg(windows)]
     {
-        let program_files: Vec<PathBuf> = ["ProgramFiles", "ProgramW6432"]
-            .iter()
-            .filter_map(std::env::var_os)
-            .map(PathBuf::from)
-            .collect();
-        if program_files.iter().any(|dir| path.starts_with(dir)) {
-            None
-        } else {
-            Some("it is not installed under Program Files".into())
-        }
+        windows_trust::untrusted_reason(path)
     }
     #[cfg(not(any(unix, windows)))]
     {
         let _ = path;
         Some("this platform has no installed helper".into())
+    }
+}
+
+#[cfg(windows)]
+mod windows_trust {
+    use std::ffi::OsString;
+    use std::os::windows::ffi::{OsStrExt, OsStringExt};
+    use std::path::{Path, PathBuf};
+
+    use windows_sys::Win32::Foundation::{ERROR_SUCCESS, LocalFree};
+    use windows_sys::Win32::Security::Authorization::{
+        ConvertSidToStringSidW, GetNamedSecurityInfoW, SE_FILE_OBJECT,
+    };
+    use windows_sys::Win32::Security::{
+        IsWellKnownSid, OWNER_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR, PSID,
+        WinBuiltinAdministratorsSid, WinLocalSystemSid,
+    };
+    use windows_sys::Win32::System::Com::CoTaskMemFree;
+    use windows_sys::Win32::UI::Shell::{
+        FOLDERID_ProgramFiles, KF_FLAG_DEFAULT, SHGetKnownFolderPath,
+    };
+    use windows_sys::core::PWSTR;
+
+    /// NT SERVICE\TrustedInstaller, which owns what Windows itself installs.
+    const TRUSTED_INSTALLER_SID: &str =
+        "S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464";
+
+    fn wide(p: PWSTR) -> OsString {
+        // SAFETY: `p` is a NUL-terminated string the system allocated.
+        let len = (0..).take_while(|&i| unsafe { *p.add(i) } != 0).count();
+        // SAFETY: `len` UTF-16 units were just read.
+        OsString::from_wide(unsafe { std::slice::from_raw_parts(p, len) })
+    }
+
+    /// Program Files as the shell's known-folder API names it.
+    fn program_files() -> Option<PathBuf> {
+        let mut out: PWSTR = std::ptr::null_mut();
+        // SAFETY: a valid GUID, no token, an out pointer the call fills.
+        let hr = unsafe {
+            SHGetKnownFolderPath(
+                &FOLDERID_ProgramFiles,
+                KF_FLAG_DEFAULT as u32,
+                std::ptr::null_mut(),
+                &mut out,
+            )
+        };
+        let path = (hr >= 0 && !out.is_null()).then(|| PathBuf::from(wide(out)));
+        // SAFETY: the buffer is the call's, freed once (null is allowed).
+        unsafe { CoTaskMemFree(out as *const _) };
+        path
+    }
+
+    /// Whether the file's owner is Administrators, SYSTEM or TrustedInstaller.
+    fn owner_trusted(path: &Path) -> Result<bool, String> {
+        let name: Vec<u16> = path.as_os_str().encode_wide().chain([0]).collect();
+        let mut owner: PSID = std::ptr::null_mut();
+        let mut descriptor: PSECURITY_DESCRIPTOR = std::ptr::null_mut();
+        // SAFETY: a NUL-terminated name; out pointers the call fills; `owner` points into
+        // `descriptor`, which is freed below after its last use.
+        let status = unsafe {
+            GetNamedSecurityInfoW(
+                name.as_ptr(),
+                SE_FILE_OBJECT,
+                OWNER_SECURITY_INFORMATION,
+                &mut owner,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                &mut descriptor,
+            )
+        };
+        if status != ERROR_SUCCESS {
+            return Err(format!("cannot read its owner (error {status})"));
+        }
+        // SAFETY: `owner` is a valid SID inside `descriptor`.
+        let trusted = unsafe {
+            IsWellKnownSid(owner, WinBuiltinAdministratorsSid) != 0
+                || IsWellKnownSid(owner, WinLocalSystemSid) != 0
+                || {
+                    let mut text: PWSTR = std::ptr::null_mut();
+                    let ok = ConvertSidToStringSidW(owner, &mut text) != 0;
+                    let matches = ok && wide(text) == TRUSTED_INSTALLER_SID;
+                    if !text.is_null() {
+                        LocalFree(text as _);
+                    }
+                    matches
+                }
+        };
+        // SAFETY: allocated by GetNamedSecurityInfoW, freed once.
+        unsafe { LocalFree(descriptor as _) };
+        Ok(trusted)
+    }
+
+    pub(super) fn untrusted_reason(path: &Path) -> Option<String> {
+        let Some(program_files) = program_files() else {
+            return Some("Windows did not name its Program Files folder".into());
+        };
+        // Both resolved, so `..` or a link cannot make a path look as if it were inside.
+        let (Ok(file), Ok(dir)) = (
+            std::fs::canonicalize(path),
+            std::fs::canonicalize(&program_files),
+        ) else {
+            return Some(format!("cannot resolve it or {}", program_files.display()));
+        };
+        if !file.starts_with(&dir) {
+            return Some(format!(
+                "it is not installed under {}",
+                program_files.display()
+            ));
+        }
+        match owner_trusted(&file) {
+            Ok(true) => None,
+            Ok(false) => {
+                Some("it is not owned by Administrators, SYSTEM or TrustedInstaller".into())
+            }
+            Err(e) => Some(e),
+        }
     }
 }
 
@@ -626,7 +736,7 @@ mod tests {
     fn runas_passes_an_argument_array_with_every_quote_doubled() {
         let spec = launch_spec(
             Elevation::Runas,
-            Path::new("C:\\Program Files\\ccscope\\it's \u{2018}q\u{2019}\u{201B}.exe"),
+            Path::new("C:\\Program Files\\ccscope\\it's \u{2018}q\u{2019}\u{201A}\u{201B}.exe"),
             &apply(),
             Some(Path::new("C:\\Temp\\doc.json")),
         );
@@ -639,7 +749,7 @@ mod tests {
         let script = spec.args.last().unwrap();
         assert!(
             script.contains(
-                "-FilePath 'C:\\Program Files\\ccscope\\it''s \u{2018}\u{2018}q\u{2019}\u{2019}\u{201B}\u{201B}.exe'"
+                "-FilePath 'C:\\Program Files\\ccscope\\it''s \u{2018}\u{2018}q\u{2019}\u{2019}\u{201A}\u{201A}\u{201B}\u{201B}.exe'"
             ),
             "{script}"
         );

@@ -8,6 +8,7 @@
 pub mod backup;
 pub mod canonical;
 pub mod elevate;
+pub mod file;
 pub mod mdm;
 pub mod merge;
 pub mod os_policy;
@@ -71,7 +72,9 @@ pub fn preview(
     doc: &serde_json::Value,
 ) -> Preview {
     let path = target.path(layout);
-    let current = std::fs::read(&path).ok();
+    let current = file::read_regular_file(&path, sources::MAX_SETTINGS_FILE_BYTES)
+        .ok()
+        .flatten();
     let current_text = current
         .as_ref()
         .map(|b| String::from_utf8_lossy(b).into_owned());

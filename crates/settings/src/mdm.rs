@@ -121,6 +121,26 @@ fn stable_uuid(parts: &[&str]) -> String {
     )
 }
 
+/// The first character XML 1.0 cannot carry, so no property list can: U+0000–U+001F other than
+/// tab, LF and CR, and U+FFFE/U+FFFF.
+fn xml_forbidden(text: &str) -> Option<char> {
+    text.chars().find(|&c| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    })
+}
+
+/// Refuses `text` (at `pointer`, a JSON pointer or a profile field) when a plist cannot hold it.
+fn plist_text(text: &str, pointer: &str) -> Result<(), ExportError> {
+    match xml_forbidden(text) {
+        None => Ok(()),
+        Some(c) => Err(ExportError::Unrepresentable(format!(
+            "{} holds U+{:04X}, which a configuration profile (XML) cannot carry: remove it, or deploy this policy as JSON",
+            if pointer.is_empty() { "/" } else { pointer },
+            c as u32
+        ))),
+    }
+}
+
 fn to_plist(value: &Value, pointer: &str) -> Result<plist::Value, ExportError> {
     Ok(match value {
         Value::Null => {
@@ -136,7 +156,10 @@ fn to_plist(value: &Value, pointer: &str) -> Result<plist::Value, ExportError> {
             (_, _, Some(f)) => plist::Value::Real(f),
             _ => plist::Value::Real(0.0),
         },
-        Value::String(s) => plist::Value::String(s.clone()),
+        Value::String(s) => {
+            plist_text(s, pointer)?;
+            plist::Value::String(s.clone())
+        }
         Value::Array(items) => plist::Value::Array(
             items
                 .iter()
@@ -148,7 +171,9 @@ fn to_plist(value: &Value, pointer: &str) -> Result<plist::Value, ExportError> {
             let mut dict = plist::Dictionary::new();
             for (k, v) in map {
                 let escaped = k.replace('~', "~0").replace('/', "~1");
-                dict.insert(k.clone(), to_plist(v, &format!("{pointer}/{escaped}"))?);
+                let at = format!("{pointer}/{escaped}");
+                plist_text(k, &format!("the key of {at}"))?;
+                dict.insert(k.clone(), to_plist(v, &at)?);
             }
             plist::Value::Dictionary(dict)
         }
@@ -170,6 +195,13 @@ fn string(s: &str) -> plist::Value {
 /// The configuration profile: one `com.apple.ManagedClient.preferences` payload forcing the
 /// policy's keys in the `com.anthropic.claudecode` domain (as Anthropic's template does).
 fn mobileconfig(policy: &Value, profile: &Profile) -> Result<String, ExportError> {
+    for (field, text) in [
+        ("the profile's organization", &profile.organization),
+        ("the profile's identifier", &profile.identifier),
+        ("the profile's display name", &profile.display_name),
+    ] {
+        plist_text(text, field)?;
+    }
     let settings = to_plist(policy, "")?;
     let canonical =
         String::from_utf8_lossy(&crate::canonical::canonical_bytes(policy)).into_owned();
@@ -316,10 +348,8 @@ mod tests {
         })
     }
 
-    #[test]
-    fn the_profile_round_trips_and_its_uuids_are_stable() {
-        let (text, _) =
-            export(&policy(), Format::Mobileconfig, &Profile::default()).expect("export");
+    /// The policy a profile forces, as JSON.
+    fn forced(text: &str) -> Value {
         let root = plist::Value::from_reader_xml(text.as_bytes()).expect("plist");
         let settings = root
             .as_dictionary()
@@ -337,7 +367,14 @@ mod tests {
             .and_then(|f| f.as_dictionary())
             .and_then(|f| f.get("mcx_preference_settings"))
             .expect("settings");
-        assert_eq!(crate::os_policy::plist_to_json(settings), policy());
+        crate::os_policy::plist_to_json(settings)
+    }
+
+    #[test]
+    fn the_profile_round_trips_and_its_uuids_are_stable() {
+        let (text, _) =
+            export(&policy(), Format::Mobileconfig, &Profile::default()).expect("export");
+        assert_eq!(forced(&text), policy());
         let (again, _) =
             export(&policy(), Format::Mobileconfig, &Profile::default()).expect("export");
         assert_eq!(text, again, "same policy, same profile");
@@ -347,6 +384,56 @@ mod tests {
         };
         let (third, _) = export(&policy(), Format::Mobileconfig, &other).expect("export");
         assert_ne!(text, third);
+    }
+
+    #[test]
+    fn characters_no_profile_can_carry_are_refused_with_their_pointer() {
+        for (policy, pointer, code) in [
+            (
+                json!({"companyAnnouncements": ["ok", "bell\u{7}"]}),
+                "/companyAnnouncements/1",
+                "U+0007",
+            ),
+            (
+                json!({"companyAnnouncements": ["nul\u{0}"]}),
+                "/companyAnnouncements/0",
+                "U+0000",
+            ),
+            (
+                json!({"companyAnnouncements": ["x\u{FFFE}"]}),
+                "/companyAnnouncements/0",
+                "U+FFFE",
+            ),
+            (
+                json!({"companyAnnouncements": ["\u{FFFF}"]}),
+                "/companyAnnouncements/0",
+                "U+FFFF",
+            ),
+            (
+                json!({"xCustom": {"D\u{1b}": "v"}}),
+                "/xCustom/D\u{1b}",
+                "U+001B",
+            ),
+        ] {
+            let Err(ExportError::Unrepresentable(message)) =
+                export(&policy, Format::Mobileconfig, &Profile::default())
+            else {
+                panic!("{policy} was exported");
+            };
+            assert!(
+                message.contains(pointer) && message.contains(code),
+                "{message}"
+            );
+        }
+        let profile = Profile {
+            organization: "Acme\u{1}".into(),
+            ..Profile::default()
+        };
+        assert!(export(&policy(), Format::Mobileconfig, &profile).is_err());
+        // Tab, LF and CR are XML and read back as they were.
+        let fine = json!({"companyAnnouncements": ["a\tb\nc\rd"]});
+        let (text, _) = export(&fine, Format::Mobileconfig, &Profile::default()).expect("export");
+        assert_eq!(forced(&text), fine);
     }
 
     #[test]

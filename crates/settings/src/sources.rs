@@ -117,19 +117,16 @@ impl Source {
 }
 
 /// Reads a settings file: `None` when it does not exist.
+/// Only a regular file is read (a link to one is followed), at most `MAX_SETTINGS_FILE_BYTES`:
+/// a cloned repository may carry a link to `/dev/zero` or a FIFO.
 pub fn read_settings_file(path: &Path) -> Option<Result<Value, String>> {
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(e) => return Some(Err(format!("cannot read: {e}"))),
-    };
-    if meta.len() > MAX_SETTINGS_FILE_BYTES {
-        return Some(Err(format!("larger than {MAX_SETTINGS_FILE_BYTES} bytes")));
+    match crate::file::read_regular_file(path, MAX_SETTINGS_FILE_BYTES) {
+        Ok(None) => None,
+        Err(e) => Some(Err(e.to_string())),
+        Ok(Some(bytes)) => {
+            Some(serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}")))
+        }
     }
-    Some(match std::fs::read(path) {
-        Err(e) => Err(format!("cannot read: {e}")),
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| format!("not valid JSON: {e}")),
-    })
 }
 
 /// The drop-in files Claude Code reads, in its order: `*.json`, not hidden, alphabetical.

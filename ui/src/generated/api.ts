@@ -123,6 +123,10 @@ location: string,
 /**
  * Chosen on the command line: the page cannot change it.
  */
-locked: boolean, };
+locked: boolean, 
+/**
+ * Set when the ClickHouse password goes over plain HTTP to another host.
+ */
+warning: string | null, };
 
 export type ApiErrorBody = { code: string, message: string, };

@@ -31,11 +31,17 @@ struct Front {
 
 impl Front {
     fn start(data: &Path) -> Front {
+        Front::start_with(data, &[])
+    }
+
+    /// With more of front.py's flags (e.g. `--tls-cert`, `--tls-key`).
+    fn start_with(data: &Path, extra: &[&str]) -> Front {
         let mut child = Command::new("python3")
             .arg(script("front.py"))
             .arg("--data")
             .arg(data)
             .args(["--password", PASSWORD])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -1181,4 +1187,146 @@ fn a_cleartext_password_to_another_host_is_warned_of_on_stderr() {
         assert_eq!(code, 0, "{err}");
         assert!(!err.contains("warning:"), "{quiet}: {err}");
     }
+}
+
+/// A test CA and a certificate it signed for `localhost` and 127.0.0.1 (openssl): the CA's PEM,
+/// the server's certificate and key.
+fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ccscope test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    csr.extend([
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    run(&csr);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// clickhouses:// checks the server's certificate: a company CA is not trusted until
+/// `--clickhouse-ca` (or CCSCOPE_CLICKHOUSE_CA) names it.
+#[test]
+fn https_trusts_a_company_ca_only_when_named() {
+    let dir = tempdir();
+    let (ca, cert, key) = test_pki(dir.path());
+    let front = Front::start_with(
+        &dir.path().join("chdb"),
+        &[
+            "--tls-cert",
+            &cert.to_string_lossy(),
+            "--tls-key",
+            &key.to_string_lossy(),
+        ],
+    );
+    front_https_sql(&front, &ca, "CREATE DATABASE empty");
+    let url = format!("clickhouses://default@localhost:{}/empty", front.port);
+    let pw = [("CCSCOPE_CLICKHOUSE_PASSWORD", PASSWORD)];
+    let (code, _, err) = ccscope_env(&["report", "--source", &url], &pw);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("certificate"),
+        "an unknown CA is refused: {err}"
+    );
+    let ca_arg = ca.to_string_lossy().into_owned();
+    let (code, _, err) = ccscope_env(
+        &["report", "--source", &url, "--clickhouse-ca", &ca_arg],
+        &pw,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("has no table"),
+        "TLS and login went through: {err}"
+    );
+    let with_env = [pw[0], ("CCSCOPE_CLICKHOUSE_CA", ca_arg.as_str())];
+    let (_, _, err) = ccscope_env(&["report", "--source", &url], &with_env);
+    assert!(err.contains("has no table"), "{err}");
+    assert!(!err.contains("warning:"), "HTTPS is not warned of: {err}");
+    // A CA file that is missing or holds no certificate is named.
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").expect("write");
+    for bad in [dir.path().join("missing.pem"), empty] {
+        let bad = bad.to_string_lossy().into_owned();
+        let (code, _, err) =
+            ccscope_env(&["report", "--source", &url, "--clickhouse-ca", &bad], &pw);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(&bad) && err.contains("CA file"), "{err}");
+    }
+}
+
+/// A statement through the HTTPS front (curl trusting the test CA).
+fn front_https_sql(front: &Front, ca: &Path, sql: &str) {
+    let status = Command::new("curl")
+        .args(["-sf", "--cacert"])
+        .arg(ca)
+        .args(["-H", "X-ClickHouse-User: default", "-H"])
+        .arg(format!("X-ClickHouse-Key: {PASSWORD}"))
+        .args(["--data-binary", sql])
+        .arg(format!("https://localhost:{}/", front.port))
+        .stdout(Stdio::null())
+        .status()
+        .expect("curl");
+    assert!(status.success(), "{sql}");
 }

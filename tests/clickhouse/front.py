@@ -13,11 +13,13 @@ It serves the subset of ClickHouse's HTTP interface that ccscope's client uses:
   X-ClickHouse-Exception-Code header and the HTTP status ClickHouse gives that code.
 
 Usage: front.py --data DIR [--port 0] [--user default] [--password PW] [--writable]
+                [--tls-cert CERT.pem --tls-key KEY.pem]   (HTTPS, as ClickHouse's https_port)
 Prints "listening on PORT" once ready; serves until killed.
 """
 import argparse
 import base64
 import re
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +39,8 @@ def main():
     parser.add_argument("--user", default="default")
     parser.add_argument("--password", default="")
     parser.add_argument("--writable", action="store_true", help="accept settings in the URL (readonly=0)")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
     args = parser.parse_args()
 
     engine = chdb_session.Session(args.data)
@@ -115,6 +119,10 @@ def main():
             self.reply(200, out)
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
 

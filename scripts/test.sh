@@ -1,13 +1,68 @@
 #!/usr/bin/env bash
 # Runs every check and test of ccscope: formatting, clippy, unit and end-to-end tests (real
 # SQLite files, real sockets on loopback, the real binary), and a short fuzzing pass.
-# Installs what it needs first (scripts/setup.sh --test).
+# Installs what it needs first (scripts/setup.sh --test). Prints each step's time.
+#
+#   scripts/test.sh           everything (what CI runs)
+#   scripts/test.sh --quick   the inner loop: format, clippy, and the unit and integration tests
+#                             of the crates the change touches (against CCSCOPE_QUICK_BASE,
+#                             default HEAD, plus files not committed yet)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-scripts/setup.sh --test
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's name and seconds, printed as a table at the end (and when a step fails).
+step_names=()
+step_seconds=()
+step_started=$SECONDS
+step_open=0
+step_close() {
+  if [ $step_open -eq 1 ]; then
+    step_seconds+=($((SECONDS - step_started)))
+    step_open=0
+  fi
+}
+step() {
+  step_close
+  step_names+=("$*")
+  step_started=$SECONDS
+  step_open=1
+  printf '\n== %s\n' "$*"
+}
+step_times() {
+  step_close
+  printf '\n== step times (total %d s)\n' "$SECONDS"
+  local i
+  for i in "${!step_names[@]}"; do
+    printf '%6d s  %s\n' "${step_seconds[$i]:-0}" "${step_names[$i]}"
+  done
+}
+trap 'status=$?; [ $status -eq 0 ] || step_times; exit $status' EXIT
+
+if [ "${1:-}" = "--quick" ]; then
+  step "quick: cargo fmt --check"
+  cargo fmt --all -- --check
+  base=${CCSCOPE_QUICK_BASE:-HEAD}
+  changed=$( { git diff --name-only "$base"; git ls-files --others --exclude-standard; } | sort -u)
+  packages=()
+  for dir in crates/*/; do
+    name=$(sed -n 's/^name = "\(.*\)"/\1/p' "$dir/Cargo.toml" | head -1)
+    if grep -q "^${dir}" <<<"$changed"; then packages+=(-p "$name"); fi
+  done
+  if grep -qE '^(src/|tests/[^/]*\.rs|tests/common/|Cargo\.toml)' <<<"$changed"; then packages+=(-p ccscope); fi
+  step "quick: cargo clippy ${packages[*]:-(nothing changed)}"
+  if [ ${#packages[@]} -gt 0 ]; then
+    cargo clippy --locked "${packages[@]}" --all-targets -- -D warnings
+    step "quick: cargo test ${packages[*]}"
+    cargo build --locked -p ccscope -p ccscope-settings-helper --features ccscope-settings/test-hooks
+    cargo test --locked "${packages[@]}"
+  fi
+  step_times
+  trap - EXIT
+  exit 0
+fi
+
+scripts/setup.sh --test
 sudo_cmd=""
 [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 mkdir -p target
@@ -70,6 +125,7 @@ CCSCOPE_DESKTOP_BIN=/usr/bin/ccscope-desktop xvfb-run -a dbus-run-session -- npm
 step "fuzz (short pass; scripts/fuzz.sh 600 for a long one)"
 scripts/fuzz.sh 15
 
+step_times
 step "summary"
 {
   grep -E "^test result: " target/test-output.txt

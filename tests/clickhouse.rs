@@ -229,6 +229,152 @@ fn same_second_exports(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The session of `fact_cases_export`.
+const FACTS_SESSION: &str = "fac75000-0000-4000-8000-000000000002";
+
+/// One export with an event for every row of the table of facts, values sent in every form
+/// Claude Code uses (numbers as ints, doubles and strings; booleans as strings and ints).
+fn fact_cases_export(dir: &Path) -> PathBuf {
+    let s = |v: &str| json!({"stringValue": v});
+    let i = |v: i64| json!({"intValue": v});
+    let d = |v: f64| json!({"doubleValue": v});
+    let cases: Vec<(&str, Vec<(&str, Value)>)> = vec![
+        (
+            "api_request",
+            vec![
+                ("cost_usd_micros", i(12500)),
+                ("input_tokens", s("330")),
+                ("output_tokens", i(12)),
+                ("ttft_ms", s("250")),
+                ("duration_ms", i(900)),
+                ("model", s("claude-opus-4-8[1m]")),
+                ("request_id", s("req_1")),
+                ("success", s("false")),
+            ],
+        ),
+        (
+            "api_error",
+            vec![
+                ("status_code", s("529")),
+                ("attempt", i(2)),
+                ("error", s("overloaded")),
+                ("duration_ms", i(100)),
+            ],
+        ),
+        (
+            "api_retries_exhausted",
+            vec![
+                ("total_attempts", i(3)),
+                ("total_retry_duration_ms", s("4500")),
+                ("status_code", i(500)),
+            ],
+        ),
+        ("api_refusal", vec![]),
+        (
+            "mcp_server_connection",
+            vec![("status", s("failed")), ("error_code", s("ECONNREFUSED"))],
+        ),
+        ("mcp_server_connection", vec![("status", s("connected"))]),
+        (
+            "hook_execution_complete",
+            vec![
+                ("num_blocking", i(1)),
+                ("num_non_blocking_error", s("0")),
+                ("total_duration_ms", i(20)),
+            ],
+        ),
+        (
+            "hook_execution_complete",
+            vec![("num_blocking", s("0")), ("num_non_blocking_error", i(0))],
+        ),
+        ("hook_execution_complete", vec![("num_blocking", i(0))]),
+        (
+            "tool_result",
+            vec![
+                ("decision_type", s("accept")),
+                ("decision_source", s("config")),
+                ("success", s("TRUE")),
+                ("error_type", s("timeout")),
+                ("duration_ms", s("37")),
+                ("tool_name", s("Bash")),
+                ("tool_use_id", s("toolu_1")),
+            ],
+        ),
+        (
+            "tool_decision",
+            vec![
+                ("decision", s("reject")),
+                ("source", s("hook")),
+                ("tool_name", s("Write")),
+            ],
+        ),
+        ("internal_error", vec![("error_code", s("E42"))]),
+        ("safety_event", vec![("decision_source", s("classifier"))]),
+        (
+            "subagent_completed",
+            vec![
+                ("model", s("claude-haiku-4-5")),
+                ("final_model", s("claude-opus-4-8")),
+                ("total_tokens", s("1200")),
+                ("model_swapped", s("true")),
+            ],
+        ),
+        (
+            "user_prompt",
+            vec![("prompt", s("<REDACTED>")), ("prompt_length", s("42"))],
+        ),
+        (
+            "user_prompt",
+            vec![
+                ("prompt_text", s("hello")),
+                ("prompt", s("<REDACTED>")),
+                ("prompt_length", i(5)),
+            ],
+        ),
+        (
+            "tool_result",
+            vec![("success", i(1)), ("error", s("")), ("error_type", s(""))],
+        ),
+        (
+            "brand_new_event",
+            vec![
+                ("success", s("false")),
+                ("duration_ms", d(5.0)),
+                ("cost_usd", d(1.5)),
+            ],
+        ),
+    ];
+    let start: i64 = 1_795_492_100_000_000_000;
+    let records: Vec<Value> = cases
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, attrs))| {
+            let mut list = vec![
+                json!({"key": "session.id", "value": s(FACTS_SESSION)}),
+                json!({"key": "user.id", "value": s("fact-user")}),
+                json!({"key": "event.name", "value": s(name)}),
+                json!({"key": "event.sequence", "value": i(n as i64)}),
+            ];
+            list.extend(
+                attrs
+                    .into_iter()
+                    .map(|(k, v)| json!({"key": k, "value": v})),
+            );
+            let t = (start + n as i64 * 1_000_000).to_string();
+            json!({"timeUnixNano": t, "observedTimeUnixNano": t,
+                   "body": s(&format!("claude_code.{name}")), "attributes": list})
+        })
+        .collect();
+    let export = json!({"resourceLogs": [{
+        "resource": {"attributes": [{"key": "service.name", "value": s("claude-code")},
+                                    {"key": "service.version", "value": s("2.1.337")}]},
+        "scopeLogs": [{"scope": {"name": "com.anthropic.claude_code.events", "version": "2.1.337"},
+                       "logRecords": records}]}]});
+    let path = dir.join("fact-cases.json");
+    std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
+    path
+}
+
 /// The exports of the test, in order: every recorded HTTP/JSON export (the tools turn's logs
 /// twice — a re-send), the cumulative pair, and the same-second pair with a re-send.
 fn exports(dir: &Path) -> Vec<PathBuf> {
@@ -242,9 +388,27 @@ fn exports(dir: &Path) -> Vec<PathBuf> {
         base.join("error/00002-logs.json"),
         base.join("error/00003-metrics.json"),
         base.join("text/00001-logs.json"),
+        base.join("reject/00001-logs.json"),
+        base.join("reject/00002-metrics.json"),
     ];
+    // The variants: prompt text sent (`OTEL_LOG_USER_PROMPTS=1`) and resource attributes on
+    // every record.
+    let variants = fixtures_dir().join("variants");
+    for variant in ["log-user-prompts", "resource-attributes"] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(variants.join(variant))
+            .expect("variant")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| {
+                let name = p.to_string_lossy();
+                name.ends_with("-logs.json") || name.ends_with("-metrics.json")
+            })
+            .collect();
+        files.sort();
+        list.extend(files);
+    }
     list.extend(cumulative_exports(dir));
     list.extend(same_second_exports(dir));
+    list.push(fact_cases_export(dir));
     list
 }
 
@@ -437,6 +601,24 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
                 "--attr {attr:?}: {got} != {cost}"
             );
         }
+        // An attribute key no source can address is refused by both, alike.
+        for key in ["it's", "a\"b", "back\\slash"] {
+            let attr = format!("{key}=x");
+            let args = ["report", "--json", "--attr", attr.as_str()];
+            let run = |args: Vec<String>, vars: &[(&str, &str)]| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                let (code, _, err) = ccscope_env(&args, vars);
+                (code, err)
+            };
+            let (a, a_err) = run(sqlite(&args), &[]);
+            let (b, b_err) = run(clickhouse(&args), &pw);
+            assert_ne!(a, 0, "{key:?} on SQLite");
+            assert_eq!(
+                (a, a_err.contains("attribute key")),
+                (b, b_err.contains("attribute key")),
+                "{key:?}: {a_err} / {b_err}"
+            );
+        }
         // Sessions: identical where the exporter keeps nanoseconds; with the 2026 template's
         // whole-second metric times, start and end may move by under a second.
         let mut a = json_of(&sqlite(&["sessions", "--json"]), &[]);
@@ -493,31 +675,69 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
             );
         }
         for (x, y) in a.iter().zip(&b) {
-            for key in ["time_ns", "name", "session_id", "sequence", "prompt_id"] {
-                assert!(!x[key].is_null() || key == "prompt_id", "{key} in {x}");
-                assert_eq!(x[key], y[key], "event {key} ({schema} schema): {x} vs {y}");
+            for key in ["time_ns", "name", "session_id", "sequence"] {
+                assert!(!x[key].is_null(), "{key} in {x}");
             }
             for key in FACTS {
-                assert_same(&x[key], &y[key], &format!("event {key} ({schema} schema)"));
+                assert!(x.get(key).is_some(), "{key} in {x}");
             }
-            // Every attribute arrives, rendered as the exporter renders it.
-            let (xa, ya) = (
-                x["attributes"].as_object().expect("attrs"),
-                y["attributes"].as_object().expect("attrs"),
-            );
-            assert_eq!(xa.len(), ya.len(), "{x} vs {y}");
-            for (k, v) in xa {
-                let rendered = v
-                    .as_str()
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| v.to_string());
-                assert_eq!(
-                    Some(rendered.as_str()),
-                    ya[k].as_str(),
-                    "attribute {k}: {x} vs {y}"
-                );
-            }
+            // Every field, attributes included, typed alike.
+            assert_same(x, y, &format!("event {} ({schema} schema)", x["name"]));
         }
+        // Every row of the table of facts, read alike above; and read as the table says.
+        let cases = lines_of(
+            &clickhouse(&["events", "--json", "--session", FACTS_SESSION]),
+            &pw,
+        );
+        let at = |seq: i64, key: &str| -> Value {
+            cases
+                .iter()
+                .find(|e| e["sequence"] == seq)
+                .map(|e| e[key].clone())
+                .unwrap_or_else(|| panic!("event {seq} in {cases:?}"))
+        };
+        for (seq, key, expected) in [
+            (0, "cost_usd", json!(0.0125)),
+            (0, "success", json!(true)),
+            (
+                0,
+                "tokens",
+                json!({"input": 330.0, "output": 12.0, "cacheRead": 0.0, "cacheCreation": 0.0}),
+            ),
+            (1, "status_code", json!(529)),
+            (1, "success", json!(false)),
+            (2, "duration_ms", json!(4500.0)),
+            (4, "success", json!(false)),
+            (4, "error", json!("ECONNREFUSED")),
+            (5, "success", json!(true)),
+            (6, "success", json!(false)),
+            (6, "duration_ms", json!(20.0)),
+            (7, "success", json!(true)),
+            (8, "success", Value::Null),
+            (9, "decision", json!("accept")),
+            (9, "decision_source", json!("config")),
+            (9, "error", json!("timeout")),
+            (9, "success", json!(true)),
+            (10, "decision_source", json!("hook")),
+            (11, "error", json!("E42")),
+            (12, "decision_source", json!("classifier")),
+            (13, "model", json!("claude-opus-4-8")),
+            (14, "prompt", Value::Null),
+            (14, "prompt_length", json!(42)),
+            (15, "prompt", json!("hello")),
+            (16, "success", json!(true)),
+            (16, "error", Value::Null),
+            (17, "success", json!(false)),
+            (17, "cost_usd", Value::Null),
+        ] {
+            assert_same(
+                &expected,
+                &at(seq, key),
+                &format!("fact {key} of event {seq} ({schema} schema)"),
+            );
+        }
+        assert_eq!(at(13, "attributes")["total_tokens"], json!(1200));
+        assert_eq!(at(13, "attributes")["model_swapped"], json!(true));
         // One session's events: SQLite finds them by session key, ClickHouse by its column.
         let session = [
             "events",

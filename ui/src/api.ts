@@ -68,6 +68,25 @@ export async function postJson<T>(path: string): Promise<T> {
   return (await response.json()) as T;
 }
 
+/**
+ * POST a JSON body to a route that answers with an outcome `{status, message, …}` whatever
+ * happened (the settings helper's apply and restore): a refusal or failure has its own HTTP
+ * status and still comes back as its outcome; any other error is thrown.
+ */
+export async function sendForOutcome<T extends { status: string }>(path: string, body: unknown): Promise<T> {
+  const response = await apiFetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  if (!response.ok) {
+    const text = await response.clone().text();
+    try {
+      const outcome = JSON.parse(text) as Partial<T>;
+      if (typeof outcome.status === "string") return outcome as T;
+    } catch {
+      /* not an outcome: reported below */
+    }
+  }
+  return (await (await check(response)).json()) as T;
+}
+
 /** POST a JSON body; the answer is JSON. */
 export async function sendJson<T>(path: string, body: unknown): Promise<T> {
   const response = await check(

@@ -3,7 +3,7 @@
 // validator, the exact diff and SHA-256 to approve, the elevated write through the settings
 // helper, backups with restore, and this machine's effective settings with their sources.
 
-import { getJson, postDownload, sendJson } from "./api";
+import { getJson, postDownload, sendForOutcome, sendJson } from "./api";
 import { append, clear, download, h } from "./dom";
 import {
   PERMISSION_TOOLS,
@@ -642,7 +642,7 @@ async function apply(): Promise<void> {
   result.dataset.status = "pending";
   result.textContent = state?.elevation === "direct" ? "Writing…" : "Waiting for the administrator prompt…";
   try {
-    const outcome = await sendJson<ApplyResult>("/api/settings/apply", { target, text: preview.proposed, sha256: preview.sha256, expect_current_sha256: preview.current_sha256 });
+    const outcome = await sendForOutcome<ApplyResult>("/api/settings/apply", { target, text: preview.proposed, sha256: preview.sha256, expect_current_sha256: preview.current_sha256 });
     await showOutcome(outcome);
   } catch (error) {
     result.className = "apply-result failed";
@@ -669,7 +669,7 @@ async function restore(id: string): Promise<void> {
   result.className = "apply-result pending";
   result.dataset.status = "pending";
   result.textContent = state?.elevation === "direct" ? "Restoring…" : "Waiting for the administrator prompt…";
-  const outcome = await sendJson<ApplyResult>("/api/settings/restore", { backup: id });
+  const outcome = await sendForOutcome<ApplyResult>("/api/settings/restore", { backup: id });
   await showOutcome(outcome);
 }
 

@@ -9,6 +9,7 @@
 
 mod client;
 mod config;
+mod facts;
 mod lenient;
 mod rollup;
 mod schema;

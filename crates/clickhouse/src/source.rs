@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ccscope_query::{
-    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, ModelUsage,
-    PointRow, Report, SessionSummary, Source, SourceError, TimeSeries, Tokens,
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LatencySeries, PointRow,
+    Report, SessionSummary, Source, SourceError, TimeSeries, Tokens,
 };
+use ccscope_telemetry::facts::{Fact, type_attributes};
 use ccscope_telemetry::{MetricKind, TokenType};
 use serde::Deserialize;
 use serde_json::Value;
@@ -355,11 +356,12 @@ impl ClickHouse {
         Ok(reach.union(
             q,
             |q, from, to| {
-                let cond = sql::rollup_conditions(filter, q, "model_attr");
+                let cond = sql::rollup_conditions(filter, q, "model");
                 rollup::events(config, &cond, &q.bind_i64(from), &q.bind_i64(to))
             },
             |q, spans| {
-                let cond = sql::conditions(filter, q, "LogAttributes", "ResourceAttributes");
+                let cond =
+                    sql::conditions(filter, q, "LogAttributes", "ResourceAttributes", "model");
                 sql::events(config, &schema, &cond, spans)
             },
         ))
@@ -384,7 +386,13 @@ impl ClickHouse {
                 rollup::points(config, &cond, metrics, &q.bind_i64(from), &q.bind_i64(to))
             },
             |q, spans| {
-                let cond = sql::conditions(filter, q, "Attributes", "ResourceAttributes");
+                let cond = sql::conditions(
+                    filter,
+                    q,
+                    "Attributes",
+                    "ResourceAttributes",
+                    "Attributes['model']",
+                );
                 sql::points(config, &schema, &cond, metrics, spans)
             },
         ))
@@ -518,8 +526,6 @@ struct EventRowWire {
     decision_source: String,
     error: String,
     prompt: String,
-    #[serde(deserialize_with = "crate::lenient::opt_int")]
-    prompt_length: Option<i64>,
     #[serde(deserialize_with = "crate::lenient::int")]
     has_tokens: u8,
     t_input: f64,
@@ -703,17 +709,7 @@ impl Source for ClickHouse {
             .map(|r| r.n)
             .unwrap_or(0);
         report.sessions = named + unnamed_sessions.round() as u64;
-        let mut models: Vec<ModelUsage> = by_model
-            .into_iter()
-            .filter(|(model, _)| !model.is_empty())
-            .map(|(model, (cost_usd, tokens))| ModelUsage {
-                model,
-                cost_usd,
-                tokens,
-            })
-            .collect();
-        ccscope_query::sort_models(&mut models);
-        report.by_model = models;
+        report.by_model = ccscope_query::models_by_cost(by_model);
         Ok(report)
     }
 
@@ -861,23 +857,41 @@ impl Source for ClickHouse {
             (None, 0) => String::new(),
             (None, o) => format!(" OFFSET {o}"),
         };
+        // The facts the row set does not carry, from the table of facts.
+        let fact = |f: Fact| crate::facts::fact_sql(f, "name", "attrs");
+        let tokens = [
+            fact(Fact::InputTokens),
+            fact(Fact::OutputTokens),
+            fact(Fact::CacheReadTokens),
+            fact(Fact::CacheCreationTokens),
+        ];
         q.sql = format!(
             "SELECT time_ns, name, session_id, seq, prompt_id, user_id, model, tool_name, cost_n,
                     duration_ms, success, status_code, attrs, res,
-                    attrs['request_id'] AS request_id, attrs['tool_use_id'] AS tool_use_id,
-                    attrs['decision'] AS decision, attrs['source'] AS decision_source,
-                    attrs['error'] AS error, attrs['prompt'] AS prompt,
-                    toInt64OrNull(attrs['prompt_length']) AS prompt_length,
-                    toUInt8(mapContains(attrs, 'input_tokens') OR mapContains(attrs, 'output_tokens')
-                        OR mapContains(attrs, 'cache_read_tokens')
-                        OR mapContains(attrs, 'cache_creation_tokens')) AS has_tokens,
-                    toFloat64OrZero(attrs['input_tokens']) AS t_input,
-                    toFloat64OrZero(attrs['output_tokens']) AS t_output,
-                    toFloat64OrZero(attrs['cache_read_tokens']) AS t_cache_read,
-                    toFloat64OrZero(attrs['cache_creation_tokens']) AS t_cache_creation
-             FROM ({rows}) ORDER BY time_ns {order}, seq {order}{limit}"
+                    ifNull({request_id}, '') AS request_id, ifNull({tool_use_id}, '') AS tool_use_id,
+                    ifNull({decision}, '') AS decision, ifNull({decision_source}, '') AS decision_source,
+                    ifNull({error}, '') AS error, ifNull({prompt}, '') AS prompt,
+                    toUInt8(isNotNull({t0}) OR isNotNull({t1}) OR isNotNull({t2}) OR isNotNull({t3})) AS has_tokens,
+                    toFloat64(ifNull({t0}, 0)) AS t_input,
+                    toFloat64(ifNull({t1}, 0)) AS t_output,
+                    toFloat64(ifNull({t2}, 0)) AS t_cache_read,
+                    toFloat64(ifNull({t3}, 0)) AS t_cache_creation
+             FROM ({rows}) ORDER BY time_ns {order}, seq {order}{limit}",
+            request_id = fact(Fact::RequestId),
+            tool_use_id = fact(Fact::ToolUseId),
+            decision = fact(Fact::Decision),
+            decision_source = fact(Fact::DecisionSource),
+            error = fact(Fact::Error),
+            prompt = fact(Fact::PromptText),
+            t0 = tokens[0],
+            t1 = tokens[1],
+            t2 = tokens[2],
+            t3 = tokens[3],
         );
         self.client.rows(&q, |row: EventRowWire| {
+            let mut attrs = row.attrs;
+            // The exporter renders every value as text: known attributes get their type back.
+            type_attributes(&mut attrs);
             each(EventRow {
                 time_ns: row.time_ns,
                 name: row.name,
@@ -902,9 +916,9 @@ impl Source for ClickHouse {
                     cache_read: row.t_cache_read,
                     cache_creation: row.t_cache_creation,
                 }),
-                prompt: ccscope_query::sent_prompt(Some(&row.prompt)),
-                prompt_length: row.prompt_length,
-                attributes: Value::Object(row.attrs),
+                prompt: non_empty(row.prompt),
+                prompt_length: attrs.get("prompt_length").and_then(Value::as_i64),
+                attributes: Value::Object(attrs),
                 resource: Value::Object(row.res),
             })
         })
@@ -1339,21 +1353,16 @@ impl ClickHouse {
             .into_iter()
             .map(|(name, n)| (name, n.round() as u64))
             .collect();
-        let mut models: Vec<ModelUsage> = row
+        let models: BTreeSet<&String> = row
             .model_cost
             .keys()
             .chain(row.model_tokens.keys())
-            .filter(|m| !m.is_empty())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|model| ModelUsage {
-                model: model.clone(),
-                cost_usd: row.model_cost.get(model).copied().unwrap_or(0.0),
-                tokens: row.model_tokens.get(model).copied().unwrap_or(0.0),
-            })
             .collect();
-        ccscope_query::sort_models(&mut models);
-        report.by_model = models;
+        report.by_model = ccscope_query::models_by_cost(models.into_iter().map(|model| {
+            let cost = row.model_cost.get(model).copied().unwrap_or(0.0);
+            let tokens = row.model_tokens.get(model).copied().unwrap_or(0.0);
+            (model.clone(), (cost, tokens))
+        }));
         Ok(report)
     }
 

@@ -5,8 +5,11 @@
 
 use ccscope_query::{Dimension, Filter};
 
+use ccscope_telemetry::facts::Fact;
+
 use crate::client::Query;
 use crate::config::Config;
+use crate::facts;
 use crate::schema::Schema;
 
 /// How far before a range a cumulative series' earlier points are read, to difference the
@@ -30,8 +33,15 @@ fn plain_model(expr: &str) -> String {
 }
 
 /// The filter's conditions other than time on a table whose record attributes are `attrs` and
-/// resource attributes `res`, each starting with ` AND `.
-pub(crate) fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str) -> String {
+/// resource attributes `res`, each starting with ` AND `. `model` is what `--model` matches:
+/// an event's model fact (the table of facts' `Model`), a point's `model` attribute.
+pub(crate) fn conditions(
+    filter: &Filter,
+    q: &mut Query,
+    attrs: &str,
+    res: &str,
+    model: &str,
+) -> String {
     let mut sql = String::new();
     if let Some(session) = &filter.session {
         let p = q.bind(session);
@@ -43,10 +53,12 @@ pub(crate) fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str)
             " AND ({attrs}['user.id'] = {p} OR {attrs}['user.email'] = {p})"
         ));
     }
-    if let Some(model) = &filter.model {
-        let p = q.bind(model);
-        let m = format!("{attrs}['model']");
-        sql.push_str(&format!(" AND ({m} = {p} OR {} = {p})", plain_model(&m)));
+    if let Some(wanted) = &filter.model {
+        let p = q.bind(wanted);
+        sql.push_str(&format!(
+            " AND ({model} = {p} OR {} = {p})",
+            plain_model(model)
+        ));
     }
     for (key, value) in &filter.attributes {
         let k = q.bind(key);
@@ -59,8 +71,8 @@ pub(crate) fn conditions(filter: &Filter, q: &mut Query, attrs: &str, res: &str)
 }
 
 /// The filter's conditions other than time on a rollup table (`model` the model column it
-/// filters: events filter the record's `model` attribute, not the row's model fact). Attributes
-/// are resource attributes there (`ClickHouse::plan` reads raw rows for record attributes).
+/// filters: the model fact for events, as on raw rows). Attributes are resource attributes
+/// there (`ClickHouse::plan` reads raw rows for record attributes).
 pub(crate) fn rollup_conditions(filter: &Filter, q: &mut Query, model: &str) -> String {
     let mut sql = String::new();
     if let Some(session) = &filter.session {
@@ -99,6 +111,8 @@ pub(crate) fn events(config: &Config, schema: &Schema, cond: &str, spans: &Spans
         ("", "startsWith(Body, 'claude_code.')")
     };
     let a = |key: &str| format!("LogAttributes['{key}']");
+    // The facts, from the table of facts (`crate::facts`).
+    let fact = |f: Fact| facts::fact_sql(f, "name", "LogAttributes");
     format!(
         "SELECT {EVENT_COLUMNS} FROM (SELECT
             toUnixTimestamp64Nano(Timestamp) AS time_ns,
@@ -108,27 +122,19 @@ pub(crate) fn events(config: &Config, schema: &Schema, cond: &str, spans: &Spans
             {email} AS user_email,
             {terminal} AS terminal_type,
             if({app} != '', {app}, ResourceAttributes['service.version']) AS version,
-            if(name = 'subagent_completed' AND {final_model} != '', {final_model}, {model}) AS model,
+            ifNull({model_fact}, '') AS model,
             toInt64OrNull({seq}) AS seq,
             {prompt} AS prompt_id,
-            if(name = 'api_request',
-               multiIf({cost} != '', toFloat64OrNull({cost}), {micros} != '', toFloat64OrNull({micros}) / 1000000, NULL),
-               NULL) AS cost_n,
+            {cost_fact} AS cost_n,
             ifNull(cost_n, 0) AS cost,
-            if(name = 'api_request', toFloat64OrZero({input}), 0) AS input_tokens,
-            if(name = 'api_request', toFloat64OrZero({output}), 0) AS output_tokens,
-            if(name = 'api_request', toFloat64OrZero({cache_read}), 0) AS cache_read_tokens,
-            if(name = 'api_request', toFloat64OrZero({cache_creation}), 0) AS cache_creation_tokens,
-            multiIf(name = 'api_retries_exhausted', toFloat64OrNull({retry_ms}),
-                    name = 'hook_execution_complete', toFloat64OrNull({total_ms}),
-                    toFloat64OrNull({duration})) AS duration_ms,
-            multiIf(name = 'api_request', toNullable(toUInt8(1)),
-                    name IN ('api_error', 'api_retries_exhausted', 'api_refusal'), toNullable(toUInt8(0)),
-                    lower({success}) = 'true', toNullable(toUInt8(1)),
-                    lower({success}) = 'false', toNullable(toUInt8(0)),
-                    NULL) AS success,
-            toInt64OrNull({status}) AS status_code,
-            {tool} AS tool_name,
+            toFloat64(ifNull({input_fact}, 0)) AS input_tokens,
+            toFloat64(ifNull({output_fact}, 0)) AS output_tokens,
+            toFloat64(ifNull({cache_read_fact}, 0)) AS cache_read_tokens,
+            toFloat64(ifNull({cache_creation_fact}, 0)) AS cache_creation_tokens,
+            {duration_fact} AS duration_ms,
+            {success_fact} AS success,
+            {status_fact} AS status_code,
+            ifNull({tool_fact}, '') AS tool_name,
             LogAttributes AS attrs,
             ResourceAttributes AS res,
             Body AS body,
@@ -149,22 +155,19 @@ pub(crate) fn events(config: &Config, schema: &Schema, cond: &str, spans: &Spans
         email = a("user.email"),
         terminal = a("terminal.type"),
         app = a("app.version"),
-        final_model = a("final_model"),
         model = a("model"),
         seq = a("event.sequence"),
         prompt = a("prompt.id"),
-        cost = a("cost_usd"),
-        micros = a("cost_usd_micros"),
-        input = a("input_tokens"),
-        output = a("output_tokens"),
-        cache_read = a("cache_read_tokens"),
-        cache_creation = a("cache_creation_tokens"),
-        retry_ms = a("total_retry_duration_ms"),
-        total_ms = a("total_duration_ms"),
-        duration = a("duration_ms"),
-        success = a("success"),
-        status = a("status_code"),
-        tool = a("tool_name"),
+        model_fact = fact(Fact::Model),
+        cost_fact = fact(Fact::CostUsd),
+        input_fact = fact(Fact::InputTokens),
+        output_fact = fact(Fact::OutputTokens),
+        cache_read_fact = fact(Fact::CacheReadTokens),
+        cache_creation_fact = fact(Fact::CacheCreationTokens),
+        duration_fact = fact(Fact::DurationMs),
+        success_fact = fact(Fact::Success),
+        status_fact = fact(Fact::StatusCode),
+        tool_fact = fact(Fact::ToolName),
         table = table(config, &config.logs_table),
     )
 }

@@ -12,8 +12,9 @@ mod source;
 pub use model::{
     Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LATENCY_BINS_PER_OCTAVE,
     LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary,
-    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin, sent_prompt,
+    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin,
 };
 pub use source::{
-    ErrorCode, Source, SourceError, sort_models, sort_usage, usage_by_parts, usage_rows,
+    ErrorCode, Source, SourceError, models_by_cost, sort_models, sort_usage, usage_by_parts,
+    usage_rows,
 };

@@ -154,12 +154,6 @@ pub struct EventRow {
     pub resource: serde_json::Value,
 }
 
-/// The text of a prompt attribute, unless Claude Code withheld it.
-pub fn sent_prompt(text: Option<&str>) -> Option<String> {
-    text.filter(|t| !t.is_empty() && *t != "<REDACTED>")
-        .map(str::to_owned)
-}
-
 /// One stored metric point with its series. Cumulative points carry the increase since the
 /// series' previous point (their delta), whatever the backend stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -217,6 +217,24 @@ pub fn usage_rows(
     out
 }
 
+/// A report's `by_model` from cost and tokens per model (`(cost, tokens)`): named models
+/// only, highest cost first (`sort_models`). Every source finishes its report with this.
+pub fn models_by_cost(
+    by_model: impl IntoIterator<Item = (String, (f64, f64))>,
+) -> Vec<crate::ModelUsage> {
+    let mut models: Vec<crate::ModelUsage> = by_model
+        .into_iter()
+        .filter(|(model, _)| !model.is_empty())
+        .map(|(model, (cost_usd, tokens))| crate::ModelUsage {
+            model,
+            cost_usd,
+            tokens,
+        })
+        .collect();
+    sort_models(&mut models);
+    models
+}
+
 /// Highest cost first, then by name: the order of a report's `by_model`.
 pub fn sort_models(models: &mut [crate::ModelUsage]) {
     models.sort_by(|a, b| {

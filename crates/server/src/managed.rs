@@ -248,7 +248,16 @@ pub struct ApplyBody {
     expect_current_sha256: Option<String>,
 }
 
-fn outcome_json(outcome: HelperOutcome) -> Value {
+/// The helper's outcome as the API answers it: its HTTP status (only a write is 200: a
+/// refusal 409, a cancelled prompt 409, no permission 403, a helper that failed 502) and
+/// `{status, message, detail}`.
+fn outcome_json(outcome: HelperOutcome) -> (StatusCode, Value) {
+    let http = match &outcome {
+        HelperOutcome::Ran { report, .. } if report.ok => StatusCode::OK,
+        HelperOutcome::Ran { .. } | HelperOutcome::Cancelled => StatusCode::CONFLICT,
+        HelperOutcome::NotAuthorised => StatusCode::FORBIDDEN,
+        HelperOutcome::Failed { .. } => StatusCode::BAD_GATEWAY,
+    };
     let (status, message) = match &outcome {
         HelperOutcome::Ran { report, .. } if report.ok => (
             "applied",
@@ -265,11 +274,14 @@ fn outcome_json(outcome: HelperOutcome) -> Value {
         HelperOutcome::NotAuthorised => ("not_authorised", "You are not authorised to change managed settings on this machine; nothing was written.".into()),
         HelperOutcome::Failed { message, .. } => ("failed", format!("The settings helper failed: {message}")),
     };
-    json!({"status": status, "message": message, "detail": outcome})
+    (
+        http,
+        json!({"status": status, "code": status, "message": message, "detail": outcome}),
+    )
 }
 
 /// POST /api/settings/apply: write the approved bytes through the helper.
-pub async fn apply(Json(body): Json<ApplyBody>) -> Result<Json<Value>, ApiError> {
+pub async fn apply(Json(body): Json<ApplyBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
     let target = parse_target(body.target.as_deref())?;
     if body.text.len() > MAX_DOCUMENT_TEXT {
         return Err(ApiError::new(
@@ -319,7 +331,7 @@ pub struct RestoreBody {
 }
 
 /// POST /api/settings/restore: put a backup back through the helper.
-pub async fn restore(Json(body): Json<RestoreBody>) -> Result<Json<Value>, ApiError> {
+pub async fn restore(Json(body): Json<RestoreBody>) -> Result<(StatusCode, Json<Value>), ApiError> {
     if parse_backup_id(&body.backup).is_none() {
         return Err(bad_request(format!("{:?} is not a backup id", body.backup)));
     }
@@ -329,10 +341,17 @@ pub async fn restore(Json(body): Json<RestoreBody>) -> Result<Json<Value>, ApiEr
     .await
 }
 
-async fn run(request: HelperRequest) -> Result<Json<Value>, ApiError> {
+async fn run(request: HelperRequest) -> Result<(StatusCode, Json<Value>), ApiError> {
     let outcome = blocking(move || elevate::run_helper(&request)).await?;
     match outcome {
-        Ok(outcome) => Ok(Json(outcome_json(outcome))),
-        Err(e) => Ok(Json(json!({"status": "failed", "message": e.to_string()}))),
+        Ok(outcome) => {
+            let (status, body) = outcome_json(outcome);
+            Ok((status, Json(body)))
+        }
+        // The helper could not be started at all.
+        Err(e) => Ok((
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"status": "failed", "code": "failed", "message": e.to_string()})),
+        )),
     }
 }

@@ -117,12 +117,10 @@ impl FilterSql for Filter {
             args.push(SqlValue::Text(model.clone()));
             args.push(SqlValue::Text(model.clone()));
         }
+        // The one check every source makes (`ccscope_query::Filter::check`).
+        self.check()
+            .map_err(|e| StoreError::BadFilter(e.to_string()))?;
         for (key, value) in &self.attributes {
-            if key.is_empty() || key.contains('"') || key.contains('\\') {
-                return Err(StoreError::BadFilter(format!(
-                    "attribute key {key:?} must be non-empty and contain no quote or backslash"
-                )));
-            }
             let path = format!("$.\"{key}\"");
             if alias == "e"
                 && let Some(column) = event_column_sql(key)
@@ -432,17 +430,7 @@ impl Reader {
             }
         })?;
         report.sessions = sessions.len() as u64 + unnamed_sessions.round() as u64;
-        let mut models: Vec<ModelUsage> = by_model
-            .into_iter()
-            .filter(|(model, _)| !model.is_empty())
-            .map(|(model, (cost_usd, tokens))| ModelUsage {
-                model,
-                cost_usd,
-                tokens,
-            })
-            .collect();
-        ccscope_query::sort_models(&mut models);
-        report.by_model = models;
+        report.by_model = ccscope_query::models_by_cost(by_model);
         Ok(report)
     }
 
@@ -632,7 +620,8 @@ impl Reader {
             "SELECT e.time_ns, e.name, e.session_id, e.seq, e.prompt_id, e.user_id, e.model,
                     e.tool_name, e.cost_usd, e.duration_ms, e.success, e.status_code,
                     e.attributes, r.attributes, e.user_email, e.organization_id,
-                    e.terminal_type, e.app_version, e.moved, {moved_columns}
+                    e.terminal_type, e.app_version, e.moved, {moved_columns},
+                    e.decision_source, e.prompt_text
              FROM events e JOIN resources r ON r.id = e.resource_id
              WHERE {cond} ORDER BY e.time_ns {order}, e.seq {order}, e.id {order}{limit}",
             moved_columns = MOVED_KEYS
@@ -672,7 +661,17 @@ impl Reader {
                 .map(|i| r.get::<_, SqlValue>(i))
                 .collect::<Result<Vec<_>, _>>()?;
             restore_moved(&mut attributes, r.get(18)?, &moved_columns);
-            let facts = TypedFacts::of(&moved_columns, &attributes);
+            // Known attributes as the table of facts types them, whatever the sender sent.
+            if let Some(map) = attributes.as_object_mut() {
+                ccscope_telemetry::facts::type_attributes(map);
+            }
+            let after_moved = MOVED_FROM + MOVED_KEYS.len();
+            let facts = TypedFacts::of(
+                &moved_columns,
+                r.get(after_moved)?,
+                r.get(after_moved + 1)?,
+                &attributes,
+            );
             each(EventRow {
                 time_ns: r.get(0)?,
                 name: r.get(1)?,
@@ -779,9 +778,9 @@ impl Reader {
     }
 }
 
-/// The typed facts of an event row that `EventRow` carries beside its attributes: from the
-/// fact columns (`MOVED_KEYS`, filled by `telemetry::normalize` at ingest) and, for the two
-/// without a column, the attributes as restored.
+/// The typed facts of an event row that `EventRow` carries beside its attributes: the fact
+/// columns, filled at ingest by the table of facts (`telemetry::facts`), and the prompt's
+/// length from the typed attributes.
 struct TypedFacts {
     request_id: Option<String>,
     tool_use_id: Option<String>,
@@ -794,7 +793,12 @@ struct TypedFacts {
 }
 
 impl TypedFacts {
-    fn of(columns: &[SqlValue], attributes: &serde_json::Value) -> TypedFacts {
+    fn of(
+        columns: &[SqlValue],
+        decision_source: Option<String>,
+        prompt_text: Option<String>,
+        attributes: &serde_json::Value,
+    ) -> TypedFacts {
         let column = |key: &str| crate::prepare::moved_index(key).and_then(|i| columns.get(i));
         let text = |key: &str| match column(key) {
             Some(SqlValue::Text(t)) => Some(t.clone()),
@@ -820,19 +824,17 @@ impl TypedFacts {
                 cache_read: counts[2].unwrap_or(0.0),
                 cache_creation: counts[3].unwrap_or(0.0),
             });
-        let attr = |key: &str| attributes.get(key).and_then(serde_json::Value::as_str);
         TypedFacts {
             request_id: text("request_id"),
             tool_use_id: text("tool_use_id"),
             decision: text("decision"),
-            decision_source: attr("source").map(str::to_owned),
+            decision_source,
             error: text("error"),
             tokens,
-            prompt: ccscope_query::sent_prompt(attr("prompt")),
-            prompt_length: attributes.get("prompt_length").and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|t| t.parse().ok()))
-            }),
+            prompt: prompt_text,
+            prompt_length: attributes
+                .get("prompt_length")
+                .and_then(serde_json::Value::as_i64),
         }
     }
 }

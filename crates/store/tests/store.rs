@@ -439,7 +439,11 @@ async fn event_attributes_come_back_exactly_as_sent() {
         .log_records
         .iter()
         .map(|r| {
-            serde_json::Value::Object(ccscope_telemetry::value::key_values_to_json(&r.attributes))
+            // As sent, with the known attributes typed by the table of facts (as every source
+            // shows them): everything else, and the key order, exactly as sent.
+            let mut sent = ccscope_telemetry::value::key_values_to_json(&r.attributes);
+            ccscope_telemetry::facts::type_attributes(&mut sent);
+            serde_json::Value::Object(sent)
         })
         .collect();
     let committed = writer.write(normalize(request, 1), 1).await.expect("write");

@@ -7,6 +7,7 @@
 
 pub mod cumulative;
 pub mod decode;
+pub mod facts;
 mod json_logs;
 pub mod model;
 pub mod normalize;

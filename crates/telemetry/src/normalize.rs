@@ -19,13 +19,14 @@ use serde_json::{Value, json};
 use xxhash_rust::xxh3::Xxh3;
 
 use crate::decode::ExportRequest;
+use crate::facts::{self, Fact, FactValue};
 use crate::model::{
     Batch, Event, EventFacts, EventKind, Identity, MetricKind, MetricPoint, Rejections, Resource,
     SpanRecord, Temporality,
 };
 use crate::value::{
-    Attributes, any_bool, any_f64, any_i64, any_str, any_string, any_value_to_json, attr_string,
-    dedupe_keys, has_duplicate_keys, hex, key_values_to_json,
+    Attributes, any_f64, any_i64, any_str, any_string, any_value_to_json, attr_string, dedupe_keys,
+    has_duplicate_keys, hex, key_values_to_json,
 };
 
 /// A record with more attributes than this is refused (Claude Code sends 20-40; the OTel SDKs
@@ -35,8 +36,7 @@ pub const MAX_ATTRIBUTES_PER_RECORD: usize = 1024;
 /// The body Claude Code puts on each event: `claude_code.<name>`.
 const EVENT_BODY_PREFIX: &str = "claude_code.";
 
-/// The placeholder Claude Code sends instead of prompt text unless prompt logging is on.
-pub const REDACTED: &str = "<REDACTED>";
+pub use crate::facts::REDACTED;
 
 /// Normalises any decoded export request. `received_ns` stands in for missing timestamps.
 /// Takes the request: attribute lists move into the records instead of being copied.
@@ -124,6 +124,18 @@ macro_rules! known_attributes {
         }
 
         impl<'a> Known<'a> {
+            /// Every key `Known` holds.
+            #[cfg(test)]
+            const KEYS: &'static [&'static str] = &[$($key),*];
+
+            /// The value of `key`, when `Known` holds that key.
+            fn get(&self, key: &str) -> Option<&'a AnyValue> {
+                match key {
+                    $($key => self.$field,)*
+                    _ => None,
+                }
+            }
+
             /// The list must not repeat keys (see `value::dedupe_keys`).
             fn of(values: &'a [KeyValue]) -> Known<'a> {
                 let mut known = Known::default();
@@ -279,7 +291,7 @@ fn event_of(
     let sequence = sequence.or_else(|| any_i64(known.event_sequence));
     let name = event_name(&record, known.event_name, body.as_ref());
     let kind = EventKind::from_name(&name);
-    let facts = facts_of(kind, &known);
+    let facts = facts_of(&name, &known);
     // The body is kept when it says more than `claude_code.<name>`.
     let body = body
         .filter(|b| {
@@ -403,71 +415,64 @@ fn attributes_hash(attributes: &Attributes, h: &mut Xxh3) -> u64 {
     h.digest()
 }
 
-fn facts_of(kind: Option<EventKind>, a: &Known<'_>) -> EventFacts {
-    // Attributes common to many kinds are read for every event, known or not, so future
-    // events get sensible columns too; kind-specific keys are read below.
-    let mut f = EventFacts {
-        model: any_string(a.model),
-        duration_ms: any_f64(a.duration_ms),
-        success: any_bool(a.success),
-        status_code: any_i64(a.status_code),
-        attempt: any_i64(a.attempt),
-        tool_name: any_string(a.tool_name),
-        tool_use_id: any_string(a.tool_use_id),
-        request_id: any_string(a.request_id),
-        decision: any_string(a.decision),
-        error: any_string(a.error),
-        ..EventFacts::default()
+/// The event's facts, by the table (`facts::FACT_RULES`).
+fn facts_of(name: &str, a: &Known<'_>) -> EventFacts {
+    let mut all = facts::evaluate_all(name, |key: &str| a.get(key));
+    let mut take = |f: Fact| all[f as usize].take();
+    let text = |v: Option<FactValue>| match v {
+        Some(FactValue::Text(t)) => Some(t),
+        _ => None,
     };
-    match kind {
-        Some(EventKind::ApiRequest) => {
-            f.cost_usd =
-                any_f64(a.cost_usd).or_else(|| any_f64(a.cost_usd_micros).map(|m| m / 1_000_000.0));
-            f.input_tokens = any_i64(a.input_tokens);
-            f.output_tokens = any_i64(a.output_tokens);
-            f.cache_read_tokens = any_i64(a.cache_read_tokens);
-            f.cache_creation_tokens = any_i64(a.cache_creation_tokens);
-            f.ttft_ms = any_f64(a.ttft_ms);
-            f.success = Some(true);
-        }
-        Some(EventKind::ApiError) => f.success = Some(false),
-        Some(EventKind::ApiRetriesExhausted) => {
-            f.attempt = any_i64(a.total_attempts);
-            f.duration_ms = any_f64(a.total_retry_duration_ms);
-            f.success = Some(false);
-        }
-        Some(EventKind::ApiRefusal) => f.success = Some(false),
-        Some(EventKind::ToolResult) => {
-            f.decision = any_string(a.decision_type);
-            f.decision_source = any_string(a.decision_source);
-            f.error = any_string(a.error).or_else(|| any_string(a.error_type));
-        }
-        Some(EventKind::ToolDecision) => f.decision_source = any_string(a.source),
-        Some(EventKind::UserPrompt) => {
-            f.prompt_text = any_string(a.prompt_text)
-                .or_else(|| any_string(a.prompt))
-                .filter(|p| p != REDACTED);
-        }
-        Some(EventKind::McpServerConnection) => {
-            f.success = any_str(a.status).map(|s| s != "failed");
-            f.error = any_string(a.error).or_else(|| any_string(a.error_code));
-        }
-        Some(EventKind::HookExecutionComplete) => {
-            f.duration_ms = any_f64(a.total_duration_ms);
-            f.success = any_i64(a.num_blocking)
-                .zip(any_i64(a.num_non_blocking_error))
-                .map(|(blocking, errors)| blocking == 0 && errors == 0);
-        }
-        Some(EventKind::InternalError) => {
-            f.error = any_string(a.error_name).or_else(|| any_string(a.error_code));
-        }
-        Some(EventKind::SafetyEvent) => f.decision_source = any_string(a.decision_source),
-        Some(EventKind::SubagentCompleted) => {
-            f.model = any_string(a.final_model).or_else(|| any_string(a.model));
-        }
-        _ => {}
+    let integer = |v: Option<FactValue>| match v {
+        Some(FactValue::Integer(i)) => Some(i),
+        _ => None,
+    };
+    let real = |v: Option<FactValue>| match v {
+        Some(FactValue::Real(r)) => Some(r),
+        _ => None,
+    };
+    EventFacts {
+        model: text(take(Fact::Model)),
+        cost_usd: real(take(Fact::CostUsd)),
+        input_tokens: integer(take(Fact::InputTokens)),
+        output_tokens: integer(take(Fact::OutputTokens)),
+        cache_read_tokens: integer(take(Fact::CacheReadTokens)),
+        cache_creation_tokens: integer(take(Fact::CacheCreationTokens)),
+        duration_ms: real(take(Fact::DurationMs)),
+        ttft_ms: real(take(Fact::TtftMs)),
+        success: match take(Fact::Success) {
+            Some(FactValue::Boolean(b)) => Some(b),
+            _ => None,
+        },
+        status_code: integer(take(Fact::StatusCode)),
+        attempt: integer(take(Fact::Attempt)),
+        tool_name: text(take(Fact::ToolName)),
+        tool_use_id: text(take(Fact::ToolUseId)),
+        request_id: text(take(Fact::RequestId)),
+        decision: text(take(Fact::Decision)),
+        decision_source: text(take(Fact::DecisionSource)),
+        error: text(take(Fact::Error)),
+        prompt_text: text(take(Fact::PromptText)),
     }
-    f
+}
+
+impl facts::AttributeValue for AnyValue {
+    fn text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        any_string(Some(self)).map(std::borrow::Cow::Owned)
+    }
+
+    fn number(&self) -> Option<f64> {
+        any_f64(Some(self))
+    }
+
+    fn boolean(&self) -> Option<bool> {
+        match self.value.as_ref()? {
+            any_value::Value::BoolValue(b) => Some(*b),
+            any_value::Value::IntValue(i) => Some(*i != 0),
+            any_value::Value::StringValue(s) => facts::text_boolean(s),
+            _ => None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -768,4 +773,25 @@ pub fn normalize_traces(request: &ExportTraceServiceRequest) -> Batch {
         }
     }
     batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Known` reads every key the table of facts names, so no rule silently reads nothing.
+    #[test]
+    fn every_key_of_the_table_is_read() {
+        for rule in facts::FACT_RULES {
+            let keys: Vec<&str> = match rule.rule {
+                facts::Rule::First(keys) => keys.iter().map(|(k, _)| *k).collect(),
+                facts::Rule::Unless(key, _) => vec![key],
+                facts::Rule::AllZero(keys) => keys.to_vec(),
+                facts::Rule::Absent | facts::Rule::Always(_) => Vec::new(),
+            };
+            for key in keys {
+                assert!(Known::KEYS.contains(&key), "{key} ({:?})", rule.fact);
+            }
+        }
+    }
 }

@@ -133,41 +133,52 @@ fn cumulative_exports(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for (i, factor) in [(0_i64, 1.0), (1, 2.0)] {
         let mut export = delta.clone();
-        for rm in export["resourceMetrics"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            for sm in rm["scopeMetrics"].as_array_mut().into_iter().flatten() {
-                for m in sm["metrics"].as_array_mut().into_iter().flatten() {
-                    let Some(sum) = m.get_mut("sum") else {
-                        continue;
-                    };
-                    sum["aggregationTemporality"] = json!(2);
-                    for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
-                        let start: i64 = p["startTimeUnixNano"]
-                            .as_str()
-                            .and_then(|s| s.parse().ok())
-                            .expect("start");
-                        let time: i64 = p["timeUnixNano"]
-                            .as_str()
-                            .and_then(|s| s.parse().ok())
-                            .expect("time");
-                        // A session-long run: the cumulative start is the session's start.
-                        p["startTimeUnixNano"] = json!((start - 60_000_000_000).to_string());
-                        p["timeUnixNano"] = json!((time + i * 60_000_000_000).to_string());
-                        if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
-                            p["asDouble"] = json!(v * factor);
-                        }
-                    }
+        each_sum(&mut export, |sum| {
+            sum["aggregationTemporality"] = json!(2);
+            for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
+                let (start, time) = (ns(&p["startTimeUnixNano"]), ns(&p["timeUnixNano"]));
+                // A session-long run: the cumulative start is the session's start.
+                p["startTimeUnixNano"] = json!((start - 60_000_000_000).to_string());
+                p["timeUnixNano"] = json!((time + i * 60_000_000_000).to_string());
+                if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
+                    p["asDouble"] = json!(v * factor);
+                }
+            }
+        });
+        out.push(write_export(dir, &format!("cumulative-{i}.json"), &export));
+    }
+    out
+}
+
+/// Calls `each` with every `sum` of an OTLP/JSON metrics export.
+fn each_sum(export: &mut Value, mut each: impl FnMut(&mut Value)) {
+    for rm in export["resourceMetrics"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        for sm in rm["scopeMetrics"].as_array_mut().into_iter().flatten() {
+            for m in sm["metrics"].as_array_mut().into_iter().flatten() {
+                if let Some(sum) = m.get_mut("sum") {
+                    each(sum);
                 }
             }
         }
-        let path = dir.join(format!("cumulative-{i}.json"));
-        std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
-        out.push(path);
     }
-    out
+}
+
+/// A `*TimeUnixNano` string as a number.
+fn ns(value: &Value) -> i64 {
+    value
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("nanoseconds: {value}"))
+}
+
+fn write_export(dir: &Path, name: &str, export: &Value) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_vec(export).expect("json")).expect("write");
+    path
 }
 
 /// The session of `same_second_exports`.
@@ -188,42 +199,25 @@ fn same_second_exports(dir: &Path) -> Vec<PathBuf> {
         .enumerate()
     {
         let mut export = recorded.clone();
-        for rm in export["resourceMetrics"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            for sm in rm["scopeMetrics"].as_array_mut().into_iter().flatten() {
-                for m in sm["metrics"].as_array_mut().into_iter().flatten() {
-                    let Some(sum) = m.get_mut("sum") else {
-                        continue;
-                    };
-                    for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
-                        let time: i64 = p["timeUnixNano"]
-                            .as_str()
-                            .and_then(|s| s.parse().ok())
-                            .expect("time");
-                        let second = time - time.rem_euclid(1_000_000_000);
-                        p["startTimeUnixNano"] = json!((second + start_ms * 1_000_000).to_string());
-                        p["timeUnixNano"] = json!((second + end_ms * 1_000_000).to_string());
-                        if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
-                            p["asDouble"] = json!(v * share);
-                        }
-                        let attributes = p["attributes"].as_array_mut().expect("attributes");
-                        for a in attributes.iter_mut() {
-                            if a["key"] == "session.id" {
-                                a["value"] = json!({"stringValue": FLAKY_SESSION});
-                            }
-                        }
-                        attributes
-                            .push(json!({"key": "path", "value": {"stringValue": PATH_VALUE}}));
+        each_sum(&mut export, |sum| {
+            for p in sum["dataPoints"].as_array_mut().into_iter().flatten() {
+                let time = ns(&p["timeUnixNano"]);
+                let second = time - time.rem_euclid(1_000_000_000);
+                p["startTimeUnixNano"] = json!((second + start_ms * 1_000_000).to_string());
+                p["timeUnixNano"] = json!((second + end_ms * 1_000_000).to_string());
+                if let Some(v) = p.get("asDouble").and_then(Value::as_f64) {
+                    p["asDouble"] = json!(v * share);
+                }
+                let attributes = p["attributes"].as_array_mut().expect("attributes");
+                for a in attributes.iter_mut() {
+                    if a["key"] == "session.id" {
+                        a["value"] = json!({"stringValue": FLAKY_SESSION});
                     }
                 }
+                attributes.push(json!({"key": "path", "value": {"stringValue": PATH_VALUE}}));
             }
-        }
-        let path = dir.join(format!("same-second-{i}.json"));
-        std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
-        out.push(path);
+        });
+        out.push(write_export(dir, &format!("same-second-{i}.json"), &export));
     }
     out.push(out[0].clone());
     out
@@ -370,9 +364,7 @@ fn fact_cases_export(dir: &Path) -> PathBuf {
                                     {"key": "service.version", "value": s("2.1.337")}]},
         "scopeLogs": [{"scope": {"name": "com.anthropic.claude_code.events", "version": "2.1.337"},
                        "logRecords": records}]}]});
-    let path = dir.join("fact-cases.json");
-    std::fs::write(&path, serde_json::to_vec(&export).expect("json")).expect("write");
-    path
+    write_export(dir, "fact-cases.json", &export)
 }
 
 /// The exports of the test, in order: every recorded HTTP/JSON export (the tools turn's logs
@@ -1067,9 +1059,7 @@ fn shifted(dir: &Path, exports: &[PathBuf], by_ns: i64) -> Vec<PathBuf> {
         .map(|(i, path)| {
             let mut export = read(path);
             walk(&mut export, by_ns);
-            let out = dir.join(format!("shifted-{i}.json"));
-            std::fs::write(&out, serde_json::to_vec(&export).expect("json")).expect("write");
-            out
+            write_export(dir, &format!("shifted-{i}.json"), &export)
         })
         .collect()
 }

@@ -13,7 +13,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use ccscope_query::Source;
-use ccscope_store::{Dimension, EventQuery, Filter, Reader, Retention, Writer};
+use ccscope_query::{Dimension, EventQuery, Filter};
+use ccscope_store::{Reader, Retention, Writer};
 use ccscope_telemetry::{Encoding, MetricKind, Signal, decode_request, normalize};
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Local, NaiveDate, TimeZone, Utc};
 use clap::Args;
 
-use ccscope_store::Filter;
+use ccscope_query::Filter;
 
 /// A command-line value that is wrong: exit code 2.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use ccscope_query::Source;
-use ccscope_store::{Dimension, EventQuery, Filter, Reader};
+use ccscope_query::{Dimension, EventQuery, Filter};
+use ccscope_store::Reader;
 
 use super::{BATCH, Receiver, Sender, Transport, mix, rss_kib, throughput};
 

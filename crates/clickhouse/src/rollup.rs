@@ -14,7 +14,7 @@
 //! the views. Rows that arrive for an hour after it was rolled up are not in the rollup
 //! (`--rebuild` recomputes).
 
-use ccscope_query::SourceError;
+use ccscope_query::{HOUR_NS, SourceError};
 use serde::Deserialize;
 
 use crate::client::{Client, Query};
@@ -29,7 +29,6 @@ pub const POINTS_TABLE: &str = "ccscope_points_hourly";
 const EVENTS_VIEW: &str = "ccscope_events_hourly_refresh";
 const POINTS_VIEW: &str = "ccscope_points_hourly_refresh";
 
-pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
 /// How long after an hour ends it is rolled up: exports in flight (Claude Code's logs every
 /// 5 s, metrics every 60 s, a Collector's batch and retry) have landed by then.
 pub const GRACE_S: i64 = 15 * 60;

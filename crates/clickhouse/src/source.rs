@@ -16,7 +16,9 @@ use serde_json::Value;
 
 use crate::client::{Client, Query};
 use crate::config::Config;
-use crate::rollup::{self, HOUR_NS, Kind};
+use ccscope_query::HOUR_NS;
+
+use crate::rollup::{self, Kind};
 use crate::schema::Schema;
 use crate::sql::{self, Spans, USAGE_METRICS};
 use crate::summary;
@@ -229,13 +231,7 @@ impl ClickHouse {
                 keys.push(key);
             }
         }
-        let from = filter.from_ns.div_euclid(HOUR_NS) * HOUR_NS
-            + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
-                0
-            } else {
-                HOUR_NS
-            };
-        let whole_to = filter.to_ns.div_euclid(HOUR_NS) * HOUR_NS;
+        let (from, whole_to) = ccscope_query::whole_hours(filter);
         let cut = |kind: Kind, mark: i64| -> Result<Option<(i64, i64)>, SourceError> {
             let to = whole_to.min(mark);
             if from >= to || rollup::shadows(&self.client, kind, &keys, from, to)? {

@@ -191,7 +191,7 @@ pub(crate) fn rows(events: &str, points: &str, g_events: &str, g_points: &str) -
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let hour = crate::rollup::HOUR_NS;
+    let hour = ccscope_query::HOUR_NS;
     format!(
         "SELECT g, hour AS time_ns, session_id, user_id, user_email, terminal_type, version,
                 any(res) AS res, {sums}

@@ -10,9 +10,9 @@ mod model;
 mod source;
 
 pub use model::{
-    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, LATENCY_BINS_PER_OCTAVE,
-    LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report, SessionSummary,
-    TimeSeries, Tokens, bin_ms, bucket_width, latency_bin,
+    Breakdown, Dimension, EventQuery, EventRow, Filter, GroupUsage, HOUR_NS,
+    LATENCY_BINS_PER_OCTAVE, LatencySeries, MAX_BUCKETS, MINUTE_NS, ModelUsage, PointRow, Report,
+    SessionSummary, TimeSeries, Tokens, bin_ms, bucket_width, hour_of, latency_bin, whole_hours,
 };
 pub use source::{
     ErrorCode, Source, SourceError, models_by_cost, sort_models, sort_usage, usage_by_parts,

@@ -235,6 +235,25 @@ impl Dimension {
 /// Charts get at most this many buckets across their range.
 pub const MAX_BUCKETS: i64 = 120;
 pub const MINUTE_NS: i64 = 60_000_000_000;
+/// An hour: the width of every source's hourly sums.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// The start of the hour holding `ns`.
+pub fn hour_of(ns: i64) -> i64 {
+    ns - ns.rem_euclid(HOUR_NS)
+}
+
+/// The whole hours inside the filter's range, `[first, end)` (empty when none fits): what every
+/// source reads from its hourly sums, the rest from raw rows.
+pub fn whole_hours(filter: &Filter) -> (i64, i64) {
+    let first = hour_of(filter.from_ns)
+        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
+            0
+        } else {
+            HOUR_NS
+        };
+    (first, hour_of(filter.to_ns))
+}
 /// Bucket widths a range is cut into: the smallest giving at most `MAX_BUCKETS` buckets.
 const BUCKET_WIDTHS_NS: [i64; 10] = [
     MINUTE_NS,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::ingest::IngestError;
+use crate::error::IngestError;
 
 /// The longest an export waits to grow its reservation before it is refused with "retry
 /// later" (exports not waiting finish well within this: their bodies must arrive within

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use ccscope_telemetry::{
-    Batch, DecodeError, Encoding, Rejections, Signal, WireError, count_json, count_protobuf,
-    decode_request, gunzip_capped, normalize,
+    Batch, Encoding, Rejections, Signal, count_json, count_protobuf, decode_request, gunzip_capped,
+    normalize,
     otlp::tonic::collector::{
         logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse},
         metrics::v1::{ExportMetricsPartialSuccess, ExportMetricsServiceResponse},
@@ -21,6 +21,7 @@ use prost::Message;
 use serde::Serialize;
 
 pub use crate::budget::{Budget, Reservation};
+pub use crate::error::{IngestError, SinkError};
 
 /// Where normalised batches go. `accept` must resolve only once the batch is durable.
 pub trait ExportSink: Send + Sync + 'static {
@@ -29,57 +30,6 @@ pub trait ExportSink: Send + Sync + 'static {
         batch: Batch,
         received_ns: i64,
     ) -> impl Future<Output = Result<(), SinkError>> + Send;
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SinkError {
-    /// Too much is waiting; the sender should retry after a pause.
-    #[error("the store is saturated; retry later")]
-    Saturated,
-    /// The sink cannot take records now (shutting down, disk error); retryable.
-    #[error("the store is unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Why an export was refused as a whole.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
-    #[error("ccscope is busy: {0} bytes of exports are in flight; retry later")]
-    Busy(usize),
-    #[error("export of {size} bytes exceeds the limit of {limit} bytes")]
-    TooLarge { size: usize, limit: usize },
-    #[error("body is not a valid OTLP {signal} protobuf message: {source}")]
-    Wire {
-        signal: &'static str,
-        #[source]
-        source: WireError,
-    },
-    #[error(
-        "export of {records} records exceeds the limit of {limit} records per export; send smaller batches"
-    )]
-    TooManyRecords { records: usize, limit: usize },
-    #[error(
-        "export would take {bytes} bytes once decoded, more than the receiver's in-flight limit of {limit} bytes; send smaller batches"
-    )]
-    DecodesTooLarge { bytes: usize, limit: usize },
-    #[error(transparent)]
-    Sink(#[from] SinkError),
-}
-
-impl IngestError {
-    /// The OTLP/gRPC code of this refusal (OTLP/HTTP maps it onto its HTTP status).
-    pub fn grpc_code(&self) -> tonic::Code {
-        match self {
-            IngestError::Decode(DecodeError::TooLarge { .. })
-            | IngestError::TooLarge { .. }
-            | IngestError::TooManyRecords { .. }
-            | IngestError::DecodesTooLarge { .. } => tonic::Code::ResourceExhausted,
-            IngestError::Decode(_) | IngestError::Wire { .. } => tonic::Code::InvalidArgument,
-            IngestError::Busy(_) | IngestError::Sink(_) => tonic::Code::Unavailable,
-        }
-    }
 }
 
 /// Size limits of the receiver.

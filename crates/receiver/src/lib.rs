@@ -16,6 +16,7 @@ use tokio::task::JoinHandle;
 pub mod auth;
 pub mod budget;
 pub mod conn;
+mod error;
 pub mod grpc;
 pub mod http;
 pub mod ingest;

@@ -4,9 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::{
@@ -17,15 +15,15 @@ use axum::{
     response::{IntoResponse, Response, sse},
     routing::{get, post},
 };
-use ccscope_charts::{BarChart, Size, Theme, TimeChart, Unit};
-use ccscope_query::{Dimension, ErrorCode, EventQuery, Filter, Source, SourceError, TimeSeries};
-use ccscope_receiver::ReceiverStats;
-use ccscope_store::{Committed, StoreError};
+use ccscope_charts::{BarChart, Size, Theme, Unit};
+use ccscope_query::{Dimension, EventQuery, Filter, Source, TimeSeries};
+use ccscope_store::Committed;
 use ccscope_telemetry::MetricKind;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 
+use crate::charts::time_chart_from;
 use crate::claude_settings;
 use crate::dto::{
     EventDoc, EventPage, FleetInfo, FleetRow, Overview, PromptGroup, RequestRef, SessionDoc,
@@ -33,7 +31,8 @@ use crate::dto::{
 };
 use crate::export;
 use crate::guard::{self, Guard};
-use crate::source::{DataSource, SavedSource, SourceHandle};
+use crate::source::{DataSource, SavedSource};
+pub use crate::state::{ApiError, ApiState};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
@@ -43,99 +42,6 @@ pub const MAX_EVENT_PAGE: usize = 1000;
 pub const LIVE_COALESCE: Duration = Duration::from_millis(250);
 /// Messages a live client may fall behind before it is sent a "reload everything" message.
 const LIVE_CLIENT_BUFFER: usize = 16;
-
-/// What the API serves from.
-#[derive(Clone)]
-pub struct ApiState {
-    /// The local database (budgets live beside it).
-    pub database: PathBuf,
-    /// What the dashboard reads: the local database, or an organisation's ClickHouse.
-    pub source: SourceHandle,
-    pub stats: Arc<ReceiverStats>,
-    pub grpc_addr: Option<SocketAddr>,
-    pub http_addr: Option<SocketAddr>,
-    /// The OTLP bearer token, when required, for the settings the UI offers to write.
-    pub otlp_token: Option<String>,
-    pub changes: broadcast::Sender<Committed>,
-    /// Whether the receiver is paused (the desktop app's tray switches it).
-    pub paused: Arc<std::sync::atomic::AtomicBool>,
-}
-
-/// An API error: its HTTP status, and a body `{"code": …, "message": …}` whose `code` is
-/// stable (see `ccscope_query::ErrorCode`; other failures use the status' own name).
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, message: String) -> ApiError {
-        let code = match status {
-            StatusCode::BAD_REQUEST => "bad_request",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::CONFLICT => "conflict",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            StatusCode::FORBIDDEN => "forbidden",
-            _ => "internal",
-        };
-        ApiError {
-            status,
-            code,
-            message,
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(crate::dto::ApiErrorBody {
-                code: self.code.to_owned(),
-                message: self.message,
-            }),
-        )
-            .into_response()
-    }
-}
-
-impl From<SourceError> for ApiError {
-    fn from(error: SourceError) -> ApiError {
-        let code = error.code();
-        let status = match code {
-            ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
-            ErrorCode::NoData => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unreachable | ErrorCode::Unauthorized | ErrorCode::Backend => {
-                StatusCode::BAD_GATEWAY
-            }
-            ErrorCode::Output => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status == StatusCode::BAD_GATEWAY || status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::warn!(%error, "API query failed");
-        }
-        ApiError {
-            status,
-            code: code.as_str(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
-        SourceError::from(error).into()
-    }
-}
 
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, message.into())
@@ -286,39 +192,6 @@ async fn overview(
         previous: Totals::new(&before, previous.from_ns, previous.to_ns),
         has_data,
     }))
-}
-
-/// A store time series as a chart: one value per bucket and group.
-pub(crate) fn time_chart_from(
-    series: &TimeSeries,
-    title: &str,
-    unit: Unit,
-    stacked: bool,
-) -> TimeChart {
-    let buckets = series.buckets();
-    // Bars show an empty bucket as zero; lines leave a gap (NaN).
-    let missing = if stacked { 0.0 } else { f64::NAN };
-    let groups = series
-        .groups
-        .iter()
-        .map(|(name, values)| {
-            (
-                name.clone(),
-                buckets
-                    .iter()
-                    .map(|b| values.get(b).copied().unwrap_or(missing))
-                    .collect(),
-            )
-        })
-        .collect();
-    TimeChart {
-        title: title.to_owned(),
-        unit,
-        buckets,
-        bucket_ns: series.bucket_ns,
-        groups,
-        stacked,
-    }
 }
 
 /// The chart catalogue: `cost`, `tokens`, `cache`, `sessions`, `lines`, `active`, `decisions`,

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use ccscope_query::GroupUsage;
-use ccscope_store::{EventRow, Report, SessionSummary};
+use ccscope_query::{EventRow, Report, SessionSummary};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -46,8 +46,8 @@ pub struct Tokens {
     pub cache_creation: u64,
 }
 
-impl From<&ccscope_store::Tokens> for Tokens {
-    fn from(t: &ccscope_store::Tokens) -> Tokens {
+impl From<&ccscope_query::Tokens> for Tokens {
+    fn from(t: &ccscope_query::Tokens) -> Tokens {
         Tokens {
             input: t.input.round() as u64,
             output: t.output.round() as u64,

@@ -18,6 +18,7 @@ use ccscope_store::{Retention, StoreError, WriteError, Writer, WriterThread};
 pub mod api;
 pub mod assets;
 pub mod budgets;
+mod charts;
 pub mod claude_settings;
 pub mod config;
 pub mod dto;
@@ -26,6 +27,7 @@ pub mod guard;
 pub mod managed;
 pub mod report;
 pub mod source;
+mod state;
 use ccscope_telemetry::Batch;
 
 /// The receiver's sink: the store writer. Resolves once the batch is committed. While paused

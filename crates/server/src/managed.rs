@@ -19,7 +19,7 @@ use ccscope_settings::{Target, preview};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::api::{ApiError, ApiState};
+use crate::state::{ApiError, ApiState};
 
 /// Largest settings document the UI may send (the helper's own cap is 1 MiB).
 const MAX_DOCUMENT_TEXT: usize = 1024 * 1024;

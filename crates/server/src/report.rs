@@ -87,7 +87,7 @@ pub fn build(
         height: 300,
     };
     let cost_chart = ccscope_charts::time_chart(
-        &crate::api::time_chart_from(
+        &crate::charts::time_chart_from(
             &reader.usage_series(false, &Dimension::Model, filter)?,
             "Cost by model (USD)",
             Unit::Usd,
@@ -97,7 +97,7 @@ pub fn build(
         size,
     );
     let token_chart = ccscope_charts::time_chart(
-        &crate::api::time_chart_from(
+        &crate::charts::time_chart_from(
             &reader.metric_series(MetricKind::TokenUsage, &Dimension::Type, filter)?,
             "Tokens by type",
             Unit::Count,

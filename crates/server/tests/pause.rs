@@ -1,9 +1,10 @@
 //! Pausing the receiver (the desktop tray's switch): exports are answered "retry later" and
 //! nothing is stored until it resumes; the dashboard API says it is paused.
 
+use ccscope_query::Filter;
 use ccscope_receiver::{Limits, ReceiverConfig};
 use ccscope_server::{Service, ServiceConfig};
-use ccscope_store::{Filter, Reader, Retention};
+use ccscope_store::{Reader, Retention};
 
 const EXPORT: &str = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"1795492200000000000","body":{"stringValue":"claude_code.api_request"},"attributes":[{"key":"session.id","value":{"stringValue":"s1"}},{"key":"event.name","value":{"stringValue":"api_request"}},{"key":"event.sequence","value":{"intValue":0}},{"key":"cost_usd","value":{"doubleValue":0.25}}]}]}]}]}"#;
 

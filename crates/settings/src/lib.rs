@@ -9,6 +9,7 @@ pub mod backup;
 pub mod canonical;
 pub mod elevate;
 pub mod file;
+mod issue;
 pub mod mdm;
 pub mod merge;
 pub mod os_policy;

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::issue::{Issue, Report, Scope, Severity, pointer_token};
 use crate::schema::{self, key_info};
-use crate::validate::{Issue, Report, Scope, Severity, pointer_token};
 
 const SIGNALS: [&str; 3] = ["METRICS", "LOGS", "TRACES"];
 

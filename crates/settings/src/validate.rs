@@ -1,91 +1,11 @@
 //! Validation: the overlaid JSON Schema plus ccscope's semantic rules. Every finding carries a
 //! JSON pointer and a plain message; errors block a write, warnings inform.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use crate::issue::{Issue, Report, Scope, Severity, pointer_token};
 use crate::rules;
 use crate::schema;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-/// Which settings level a document is meant for: some keys only count in some levels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Managed,
-    User,
-    Project,
-    Local,
-}
-
-/// One finding.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Issue {
-    pub severity: Severity,
-    /// JSON pointer (RFC 6901) of the value concerned; `""` is the whole document.
-    pub pointer: String,
-    pub message: String,
-    /// What Claude Code does with this value when it is invalid, when that is not simply
-    /// "the key is dropped" (the fail-closed and fail-open keys of reference §9.2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub consequence: Option<String>,
-}
-
-impl Issue {
-    pub fn error(pointer: impl Into<String>, message: impl Into<String>) -> Issue {
-        Issue {
-            severity: Severity::Error,
-            pointer: pointer.into(),
-            message: message.into(),
-            consequence: None,
-        }
-    }
-
-    pub fn warning(pointer: impl Into<String>, message: impl Into<String>) -> Issue {
-        Issue {
-            severity: Severity::Warning,
-            pointer: pointer.into(),
-            message: message.into(),
-            consequence: None,
-        }
-    }
-}
-
-/// The outcome of validating one document.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub errors: Vec<Issue>,
-    pub warnings: Vec<Issue>,
-}
-
-impl Report {
-    pub fn is_valid(&self) -> bool {
-        self.errors.is_empty()
-    }
-
-    /// Adds a finding. The same finding twice is kept once (see `dedup`, which `validate`
-    /// runs once at the end: checking on every push made validation quadratic).
-    pub fn push(&mut self, issue: Issue) {
-        match issue.severity {
-            Severity::Error => self.errors.push(issue),
-            Severity::Warning => self.warnings.push(issue),
-        }
-    }
-
-    /// Drops repeated findings, keeping the first of each, in linear time.
-    pub fn dedup(&mut self) {
-        for list in [&mut self.errors, &mut self.warnings] {
-            let mut seen = std::collections::HashSet::new();
-            list.retain(|issue| seen.insert((issue.pointer.clone(), issue.message.clone())));
-        }
-    }
-}
 
 /// A settings text that is not JSON.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -317,9 +237,4 @@ fn is_permission_rule_pointer(pointer: &str) -> bool {
         && matches!(parts.next(), Some("allow" | "ask" | "deny"))
         && parts.next().is_some_and(|i| i.parse::<usize>().is_ok())
         && parts.next().is_none()
-}
-
-/// Escapes one reference token of a JSON pointer.
-pub fn pointer_token(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
 }

@@ -7,9 +7,10 @@ use ccscope_query::{Dimension, Filter, GroupUsage, TimeSeries};
 use ccscope_telemetry::MetricKind;
 use rusqlite::params_from_iter;
 
+use crate::Reader;
 use crate::StoreError;
-use crate::reader::{FilterSql, Reader};
-use crate::series::{DimensionSql, SeriesSelection, series_sums, text};
+use crate::series::{SeriesSelection, series_sums, text};
+use crate::sql::{DimensionSql, FilterSql};
 
 /// The user key of an events (`e`) or series (`s`) row.
 fn user_sql(alias: &str) -> String {

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+mod connection;
 mod fleet;
 mod prepare;
 pub mod reader;
@@ -15,13 +16,11 @@ pub mod retention;
 pub mod schema;
 pub mod series;
 mod source;
+mod sql;
 pub mod writer;
 
-pub use reader::{
-    EventQuery, EventRow, Filter, Health, ModelUsage, PointRow, Reader, Report, SessionSummary,
-    Tokens,
-};
-pub use series::{Breakdown, Dimension, LatencySeries, TimeSeries};
+pub use connection::Reader;
+pub use reader::Health;
 pub use writer::{Committed, WriteError, Writer, WriterThread, now_ns};
 
 /// The database file name inside the data directory.

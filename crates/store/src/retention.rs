@@ -102,7 +102,7 @@ pub fn sweep(
     now_ns: i64,
 ) -> Result<Swept, StoreError> {
     // Recomputing the hourly sums of the cutoff hour needs the store's SQL functions.
-    crate::series::register_functions(conn)?;
+    crate::sql::register_functions(conn)?;
     let mut swept = Swept::default();
     let mut add = |s: Swept| {
         swept.events += s.events;

@@ -8,32 +8,14 @@ use ccscope_telemetry::MetricKind;
 use rusqlite::{Connection, params_from_iter, types::Value as SqlValue};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::Reader;
 use crate::StoreError;
-use crate::reader::{FilterSql, Reader};
-pub use ccscope_query::{
-    Breakdown, Dimension, Filter, LatencySeries, MAX_BUCKETS, TimeSeries, bin_ms, bucket_width,
-    latency_bin,
+use crate::sql::{DimensionSql, FilterSql};
+use ccscope_query::{
+    Breakdown, Dimension, Filter, LatencySeries, TimeSeries, bucket_width, latency_bin,
 };
 
-/// The width of the hourly point sums (`point_hours`).
-pub const HOUR_NS: i64 = 3_600_000_000_000;
-
-/// The start of the hour holding `ns`.
-pub fn hour_of(ns: i64) -> i64 {
-    ns - ns.rem_euclid(HOUR_NS)
-}
-
-/// The first and the end of the whole hours inside the filter's range: `[first, end)`, empty
-/// when no whole hour fits.
-fn whole_hours(filter: &Filter) -> (i64, i64) {
-    let first = hour_of(filter.from_ns)
-        + if filter.from_ns.rem_euclid(HOUR_NS) == 0 {
-            0
-        } else {
-            HOUR_NS
-        };
-    (first, hour_of(filter.to_ns))
-}
+pub(crate) use ccscope_query::{HOUR_NS, hour_of, whole_hours};
 
 /// The bucket of `time_ns` for a `width` (as `bucket_expr` computes it in SQL; one bucket `0`
 /// when `width` is 0).
@@ -340,7 +322,7 @@ pub(crate) fn event_rows_sql_grouped(
         }
     };
     // The same keys on the rollup (`keys`) and on the raw events (`raw_keys`), which find a
-    // session through its key (`reader::event_session_condition`).
+    // session through its key (`sql::event_session_condition`).
     let mut keys = String::new();
     let mut key_args = Vec::new();
     let mut raw_keys = String::new();
@@ -348,7 +330,7 @@ pub(crate) fn event_rows_sql_grouped(
     if let Some(session) = &filter.session {
         keys.push_str(" AND e.session_id = ?");
         key_args.push(SqlValue::Text(session.clone()));
-        raw_keys.push_str(&crate::reader::event_session_condition("e"));
+        raw_keys.push_str(&crate::sql::event_session_condition("e"));
         raw_key_args.extend([
             SqlValue::Text(session.clone()),
             SqlValue::Text(session.clone()),
@@ -435,59 +417,6 @@ pub(crate) fn event_rows_sql_grouped(
         args.extend(raw_key_args);
         Some((raw("e.time_ns >= ? AND e.time_ns < ?"), args))
     }
-}
-
-/// A group's SQL on SQLite.
-pub(crate) trait DimensionSql {
-    fn sql(&self, alias: &str) -> String;
-}
-
-impl DimensionSql for Dimension {
-    /// The SQL expression of the group for a table aliased `alias` (`s` series, `e` events).
-    fn sql(&self, alias: &str) -> String {
-        let type_expr = if alias == "s" { "s.point_type" } else { "NULL" };
-        match self {
-            Dimension::None => "''".into(),
-            Dimension::Model => format!("COALESCE({alias}.model, '')"),
-            Dimension::Type => format!("COALESCE({type_expr}, '')"),
-            Dimension::Session => format!("{alias}.session_id"),
-            Dimension::User => format!("COALESCE({alias}.user_email, {alias}.user_id, '')"),
-            Dimension::TerminalType => format!("COALESCE({alias}.terminal_type, '')"),
-            Dimension::StatusCode if alias == "e" => {
-                "COALESCE(CAST(e.status_code AS TEXT), 'no status')".into()
-            }
-            Dimension::Tool if alias == "e" => "COALESCE(e.tool_name, '')".into(),
-            Dimension::StatusCode => "''".into(),
-            Dimension::Tool => "COALESCE(json_extract(s.attributes, '$.tool_name'), '')".into(),
-            Dimension::Version => format!(
-                "COALESCE({alias}.app_version, (SELECT json_extract(r.attributes, '$.\"service.version\"') FROM resources r WHERE r.id = {alias}.resource_id), '')"
-            ),
-            Dimension::Attribute(key)
-                if alias == "e"
-                    && let Some(column) = crate::reader::event_column_sql(key) =>
-            {
-                format!(
-                    "COALESCE(CAST(json_extract(e.attributes, '$.\"{key}\"') AS TEXT), CAST({column} AS TEXT), (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) FROM resources r WHERE r.id = e.resource_id), '')"
-                )
-            }
-            Dimension::Attribute(key) => format!(
-                "COALESCE(CAST(json_extract({alias}.attributes, '$.\"{key}\"') AS TEXT), (SELECT CAST(json_extract(r.attributes, '$.\"{key}\"') AS TEXT) FROM resources r WHERE r.id = {alias}.resource_id), '')"
-            ),
-        }
-    }
-}
-
-/// SQL functions the queries use that SQLite does not build in: `ccscope_latency_bin(ms)`, the
-/// log-scale histogram bin of a duration.
-pub(crate) fn register_functions(conn: &rusqlite::Connection) -> Result<(), StoreError> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "ccscope_latency_bin",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| Ok(latency_bin(ctx.get::<Option<f64>>(0)?.unwrap_or(1.0))),
-    )?;
-    Ok(())
 }
 
 fn bucket_expr(time: &str, width: i64) -> String {

@@ -309,7 +309,7 @@ fn open_write_connection(path: &Path) -> Result<Connection, StoreError> {
     // in the background, and the writer only restarts the WAL once it is large.
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.busy_timeout(WRITER_BUSY_TIMEOUT)?;
-    crate::series::register_functions(&conn)?;
+    crate::sql::register_functions(&conn)?;
     Ok(conn)
 }
 

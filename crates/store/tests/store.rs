@@ -1,7 +1,8 @@
 //! The store on a real SQLite file: migrations and version checks, retention by age and size,
 //! and the feed of commits.
 
-use ccscope_store::{Filter, Reader, Retention, StoreError, Writer, retention, schema};
+use ccscope_query::Filter;
+use ccscope_store::{Reader, Retention, StoreError, Writer, retention, schema};
 use ccscope_telemetry::{Encoding, Signal, decode_request, normalize};
 use serde_json::json;
 
@@ -278,7 +279,7 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
         );
         // The same through the chart queries, which bucket by hours and more.
         let cost = reader
-            .usage_series(false, &ccscope_store::Dimension::Model, &filter)
+            .usage_series(false, &ccscope_query::Dimension::Model, &filter)
             .expect("series");
         let charted: f64 = cost.totals().values().sum();
         assert!(
@@ -287,7 +288,7 @@ async fn hourly_sums_and_raw_edges_give_exact_totals_for_any_range() {
         );
         // Tokens by type: this session sent no token metrics, so its api_request events count.
         let tokens = reader
-            .usage_series(true, &ccscope_store::Dimension::Type, &filter)
+            .usage_series(true, &ccscope_query::Dimension::Type, &filter)
             .expect("tokens");
         let totals = tokens.totals();
         assert_eq!(
@@ -454,7 +455,7 @@ async fn event_attributes_come_back_exactly_as_sent() {
     let mut stored = Vec::new();
     reader
         .events(
-            &ccscope_store::EventQuery {
+            &ccscope_query::EventQuery {
                 filter: Filter {
                     from_ns: 0,
                     to_ns: i64::MAX,
@@ -483,7 +484,7 @@ async fn event_attributes_come_back_exactly_as_sent() {
     // Filters and search see attributes kept in columns as they were sent.
     let count = |attributes: &[(&str, &str)], search: Option<&str>| {
         reader
-            .count_events(&ccscope_store::EventQuery {
+            .count_events(&ccscope_query::EventQuery {
                 filter: Filter {
                     from_ns: 0,
                     to_ns: i64::MAX,
@@ -709,7 +710,7 @@ async fn a_session_is_found_in_events_written_before_and_after_its_key() {
             session: Some(session.into()),
             ..Filter::default()
         };
-        let query = ccscope_store::EventQuery {
+        let query = ccscope_query::EventQuery {
             filter: filter((0, i64::MAX)),
             ..Default::default()
         };
@@ -912,8 +913,8 @@ fn session_events(
 
 #[tokio::test]
 async fn per_group_usage_in_one_read_equals_the_generic_path() {
+    use ccscope_query::Dimension;
     use ccscope_query::{Source, usage_by_parts};
-    use ccscope_store::Dimension;
 
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("ccscope.db");

@@ -8,6 +8,7 @@ mod range;
 mod rollups;
 mod serve;
 mod settings;
+mod trace;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -102,6 +103,9 @@ enum Command {
     Events(query::EventsArgs),
     /// List sessions with their cost, tokens and activity.
     Sessions(query::SessionsArgs),
+    /// Where a session's time went, prompt by prompt: the span tree (model, tools, waiting for
+    /// you) from Claude Code's traces.
+    Trace(trace::TraceArgs),
     /// Export stored events or metric points as CSV or JSON.
     Export(query::ExportArgs),
     /// Check ports, data directory and store health; print the settings that point Claude Code here.
@@ -186,6 +190,7 @@ fn main() -> ExitCode {
         Command::Report(args) => query::report(args),
         Command::Events(args) => query::events(args),
         Command::Sessions(args) => query::sessions(args),
+        Command::Trace(args) => trace::run(args),
         Command::Export(args) => query::export(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Settings(args) => settings::run(args),

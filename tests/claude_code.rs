@@ -27,6 +27,17 @@ struct Run {
 }
 
 async fn run_claude(server: &Server, protocol: &str, log_prompts: bool, prompt: &str) -> Run {
+    run_claude_with(server, protocol, log_prompts, false, prompt).await
+}
+
+/// `run_claude`, with Claude Code's beta traces on when `traces`.
+async fn run_claude_with(
+    server: &Server,
+    protocol: &str,
+    log_prompts: bool,
+    traces: bool,
+    prompt: &str,
+) -> Run {
     let work = tempdir();
     let home = work.path().join("home");
     let project = work.path().join("project");
@@ -53,6 +64,12 @@ async fn run_claude(server: &Server, protocol: &str, log_prompts: bool, prompt: 
         );
     if log_prompts {
         command.env("OTEL_LOG_USER_PROMPTS", "1");
+    }
+    if traces {
+        command
+            .env("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1")
+            .env("OTEL_TRACES_EXPORTER", "otlp")
+            .env("OTEL_TRACES_EXPORT_INTERVAL", "500");
     }
     let output = tokio::time::timeout(Duration::from_secs(120), command.output())
         .await
@@ -211,4 +228,172 @@ async fn real_claude_code_reports_exactly_what_it_spent_over_every_protocol() {
     assert_eq!(all["sessions"], 3);
     assert_eq!(all["edit_decisions"]["accept"], 3);
     drop(server);
+}
+
+/// The real CLI with traces on: `ccscope trace` shows every span it stored exactly once, in the
+/// tree the spans' parent links make, each prompt found through the events and its time split
+/// adding up to the prompt's duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_claude_code_traces_become_one_tree_per_prompt() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--no-ui"]);
+    let _run = run_claude_with(
+        &server,
+        "http/json",
+        false,
+        true,
+        "Write the greeting script",
+    )
+    .await;
+    let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
+    let all = ccscope_query::Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Default::default()
+    };
+    // The last export of spans may land a moment after the CLI exits.
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = reader.spans(&all).expect("spans");
+        if stored.iter().any(|s| s.name == "claude_code.interaction") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!stored.is_empty(), "Claude Code stored no spans");
+    let session = stored[0].attributes["session.id"]
+        .as_str()
+        .expect("session.id")
+        .to_owned();
+    let data = dir.path().to_string_lossy().into_owned();
+    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    let trace: Value = serde_json::from_str(&out).expect("trace JSON");
+    assert_eq!(trace["session_id"], session.as_str());
+    // Every stored span once, under the parent it names.
+    let mut seen = Vec::new();
+    fn walk(span: &Value, parent: Option<&str>, seen: &mut Vec<(String, Option<String>)>) {
+        let id = span["span_id"].as_str().expect("span_id").to_owned();
+        assert_eq!(
+            span["parent_span_id"].as_str(),
+            parent.or(span["parent_span_id"].as_str())
+        );
+        if let Some(parent) = parent {
+            assert_eq!(span["parent_span_id"].as_str(), Some(parent), "{span}");
+        }
+        seen.push((
+            id.clone(),
+            span["parent_span_id"].as_str().map(str::to_owned),
+        ));
+        for child in span["children"].as_array().expect("children") {
+            walk(child, Some(&id), seen);
+        }
+    }
+    let prompts = trace["prompts"].as_array().expect("prompts");
+    assert_eq!(prompts.len(), 1, "one prompt: {trace:#}");
+    for prompt in prompts {
+        for root in prompt["spans"].as_array().expect("spans") {
+            walk(root, None, &mut seen);
+        }
+        // The four parts add up to the prompt's duration.
+        let t = &prompt["time_ms"];
+        let parts: f64 = ["model", "tools", "waiting_for_user", "other"]
+            .iter()
+            .map(|k| t[*k].as_f64().expect("ms"))
+            .sum();
+        let span = prompt["spans"][0].clone();
+        let duration = (span["end_ns"].as_i64().expect("end")
+            - span["start_ns"].as_i64().expect("start")) as f64
+            / 1e6;
+        assert!((parts - duration).abs() < 1e-6, "{t} against {duration} ms");
+        assert!(
+            t["model"].as_f64().unwrap_or(0.0) > 0.0 && t["tools"].as_f64().unwrap_or(0.0) > 0.0,
+            "{t}"
+        );
+    }
+    let mut expected: Vec<(String, Option<String>)> = stored
+        .iter()
+        .map(|s| (s.span_id.clone(), s.parent_span_id.clone()))
+        .collect();
+    expected.sort();
+    seen.sort();
+    assert_eq!(
+        seen, expected,
+        "every stored span exactly once, with its parent"
+    );
+    // The prompt is the one the events name.
+    let (_, events, _) = ccscope(&[
+        "events",
+        "--json",
+        "--name",
+        "user_prompt",
+        "--since",
+        "all",
+        "--data-dir",
+        &data,
+    ]);
+    let prompt_id = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("event"))
+        .find_map(|e| e["prompt_id"].as_str().map(str::to_owned))
+        .expect("a user_prompt with its prompt.id");
+    assert_eq!(prompts[0]["prompt_id"], prompt_id.as_str());
+    // What the tree holds: the interaction, two model requests (time to first token on each),
+    // the Write tool with its wait for permission and its run.
+    let root = &prompts[0]["spans"][0];
+    assert_eq!(root["name"], "claude_code.interaction");
+    let names: Vec<&str> = root["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "claude_code.llm_request",
+            "claude_code.tool",
+            "claude_code.llm_request"
+        ]
+    );
+    assert!(
+        root["children"][0]["attributes"]["ttft_ms"].is_number(),
+        "{root}"
+    );
+    let tool = &root["children"][1];
+    assert_eq!(tool["attributes"]["tool_name"], "Write");
+    let inside: Vec<&str> = tool["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        inside,
+        [
+            "claude_code.tool.blocked_on_user",
+            "claude_code.tool.execution"
+        ]
+    );
+    // --prompt keeps that prompt; the table names the parts.
+    let (code, text, err) = ccscope(&[
+        "trace",
+        &session,
+        "--prompt",
+        &prompt_id,
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.contains("waiting for you") && text.contains("tool  (Write)"),
+        "{text}"
+    );
+    let (code, _, err) = ccscope(&["trace", "no-such-session", "--data-dir", &data]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no spans") && err.contains("OTEL_TRACES_EXPORTER"),
+        "{err}"
+    );
+    server.stop();
 }

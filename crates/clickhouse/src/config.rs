@@ -23,6 +23,8 @@ pub struct Config {
     /// Table names (the exporter's defaults unless the URL says `?logs_table=…&sums_table=…`).
     pub logs_table: String,
     pub sums_table: String,
+    /// The spans' table (`?traces_table=…`; the exporter's `otel_traces` by default).
+    pub traces_table: String,
     /// A PEM file of certificate authorities trusted besides the system's store
     /// (`--clickhouse-ca`, e.g. a company CA); `None`: the system's store alone.
     pub ca_file: Option<PathBuf>,
@@ -189,27 +191,28 @@ impl Config {
             database,
             logs_table: "otel_logs".into(),
             sums_table: "otel_metrics_sum".into(),
+            traces_table: "otel_traces".into(),
             ca_file: None,
         };
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             let value = decode(value)?;
             match key {
-                "logs_table" | "sums_table" if identifier_ok(&value) => {
-                    if key == "logs_table" {
-                        config.logs_table = value;
-                    } else {
-                        config.sums_table = value;
+                "logs_table" | "sums_table" | "traces_table" if identifier_ok(&value) => {
+                    match key {
+                        "logs_table" => config.logs_table = value,
+                        "sums_table" => config.sums_table = value,
+                        _ => config.traces_table = value,
                     }
                 }
-                "logs_table" | "sums_table" => {
+                "logs_table" | "sums_table" | "traces_table" => {
                     return Err(invalid(
                         "a table name may hold only letters, digits, _ - and .",
                     ));
                 }
                 other => {
                     return Err(invalid(&format!(
-                        "unknown option {other:?} (known: logs_table, sums_table)"
+                        "unknown option {other:?} (known: logs_table, sums_table, traces_table)"
                     )));
                 }
             }

@@ -531,6 +531,21 @@ struct EventRowWire {
 }
 
 #[derive(Deserialize)]
+struct SpanRowWire {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    name: String,
+    #[serde(deserialize_with = "crate::lenient::int")]
+    start_ns: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
+    end_ns: i64,
+    #[serde(deserialize_with = "crate::lenient::int")]
+    status_code: i64,
+    attrs: serde_json::Map<String, Value>,
+}
+
+#[derive(Deserialize)]
 struct PointRowWire {
     metric: String,
     unit: String,
@@ -918,6 +933,49 @@ impl Source for ClickHouse {
                 resource: Value::Object(row.res),
             })
         })
+    }
+
+    fn spans(&self, filter: &Filter) -> Result<Vec<ccscope_query::SpanRow>, SourceError> {
+        // The exporter's traces table: a span per row, its attributes rendered as text, its
+        // start in `Timestamp` and its length in `Duration` (ns), its status by name.
+        let mut q = Query::default();
+        let from = q.bind_i64(filter.from_ns);
+        let to = q.bind_i64(filter.to_ns);
+        let session = match &filter.session {
+            Some(session) => format!(" AND SpanAttributes['session.id'] = {}", q.bind(session)),
+            None => String::new(),
+        };
+        q.sql = format!(
+            "SELECT TraceId AS trace_id, SpanId AS span_id, ParentSpanId AS parent_span_id,
+                    SpanName AS name, toUnixTimestamp64Nano(Timestamp) AS start_ns,
+                    toInt64(toUnixTimestamp64Nano(Timestamp) + toInt64(Duration)) AS end_ns,
+                    multiIf(lower(StatusCode) IN ('error', 'status_code_error'), 2,
+                            lower(StatusCode) IN ('ok', 'status_code_ok'), 1, 0) AS status_code,
+                    SpanAttributes AS attrs
+             FROM {table}
+             WHERE Timestamp >= fromUnixTimestamp64Nano({from})
+               AND Timestamp < fromUnixTimestamp64Nano({to}){session}
+             ORDER BY start_ns, span_id",
+            table = sql::table(self.config(), &self.config().traces_table),
+        );
+        let rows: Vec<SpanRowWire> = self.client.all(&q)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let mut attrs = row.attrs;
+                type_attributes(&mut attrs);
+                ccscope_query::SpanRow {
+                    trace_id: row.trace_id,
+                    span_id: row.span_id,
+                    parent_span_id: non_empty(row.parent_span_id),
+                    name: row.name,
+                    start_ns: row.start_ns,
+                    end_ns: row.end_ns,
+                    status_code: row.status_code,
+                    attributes: Value::Object(attrs),
+                }
+            })
+            .collect())
     }
 
     fn count_events(&self, query: &EventQuery) -> Result<u64, SourceError> {

@@ -170,11 +170,49 @@ pub trait Source: Send {
         filter: &Filter,
     ) -> Result<Vec<GroupUsage>, SourceError>;
 
+    /// The spans (Claude Code's beta traces) of the filter's session that start in its range,
+    /// in start order.
+    fn spans(&self, filter: &Filter) -> Result<Vec<crate::SpanRow>, SourceError>;
+
     /// Per group: activity, cost and tokens (from metrics, else `api_request` events, as
     /// everywhere), highest cost first.
     fn usage_by(&self, group: &Dimension, filter: &Filter) -> Result<Vec<GroupUsage>, SourceError> {
         usage_by_parts(self, group, filter)
     }
+}
+
+/// One session's spans as one tree per prompt, each prompt found through the events joined to
+/// its spans (`api_request`'s `request_id`, `user_prompt`'s time), with its time split.
+pub fn session_trace<S: Source + ?Sized>(
+    source: &S,
+    session: &str,
+    filter: &Filter,
+) -> Result<crate::SessionTrace, SourceError> {
+    let filter = Filter {
+        session: Some(session.to_owned()),
+        ..filter.clone()
+    };
+    let spans = source.spans(&filter)?;
+    let mut events = crate::trace::PromptEvents::default();
+    source.events(
+        &crate::EventQuery {
+            filter,
+            names: vec!["api_request".into(), "user_prompt".into()],
+            ..crate::EventQuery::default()
+        },
+        &mut |event| {
+            if let Some(prompt) = event.prompt_id {
+                if let Some(request) = event.request_id {
+                    events.prompt_of_request.insert(request, prompt.clone());
+                }
+                if event.name == "user_prompt" {
+                    events.prompts_at.push((event.time_ns, prompt));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(crate::trace::build(session, spans, &events))
 }
 
 /// `Source::usage_by` from the parts every source has (`group_activity` and the cost and

@@ -504,6 +504,45 @@ impl Reader {
         Ok(())
     }
 
+    /// The spans of the filter's session (all sessions without one) that start in its range,
+    /// in start order; known attributes typed by the table of facts.
+    pub fn spans(&self, filter: &Filter) -> Result<Vec<ccscope_query::SpanRow>, StoreError> {
+        let mut sql = String::from(
+            "SELECT trace_id, span_id, parent_span_id, name, start_ns, end_ns, status_code, attributes
+             FROM spans WHERE start_ns >= ?1 AND start_ns < ?2",
+        );
+        let mut args = vec![
+            SqlValue::Integer(filter.from_ns),
+            SqlValue::Integer(filter.to_ns),
+        ];
+        if let Some(session) = &filter.session {
+            sql.push_str(" AND session_id = ?3");
+            args.push(SqlValue::Text(session.clone()));
+        }
+        sql.push_str(" ORDER BY start_ns, span_id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let text: String = r.get(7)?;
+            let mut attributes: serde_json::Value = serde_json::from_str(&text)?;
+            if let Some(map) = attributes.as_object_mut() {
+                ccscope_telemetry::facts::type_attributes(map);
+            }
+            out.push(ccscope_query::SpanRow {
+                trace_id: r.get(0)?,
+                span_id: r.get(1)?,
+                parent_span_id: r.get(2)?,
+                name: r.get(3)?,
+                start_ns: r.get(4)?,
+                end_ns: r.get(5)?,
+                status_code: r.get(6)?,
+                attributes,
+            });
+        }
+        Ok(out)
+    }
+
     /// True once anything at all has been stored.
     pub fn has_data(&self) -> Result<bool, StoreError> {
         Ok(self.conn.query_row(

@@ -29,6 +29,10 @@ impl Source for Reader {
         Ok(Reader::events(self, query, |row| Ok(each(row)?))?)
     }
 
+    fn spans(&self, filter: &Filter) -> Result<Vec<ccscope_query::SpanRow>, SourceError> {
+        Ok(Reader::spans(self, filter)?)
+    }
+
     fn count_events(&self, query: &EventQuery) -> Result<u64, SourceError> {
         Ok(Reader::count_events(self, query)?)
     }

@@ -394,6 +394,8 @@ pub enum AttributeType {
     /// A number: an integer when integral.
     Number,
     Boolean,
+    /// A list (the exporter renders it as JSON text).
+    Array,
 }
 
 /// Known attributes that are not text. Every other attribute is shown as sent (SQLite) or as
@@ -426,8 +428,24 @@ pub const ATTRIBUTE_TYPES: &[(&str, AttributeType)] = &[
     ("total_tokens", AttributeType::Number),
     ("total_tool_uses", AttributeType::Number),
     ("first_content_ms", AttributeType::Number),
+    ("interaction.sequence", AttributeType::Number),
+    ("interaction.duration_ms", AttributeType::Number),
+    ("user_prompt_length", AttributeType::Number),
+    ("queued_sends", AttributeType::Number),
+    ("gen_ai.usage.input_tokens", AttributeType::Number),
+    ("gen_ai.usage.output_tokens", AttributeType::Number),
+    (
+        "gen_ai.usage.cache_read.input_tokens",
+        AttributeType::Number,
+    ),
+    (
+        "gen_ai.usage.cache_write.input_tokens",
+        AttributeType::Number,
+    ),
     ("success", AttributeType::Boolean),
     ("model_swapped", AttributeType::Boolean),
+    ("anthropic.custom_base_url", AttributeType::Boolean),
+    ("gen_ai.response.finish_reasons", AttributeType::Array),
 ];
 
 fn attribute_type(key: &str) -> Option<AttributeType> {
@@ -457,6 +475,9 @@ pub fn type_attributes(attributes: &mut Map<String, Value>) {
             (AttributeType::Number, Value::Number(n)) => n.as_f64().and_then(json_number),
             (AttributeType::Boolean, Value::String(s)) => text_boolean(s).map(Value::Bool),
             (AttributeType::Boolean, Value::Number(n)) => n.as_i64().map(|i| Value::Bool(i != 0)),
+            (AttributeType::Array, Value::String(s)) => serde_json::from_str::<Value>(s)
+                .ok()
+                .filter(Value::is_array),
             _ => None,
         };
         if let Some(typed) = typed {

@@ -401,14 +401,47 @@ fn exports(dir: &Path) -> Vec<PathBuf> {
     list.extend(cumulative_exports(dir));
     list.extend(same_second_exports(dir));
     list.push(fact_cases_export(dir));
+    list.extend(recorded_with_traces());
     list
+}
+
+/// Claude Code 2.1.337's exports of a tools turn with traces on (logs, spans, metrics).
+fn recorded_with_traces() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude-code-2.1.337/http-json/tools-traces");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("2.1.337 fixtures")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| !p.to_string_lossy().ends_with(".meta.json"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// The session of the recorded spans.
+fn traced_session() -> String {
+    let traces = recorded_with_traces()
+        .into_iter()
+        .find(|p| p.to_string_lossy().ends_with("-traces.json"))
+        .expect("a traces export");
+    read(&traces)["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .find(|a| a["key"] == "session.id")
+        .and_then(|a| a["value"]["stringValue"].as_str())
+        .expect("session.id")
+        .to_owned()
 }
 
 fn send_to_sqlite(server: &Server, exports: &[PathBuf]) {
     for path in exports {
         let body = std::fs::read(path).expect("export");
-        let signal = if read(path).get("resourceLogs").is_some() {
+        let export = read(path);
+        let signal = if export.get("resourceLogs").is_some() {
             "logs"
+        } else if export.get("resourceSpans").is_some() {
+            "traces"
         } else {
             "metrics"
         };
@@ -730,6 +763,17 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
         }
         assert_eq!(at(13, "attributes")["total_tokens"], json!(1200));
         assert_eq!(at(13, "attributes")["model_swapped"], json!(true));
+        // Where the traced prompt's time went: the same tree, times and attributes.
+        let session = traced_session();
+        let trace = |vars: &[(&str, &str)], source: Vec<String>| {
+            let mut args = vec!["trace".to_owned(), session.clone(), "--json".to_owned()];
+            args.extend(source);
+            json_of(&args, vars)
+        };
+        let a = trace(&[], vec!["--data-dir".into(), data.clone()]);
+        let b = trace(&pw, vec!["--source".into(), url.clone()]);
+        assert_eq!(a["prompts"].as_array().map(Vec::len), Some(1), "{a:#}");
+        assert_same(&a, &b, &format!("trace ({schema} schema)"));
         // One session's events: SQLite finds them by session key, ClickHouse by its column.
         let session = [
             "events",

@@ -63,6 +63,25 @@ SUMS_TYPES = {
                  order_attrs="cityHash64(Attributes)"),
 }
 
+# The exporter's traces table (Map attributes; the same in both generations).
+TRACES_DDL = """CREATE TABLE IF NOT EXISTS {db}.otel_traces (
+        Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)),
+        TraceId String, SpanId String, ParentSpanId String, TraceState String,
+        SpanName LowCardinality(String), SpanKind LowCardinality(String),
+        ServiceName LowCardinality(String),
+        ResourceAttributes Map(LowCardinality(String), String),
+        ScopeName String, ScopeVersion String,
+        SpanAttributes Map(LowCardinality(String), String),
+        Duration UInt64, StatusCode LowCardinality(String), StatusMessage String,
+        Events Nested (Timestamp DateTime64(9), Name LowCardinality(String),
+                       Attributes Map(LowCardinality(String), String)),
+        Links Nested (TraceId String, SpanId String, TraceState String,
+                      Attributes Map(LowCardinality(String), String))
+    ) ENGINE = MergeTree PARTITION BY toDate(Timestamp)
+      ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))"""
+SPAN_KINDS = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"]
+STATUS_CODES = ["Unset", "Ok", "Error"]
+
 
 def go_float(v):
     """A double as Go's strconv.FormatFloat(v, 'g', -1, 64) renders it (what the exporter writes)."""
@@ -169,6 +188,35 @@ def sum_rows(export, schema):
                     }
 
 
+def span_rows(export):
+    for rs in export.get("resourceSpans", []):
+        res = attrs(rs.get("resource", {}).get("attributes"))
+        for ss in rs.get("scopeSpans", []):
+            scope = ss.get("scope", {})
+            for sp in ss.get("spans", []):
+                start, end = int(sp.get("startTimeUnixNano", 0)), int(sp.get("endTimeUnixNano", 0))
+                status = sp.get("status", {}) or {}
+                events = sp.get("events", []) or []
+                links = sp.get("links", []) or []
+                yield {
+                    "Timestamp": ts64(start), "TraceId": sp.get("traceId", ""), "SpanId": sp.get("spanId", ""),
+                    "ParentSpanId": sp.get("parentSpanId", ""), "TraceState": sp.get("traceState", ""),
+                    "SpanName": sp.get("name", ""), "SpanKind": SPAN_KINDS[int(sp.get("kind", 0) or 0)],
+                    "ServiceName": res.get("service.name", ""), "ResourceAttributes": res,
+                    "ScopeName": scope.get("name", ""), "ScopeVersion": scope.get("version", ""),
+                    "SpanAttributes": attrs(sp.get("attributes")), "Duration": max(end - start, 0),
+                    "StatusCode": STATUS_CODES[int(status.get("code", 0) or 0)],
+                    "StatusMessage": status.get("message", ""),
+                    "Events.Timestamp": [ts64(e.get("timeUnixNano", 0)) for e in events],
+                    "Events.Name": [e.get("name", "") for e in events],
+                    "Events.Attributes": [attrs(e.get("attributes")) for e in events],
+                    "Links.TraceId": [link.get("traceId", "") for link in links],
+                    "Links.SpanId": [link.get("spanId", "") for link in links],
+                    "Links.TraceState": [link.get("traceState", "") for link in links],
+                    "Links.Attributes": [attrs(link.get("attributes")) for link in links],
+                }
+
+
 def post(url, database, sql):
     headers = {"X-ClickHouse-User": "default", "X-ClickHouse-Key": os.environ.get("CH_PASSWORD", "")}
     request = urllib.request.Request(f"{url}/?database={database}", data=sql.encode(), method="POST",
@@ -190,11 +238,13 @@ def main():
         post(args.url, "default", f"CREATE DATABASE IF NOT EXISTS {db}")
         post(args.url, db, LOGS_DDL[args.schema].format(db=db))
         post(args.url, db, SUMS_DDL.format(db=db, **SUMS_TYPES[args.schema]))
+        post(args.url, db, TRACES_DDL.format(db=db))
     for path in args.exports:
         with open(path) as f:
             export = json.load(f)
         for table, rows in (("otel_logs", log_rows(export, args.schema)),
-                            ("otel_metrics_sum", sum_rows(export, args.schema))):
+                            ("otel_metrics_sum", sum_rows(export, args.schema)),
+                            ("otel_traces", span_rows(export))):
             lines = "\n".join(json.dumps(r, separators=(",", ":")) for r in rows)
             if lines:
                 post(args.url, db, f"INSERT INTO {db}.{table} FORMAT JSONEachRow\n{lines}")

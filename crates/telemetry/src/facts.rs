@@ -444,8 +444,16 @@ pub const ATTRIBUTE_TYPES: &[(&str, AttributeType)] = &[
     ),
     ("success", AttributeType::Boolean),
     ("model_swapped", AttributeType::Boolean),
+    ("tool_input_size_bytes", AttributeType::Number),
+    ("skill_path_count", AttributeType::Number),
+    ("command_path_count", AttributeType::Number),
+    ("agent_path_count", AttributeType::Number),
     ("anthropic.custom_base_url", AttributeType::Boolean),
+    ("has_hooks", AttributeType::Boolean),
+    ("has_mcp", AttributeType::Boolean),
+    ("host_owned_mcp", AttributeType::Boolean),
     ("gen_ai.response.finish_reasons", AttributeType::Array),
+    ("managed_settings.sources", AttributeType::Array),
 ];
 
 fn attribute_type(key: &str) -> Option<AttributeType> {

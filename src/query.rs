@@ -12,7 +12,7 @@ use crate::output::{count, duration, money, table};
 use ccscope_server::dto::{event_json, report_json, session_json};
 use ccscope_server::export;
 
-use crate::range::{FilterArgs, local_time};
+use crate::range::{FilterArgs, UsageError, local_time};
 use crate::{DataDirArg, ExportFormat, SourceArg, exit};
 
 #[derive(Args, Debug)]
@@ -26,6 +26,11 @@ pub struct ReportArgs {
     /// Print JSON (a stable shape other tools rely on)
     #[arg(long)]
     json: bool,
+    /// Also split cost and tokens by this attribute: query_source, agent.name, skill.name,
+    /// plugin.name, mcp_server.name, mcp_tool.name, effort, speed, vcs.repository.name, or any
+    /// other (a resource attribute such as department too)
+    #[arg(long, value_name = "KEY")]
+    by: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -99,6 +104,16 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
     let range = args.filter.range()?;
     let reader = open(&args.data, &args.source)?;
     let report = reader.report(&range.filter)?;
+    let by = match args.by.as_deref().map(str::trim) {
+        None => None,
+        Some("") => {
+            return Err(UsageError("--by takes an attribute key, e.g. query_source".into()).into());
+        }
+        Some(key) => Some((
+            key.to_owned(),
+            ccscope_query::usage_by_attribute(reader.as_ref(), key, &range.filter)?,
+        )),
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         let from = range
@@ -107,11 +122,11 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
         let to = range
             .to
             .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report_json(&report, &from, &to))?
-        )?;
+        let mut doc = report_json(&report, &from, &to);
+        doc.by = by
+            .as_ref()
+            .map(|(key, rows)| ccscope_server::dto::ByDoc::new(key, rows));
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
         return Ok(exit::OK);
     }
     let t = &report.tokens;
@@ -180,6 +195,24 @@ pub fn report(args: ReportArgs) -> anyhow::Result<u8> {
             .map(|m| vec![m.model.clone(), money(m.cost_usd), count(m.tokens)])
             .collect();
         write!(out, "{}", table(&["MODEL", "COST", "TOKENS"], &rows))?;
+    }
+    if let Some((key, rows)) = &by {
+        writeln!(out, "\nBy {key}")?;
+        let rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.value.clone().unwrap_or_else(|| "(none)".into()),
+                    money(r.cost_usd),
+                    count(r.tokens.total()),
+                ]
+            })
+            .collect();
+        write!(
+            out,
+            "{}",
+            table(&[&key.to_uppercase(), "COST", "TOKENS"], &rows)
+        )?;
     }
     if !report.events.is_empty() {
         writeln!(out, "\nEvents")?;

@@ -763,8 +763,103 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
         }
         assert_eq!(at(13, "attributes")["total_tokens"], json!(1200));
         assert_eq!(at(13, "attributes")["model_swapped"], json!(true));
-        // Where the traced prompt's time went: the same tree, times and attributes.
+        // Where the money went: split by any attribute, alike on both sources, the rows adding
+        // up to the totals, what lacks the key under null.
+        for key in [
+            "query_source",
+            "effort",
+            "speed",
+            "agent.name",
+            "department",
+            "model",
+        ] {
+            let args = ["report", "--json", "--by", key];
+            let a = json_of(&sqlite(&args), &[]);
+            let b = json_of(&clickhouse(&args), &pw);
+            assert_same(&a, &b, &format!("report --by {key} ({schema} schema)"));
+            assert_eq!(a["by"]["key"], key);
+            let rows = a["by"]["rows"].as_array().expect("rows");
+            let cost: f64 = rows
+                .iter()
+                .map(|r| r["cost_usd"].as_f64().expect("cost"))
+                .sum();
+            assert!(
+                (cost - a["cost_usd"].as_f64().expect("cost")).abs() < 1e-6,
+                "{key}: {a:#}"
+            );
+            for kind in ["input", "output", "cacheRead", "cacheCreation"] {
+                let sum: u64 = rows
+                    .iter()
+                    .map(|r| r["tokens"][kind].as_u64().expect("tokens"))
+                    .sum();
+                let total = a["tokens"][kind].as_u64().expect("tokens");
+                assert!(
+                    sum.abs_diff(total) <= rows.len() as u64,
+                    "{key} {kind}: {sum} != {total}: {:#}",
+                    a["by"]
+                );
+            }
+        }
+        // On the recorded 2.1.337 session, the rows are the sums over its recorded cost points.
         let session = traced_session();
+        let args = [
+            "report",
+            "--json",
+            "--by",
+            "query_source",
+            "--session",
+            session.as_str(),
+        ];
+        let a = json_of(&sqlite(&args), &[]);
+        assert_same(
+            &a,
+            &json_of(&clickhouse(&args), &pw),
+            "report --by query_source --session",
+        );
+        let mut expected: std::collections::BTreeMap<String, f64> = Default::default();
+        for path in recorded_with_traces() {
+            let export = read(&path);
+            for rm in export["resourceMetrics"].as_array().into_iter().flatten() {
+                for sm in rm["scopeMetrics"].as_array().into_iter().flatten() {
+                    for m in sm["metrics"].as_array().into_iter().flatten() {
+                        if m["name"] != "claude_code.cost.usage" {
+                            continue;
+                        }
+                        for p in m["sum"]["dataPoints"].as_array().into_iter().flatten() {
+                            let source = p["attributes"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .find(|a| a["key"] == "query_source")
+                                .and_then(|a| a["value"]["stringValue"].as_str())
+                                .unwrap_or("")
+                                .to_owned();
+                            *expected.entry(source).or_default() +=
+                                p["asDouble"].as_f64().expect("cost");
+                        }
+                    }
+                }
+            }
+        }
+        let got: std::collections::BTreeMap<String, f64> = a["by"]["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["value"].as_str().unwrap_or("").to_owned(),
+                    r["cost_usd"].as_f64().expect("cost"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &expected {
+            assert!((got[k] - v).abs() < 1e-9, "{k}: {} != {v}", got[k]);
+        }
+        // Where the traced prompt's time went: the same tree, times and attributes.
         let trace = |vars: &[(&str, &str)], source: Vec<String>| {
             let mut args = vec!["trace".to_owned(), session.clone(), "--json".to_owned()];
             args.extend(source);

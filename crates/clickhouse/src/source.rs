@@ -1091,7 +1091,9 @@ impl Source for ClickHouse {
         let plan = self.plan(filter, Some(series.bucket_ns), &[group])?;
         let mut q = Query::default();
         let events = self.events_sql(filter, plan, &mut q)?;
-        let usage_points = self.points_sql(filter, USAGE_METRICS, plan, &mut q)?;
+        // Whether a session is metered does not depend on the split or the attribute filter
+        // (`Filter::usage_scope`).
+        let usage_points = self.points_sql(&filter.usage_scope(), USAGE_METRICS, plan, &mut q)?;
         let b = sql::bucket(series.bucket_ns);
         let fallback = format!("name = 'api_request' AND {}", unmetered(&usage_points));
         if tokens && matches!(group, Dimension::Type) {

@@ -23,6 +23,19 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The filter's range and session only: what decides whether a session's cost and tokens
+    /// come from its metrics (it sent any in the range) or from its `api_request` events. The
+    /// user, model and attribute conditions do not: Claude Code 2.1.x puts `query_source=main` on
+    /// a request's metrics and `sdk` on its event, so deciding under them would count both.
+    pub fn usage_scope(&self) -> Filter {
+        Filter {
+            from_ns: self.from_ns,
+            to_ns: self.to_ns,
+            session: self.session.clone(),
+            ..Filter::default()
+        }
+    }
+
     /// Refuses attribute keys no backend can address safely (empty, quotes, backslashes).
     pub fn check(&self) -> Result<(), SourceError> {
         for (key, _) in &self.attributes {

@@ -181,6 +181,87 @@ pub trait Source: Send {
     }
 }
 
+/// Cost and tokens of the points (and, for sessions without usage metrics, the `api_request`
+/// events) that carry one value of an attribute; `value` is `None` for those without it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AttributeUsage {
+    pub value: Option<String>,
+    pub cost_usd: f64,
+    pub tokens: crate::Tokens,
+}
+
+fn tokens_by_type(series: &TimeSeries) -> crate::Tokens {
+    let mut tokens = crate::Tokens::default();
+    for (kind, total) in series.totals() {
+        if let Some(kind) = ccscope_telemetry::TokenType::parse(&kind) {
+            tokens.add_type(kind, total);
+        }
+    }
+    tokens
+}
+
+/// Where the money went: cost and tokens split by the values of attribute `key` (a point's or
+/// an event's own attribute, else its resource's: `query_source`, `agent.name`, `skill.name`,
+/// `mcp_server.name`, `effort`, `vcs.repository.name`, `department`, …), as every source
+/// answers `usage_series`. The rows add up to the filter's totals; what lacks the key is the
+/// row whose `value` is `None`. Highest cost first.
+pub fn usage_by_attribute<S: Source + ?Sized>(
+    source: &S,
+    key: &str,
+    filter: &Filter,
+) -> Result<Vec<AttributeUsage>, SourceError> {
+    let group = Dimension::Attribute(key.to_owned());
+    let cost = source.usage_series(false, &group, filter)?.totals();
+    let tokens = source.usage_series(true, &group, filter)?.totals();
+    let all = tokens_by_type(&source.usage_series(true, &Dimension::Type, filter)?);
+    let values: std::collections::BTreeSet<&String> = cost
+        .keys()
+        .chain(tokens.keys())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let mut named = crate::Tokens::default();
+    let mut rows = Vec::new();
+    for value in values {
+        let mut only = filter.clone();
+        only.attributes.push((key.to_owned(), value.clone()));
+        let by_type = tokens_by_type(&source.usage_series(true, &Dimension::Type, &only)?);
+        named.add(&by_type);
+        rows.push(AttributeUsage {
+            value: Some(value.clone()),
+            cost_usd: cost.get(value).copied().unwrap_or(0.0),
+            tokens: by_type,
+        });
+    }
+    // What lacks the key: the cost grouped under no value, the tokens left over.
+    let rest = |all: f64, named: f64| {
+        let left = all - named;
+        if left.abs() < 1e-9 * all.abs().max(1.0) {
+            0.0
+        } else {
+            left
+        }
+    };
+    let missing = AttributeUsage {
+        value: None,
+        cost_usd: cost.get("").copied().unwrap_or(0.0),
+        tokens: crate::Tokens {
+            input: rest(all.input, named.input),
+            output: rest(all.output, named.output),
+            cache_read: rest(all.cache_read, named.cache_read),
+            cache_creation: rest(all.cache_creation, named.cache_creation),
+        },
+    };
+    if missing.cost_usd != 0.0 || missing.tokens.total() != 0.0 {
+        rows.push(missing);
+    }
+    rows.sort_by(|a, b| {
+        b.cost_usd
+            .total_cmp(&a.cost_usd)
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    Ok(rows)
+}
+
 /// One session's spans as one tree per prompt, each prompt found through the events joined to
 /// its spans (`api_request`'s `request_id`, `user_prompt`'s time), with its time split.
 pub fn session_trace<S: Source + ?Sized>(

@@ -105,6 +105,43 @@ pub struct ReportDoc {
     pub events: BTreeMap<String, u64>,
     /// Cost and tokens per model, highest cost first.
     pub by_model: Vec<ModelCost>,
+    /// With `--by KEY`: cost and tokens per value of that attribute (rows add up to the
+    /// totals; what lacks the key is the row whose value is null).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub by: Option<ByDoc>,
+}
+
+/// Cost and tokens split by one attribute's values.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ByDoc {
+    pub key: String,
+    pub rows: Vec<ByRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ByRow {
+    pub value: Option<String>,
+    pub cost_usd: f64,
+    pub tokens: Tokens,
+}
+
+impl ByDoc {
+    pub fn new(key: &str, rows: &[ccscope_query::AttributeUsage]) -> ByDoc {
+        ByDoc {
+            key: key.to_owned(),
+            rows: rows
+                .iter()
+                .map(|r| ByRow {
+                    value: r.value.clone(),
+                    cost_usd: usd(r.cost_usd),
+                    tokens: (&r.tokens).into(),
+                })
+                .collect(),
+        }
+    }
 }
 
 impl ReportDoc {
@@ -139,6 +176,7 @@ impl ReportDoc {
                     tokens: m.tokens.round() as u64,
                 })
                 .collect(),
+            by: None,
         }
     }
 }
@@ -487,6 +525,8 @@ mod tests {
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),
+            ByDoc::decl(&cfg),
+            ByRow::decl(&cfg),
             ApiErrorBody::decl(&cfg),
         ];
         let mut out = String::from(

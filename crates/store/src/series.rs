@@ -491,7 +491,7 @@ impl Reader {
             MetricKind::CostUsage
         };
         let mut series = TimeSeries::new(filter);
-        let metered = self.metered_sessions(filter)?;
+        let metered = self.metered_sessions(&filter.usage_scope())?;
         let metric_part = self.metric_series(metric, group, filter)?;
         for (g, buckets) in metric_part.groups {
             for (b, v) in buckets {

@@ -19,7 +19,12 @@ events: { [key in string]: number },
 /**
  * Cost and tokens per model, highest cost first.
  */
-by_model: Array<ModelCost>, };
+by_model: Array<ModelCost>, 
+/**
+ * With `--by KEY`: cost and tokens per value of that attribute (rows add up to the
+ * totals; what lacks the key is the row whose value is null).
+ */
+by?: ByDoc, };
 
 export type Totals = { 
 /**
@@ -37,7 +42,12 @@ events: { [key in string]: number },
 /**
  * Cost and tokens per model, highest cost first.
  */
-by_model: Array<ModelCost>, };
+by_model: Array<ModelCost>, 
+/**
+ * With `--by KEY`: cost and tokens per value of that attribute (rows add up to the
+ * totals; what lacks the key is the row whose value is null).
+ */
+by?: ByDoc, };
 
 export type Overview = { current: Totals, 
 /**
@@ -128,5 +138,9 @@ locked: boolean,
  * Set when the ClickHouse password goes over plain HTTP to another host.
  */
 warning: string | null, };
+
+export type ByDoc = { key: string, rows: Array<ByRow>, };
+
+export type ByRow = { value: string | null, cost_usd: number, tokens: Tokens, };
 
 export type ApiErrorBody = { code: string, message: string, };

@@ -342,14 +342,16 @@ async fn real_claude_code_traces_become_one_tree_per_prompt() {
     // the Write tool with its wait for permission and its run.
     let root = &prompts[0]["spans"][0];
     assert_eq!(root["name"], "claude_code.interaction");
-    let names: Vec<&str> = root["children"]
-        .as_array()
-        .expect("children")
-        .iter()
-        .map(|c| c["name"].as_str().unwrap_or(""))
-        .collect();
+    let child_names = |span: &Value| -> Vec<String> {
+        span["children"]
+            .as_array()
+            .expect("children")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
     assert_eq!(
-        names,
+        child_names(root),
         [
             "claude_code.llm_request",
             "claude_code.tool",
@@ -362,14 +364,8 @@ async fn real_claude_code_traces_become_one_tree_per_prompt() {
     );
     let tool = &root["children"][1];
     assert_eq!(tool["attributes"]["tool_name"], "Write");
-    let inside: Vec<&str> = tool["children"]
-        .as_array()
-        .expect("children")
-        .iter()
-        .map(|c| c["name"].as_str().unwrap_or(""))
-        .collect();
     assert_eq!(
-        inside,
+        child_names(tool),
         [
             "claude_code.tool.blocked_on_user",
             "claude_code.tool.execution"

@@ -5,8 +5,8 @@
 // settings forms open; closing the window keeps the receiver running; a second launch exits and
 // leaves the first. Screenshots go to tests/artifacts/desktop-*.png.
 //
-// CCSCOPE_DESKTOP_BIN picks the app (default target/debug/ccscope-desktop; CI also runs the one
-// the .deb installed, /usr/bin/ccscope-desktop). Run under `xvfb-run -a dbus-run-session`.
+// CCSCOPE_DESKTOP_BIN picks the app (default target/debug/ccscope-desktop; CI runs the one the
+// .deb installed, /usr/bin/ccscope-desktop). Run under `xvfb-run -a dbus-run-session`.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

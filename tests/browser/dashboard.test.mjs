@@ -538,3 +538,70 @@ test("budgets: set on the receiver page, shown on the overview against today's s
   assert.doesNotMatch(await month.getAttribute("class"), /crossed/);
   await shot("budgets");
 });
+
+test("a prompt's waterfall: spans to scale, where the time went, and a span's details with its events", async () => {
+  // Claude Code 2.1.337 with traces on (recorded as it sent them, OTLP/JSON).
+  const recorded = join(root, "tests/fixtures/claude-code-2.1.337/http-json/tools-traces");
+  for (const name of readdirSync(recorded).filter((n) => /^\d+-\w+\.json$/.test(n)).sort()) {
+    const meta = JSON.parse(readFileSync(join(recorded, name.replace(/\.json$/, ".meta.json")), "utf8"));
+    const response = await fetch(`http://${httpAddr}${meta.path}`, { method: "POST", headers: { "content-type": "application/json" }, body: readFileSync(join(recorded, name)) });
+    assert.equal(response.status, 200, `${name}: ${await response.text()}`);
+  }
+  const session = "1a9f86e7-32c8-437a-a66d-ff88e3433fb3";
+  const trace = JSON.parse(execFileSync(bin, ["trace", session, "--json", "--data-dir", dataDir], { encoding: "utf8" }));
+  const flat = (spans) => spans.flatMap((s) => [s, ...flat(s.children)]);
+  const spans = trace.prompts.flatMap((p) => flat(p.spans));
+  assert.ok(spans.length >= 6, `${spans.length} spans`);
+  const consoleErrors = [];
+  const onConsole = (message) => { if (message.type() === "error") consoleErrors.push(message.text()); };
+  page.on("console", onConsole);
+  await rendered(() => page.goto(uiUrl));
+  await rendered(() => page.goto(`${uiOrigin}/#/session/${session}`));
+  assert.equal(await page.getAttribute("#tab-waterfall", "aria-selected"), "true");
+  // Every span once, in the CLI's tree order, indented by depth.
+  const rows = await page.$$eval(".wf-row[data-span]", (els) => els.map((el) => ({ id: el.dataset.span, kind: el.dataset.kind, level: Number(el.getAttribute("aria-level")) })));
+  assert.deepEqual(rows.map((r) => r.id), spans.map((s) => s.span_id));
+  // Where the time went: the legend names the CLI's split, to the millisecond.
+  const split = trace.prompts[0].time_ms;
+  const legend = await page.$$eval(".split-legend li", (lis) => Object.fromEntries(lis.map((li) => [li.dataset.part, li.textContent])));
+  for (const [key, value] of Object.entries(split)) {
+    if (value > 0) assert.match(legend[key], new RegExp(`${Math.round(value)} ms`), `${key}: ${legend[key]}`);
+    else assert.equal(legend[key], undefined);
+  }
+  // Bars to scale: a model request's bar spans its share of the prompt; its first token is marked.
+  const prompt = trace.prompts[0];
+  const model = spans.find((s) => s.name === "claude_code.llm_request");
+  const bar = await page.$eval(`.wf-row[data-span="${model.span_id}"] .wf-bar`, (el) => ({ left: parseFloat(el.style.left), width: parseFloat(el.style.width) }));
+  const total = prompt.end_ns - prompt.start_ns;
+  assert.ok(Math.abs(bar.left - ((model.start_ns - prompt.start_ns) / total) * 100) < 0.01, JSON.stringify(bar));
+  assert.ok(Math.abs(bar.width - ((model.end_ns - model.start_ns) / total) * 100) < 0.01, JSON.stringify(bar));
+  assert.equal(await page.$$eval(`.wf-row[data-span="${model.span_id}"] .wf-ttft`, (els) => els.length), 1);
+  // A tool's bar is split into waiting for the developer and running.
+  const tool = spans.find((s) => s.name === "claude_code.tool");
+  const segments = await page.$$eval(`.wf-row[data-span="${tool.span_id}"] .wf-seg`, (els) => els.map((el) => el.className));
+  assert.deepEqual(segments.sort(), ["wf-seg kind-running", "wf-seg kind-waiting"]);
+  // The details pane: a model request's attributes and its API request event, joined by request_id.
+  await page.click(`.wf-row[data-span="${model.span_id}"]`);
+  const pane = page.locator(".wf-detail");
+  await page.waitForFunction(() => /claude_code\.llm_request/.test(document.querySelector(".wf-detail h3")?.textContent ?? ""));
+  assert.match(await pane.innerText(), new RegExp(model.attributes.request_id));
+  assert.ok((await pane.locator("li.ev").evaluateAll((lis) => lis.map((li) => li.dataset.name))).includes("api_request"));
+  // A tool's pane lists its decision and result (joined by tool_use_id).
+  await page.click(`.wf-row[data-span="${tool.span_id}"]`);
+  await page.waitForFunction(() => /claude_code\.tool$/.test(document.querySelector(".wf-detail h3")?.textContent ?? ""));
+  const toolEvents = await pane.locator("li.ev").evaluateAll((lis) => lis.map((li) => li.dataset.name));
+  assert.ok(toolEvents.includes("tool_result"), toolEvents.join(","));
+  await shot("session-waterfall");
+  // Collapsing the prompt's row hides every span under it; expanding brings them back.
+  const top = prompt.spans[0];
+  await page.click(`.wf-row[data-span="${top.span_id}"] .caret`);
+  assert.equal(await page.$$eval(".wf-row[data-span]", (els) => els.length), 1);
+  await page.click(`.wf-row[data-span="${top.span_id}"] .caret`);
+  assert.equal(await page.$$eval(".wf-row[data-span]", (els) => els.length), spans.length);
+  // The events of the session are one tab away.
+  await page.click("#tab-events");
+  assert.equal(await page.isVisible("#timeline"), true);
+  assert.equal(await page.isVisible("#waterfalls"), false);
+  page.off("console", onConsole);
+  assert.deepEqual(consoleErrors, []);
+});

@@ -169,7 +169,7 @@ export function liveFeed(onEvent: (name: string) => void, onState: (connected: b
 }
 
 // The API's shapes, generated from the server's Rust types (crates/server/src/dto.rs).
-export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, SourceInfo, Timeline, Tokens, Totals } from "./generated/api";
+export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, PromptTraceDoc, SourceInfo, SpanDoc, Timeline, Tokens, Totals, TraceView } from "./generated/api";
 export type SessionItem = SessionDoc;
 
 /** An event as listed; on a timeline, with what the server joined to it. */

@@ -66,3 +66,9 @@ export async function svgToPng(svgText: string): Promise<Blob> {
     URL.revokeObjectURL(url);
   }
 }
+
+/** Sets inline style properties through the CSSOM (the page's CSP refuses `style="…"`). */
+export function styled<E extends HTMLElement>(el: E, props: Partial<Record<"left" | "width" | "paddingLeft", string>>): E {
+  for (const [key, value] of Object.entries(props)) if (value !== undefined) el.style[key as "left" | "width" | "paddingLeft"] = value;
+  return el;
+}

@@ -3,12 +3,14 @@
 // #/events, #/sessions, #/session/<id>, #/receiver, #/settings. Updates live from /api/stream.
 
 import "./style.css";
-import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type FleetInfo, type Overview, type ReceiverInfo, type SessionItem, type SourceInfo, type Timeline, type Totals } from "./api";
+import { fetchDownload, getJson, getText, launchToken, liveFeed, postJson, sendJson, type BudgetInfo, type SetupPreview, type SetupResult, type EventItem, type EventPage, type FleetInfo, type Overview, type ReceiverInfo, type SessionItem, type SourceInfo, type Totals } from "./api";
 import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
 import { pageOf, visibleRows } from "./logic/virtual";
+import { renderSession } from "./pages/session";
 import { renderSettings } from "./settings";
+import { attributeTable, details } from "./widgets";
 
 // ---------------------------------------------------------------------------------------------
 // State
@@ -469,25 +471,6 @@ function budgetForm(b: BudgetInfo): HTMLElement {
 const ROW_PX = 30;
 const PAGE = 200;
 
-function details(e: EventItem): string {
-  const parts: string[] = [];
-  for (const v of [e.tool_name, e.model, e.decision, e.status_code, e.error]) {
-    if (v !== undefined && v !== null && v !== "") parts.push(String(v));
-  }
-  if (e.cost_usd !== null) parts.push(money(e.cost_usd));
-  if (e.duration_ms !== null) parts.push(`${e.duration_ms} ms`);
-  return parts.join(" · ");
-}
-
-function attributeTable(title: string, values: Record<string, unknown>): HTMLElement {
-  const body = h("tbody");
-  for (const key of Object.keys(values).sort()) {
-    const v = values[key];
-    body.append(h("tr", {}, h("th", {}, key), h("td", {}, typeof v === "string" ? v : JSON.stringify(v))));
-  }
-  return h("table", { class: "attributes" }, h("caption", {}, title), body);
-}
-
 function showDetail(pane: HTMLElement, e: EventItem): void {
   clear(pane);
   append(pane,
@@ -564,7 +547,7 @@ async function renderEvents(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sessions and timelines
+// Sessions (a session's page is pages/session.ts)
 
 async function renderSessions(): Promise<void> {
   const { sessions } = await getJson<{ sessions: SessionItem[] }>("/api/sessions", params());
@@ -586,34 +569,6 @@ async function renderSessions(): Promise<void> {
   }
   view.append(h("table", { class: "sessions", id: "sessions" },
     h("thead", {}, h("tr", {}, ...["Session", "User", "Started", "Prompts", "Cost", "Tokens", "Models"].map((t) => h("th", {}, t)))), body));
-}
-
-async function renderTimeline(id: string): Promise<void> {
-  const timeline = await getJson<Timeline>(`/api/sessions/${encodeURIComponent(id)}/timeline`);
-  clear(view);
-  const s = timeline.summary;
-  append(view, h("h2", {}, "Session ", h("code", {}, timeline.session_id)),
-    s ? h("p", { class: "summary" }, `${shortTime(s.first)} · ${plural(s.prompts, "prompt")} · ${money(s.cost_usd)} · ${s.models.join(", ")}`) : null);
-  const list = h("ol", { class: "timeline", id: "timeline" });
-  for (const p of timeline.prompts) {
-    const head = h("div", { class: "prompt-head" },
-      h("strong", {}, p.prompt_id ? "Prompt" : "Session events"),
-      " ",
-      p.prompt ?? (p.prompt_id ? h("em", {}, "(prompt text not logged: OTEL_LOG_USER_PROMPTS is off)") : ""),
-      h("span", { class: "prompt-cost" }, ` ${money(p.cost_usd)} · ${count(p.tokens)} tokens · ${p.api_requests} API requests`));
-    const events = h("ul", { class: "prompt-events" });
-    for (const e of p.events) {
-      const joined = e.tool_decision ? ` (decision: ${e.tool_decision.decision ?? "?"} by ${e.tool_decision.source ?? "?"})` : "";
-      events.append(h("li", { class: `ev ev-${e.name}`, "data-name": e.name },
-        h("span", { class: "time" }, new Date(e.time).toLocaleTimeString()), " ",
-        h("span", { class: "name" }, e.name), " ",
-        e.request_index !== undefined ? h("span", { class: "request-no" }, `#${e.request_index} `) : null,
-        h("span", { class: "details" }, details(e) + joined),
-        e.request ? h("span", { class: "request-link", title: e.request.request_id }, ` ← API request #${e.request.index}`) : null));
-    }
-    list.append(h("li", { class: "prompt" }, head, events));
-  }
-  view.append(list);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -769,7 +724,7 @@ function render(): void {
     try {
       if (page === "events") await renderEvents();
       else if (page === "sessions") await renderSessions();
-      else if (page === "session") await renderTimeline(arg);
+      else if (page === "session") await renderSession(view, arg);
       else if (page === "receiver") await renderReceiver();
       else if (page === "fleet") await renderFleet();
       else if (page === "settings") await renderSettings(view, flash);

@@ -121,3 +121,63 @@ test("plurals, fixed-width times, ago and a range reaching the last data", async
   assert.equal(old.preset, "custom");
   assert.ok(old.fromMs < Date.parse("2026-08-01T12:00:00Z"));
 });
+
+import { kindOf, labelOf, isError, rows, ticks, ms, splitParts, allSpans } from "../build-test/logic/waterfall.js";
+
+function span(name, id, start, end, attributes = {}, children = [], status_code = 0) {
+  return { name, span_id: id, parent_span_id: null, start_ns: start, end_ns: end, status_code, attributes, events: [], children };
+}
+
+test("a prompt's waterfall: bars to scale, the tool's wait apart, time to first token, collapsing", () => {
+  const MS = 1e6;
+  const tool = span("claude_code.tool", "t", 100 * MS, 300 * MS, { tool_name_safe: "Bash", bash_command_class: "read" }, [
+    span("claude_code.tool.blocked_on_user", "w", 100 * MS, 200 * MS, { decision: "accept" }),
+    span("claude_code.tool.execution", "x", 200 * MS, 300 * MS, { success: false }),
+  ]);
+  const root = span("claude_code.interaction", "p", 0, 1000 * MS, { "interaction.sequence": 2 }, [
+    span("claude_code.llm_request", "m", 0, 100 * MS, { model: "claude-opus-5-5", ttft_ms: 40, query_source_safe: "agent:builtin:Explore", attempt: 2 }),
+    tool,
+  ]);
+  const prompt = { prompt_id: "p1", prompt: null, start_ns: 0, end_ns: 1000 * MS, time_ms: { model: 100, tools: 100, waiting_for_user: 100, other: 700 }, spans: [root] };
+  const all = rows(prompt, new Set());
+  assert.deepEqual(all.map((r) => [r.label, r.depth, r.kind]), [
+    ["prompt 2", 0, "prompt"],
+    ["claude-opus-5-5 (agent:builtin:Explore) attempt 2", 1, "model"],
+    ["Bash (read)", 1, "tool"],
+    ["waiting for you (accept)", 2, "waiting"],
+    ["running", 2, "running"],
+  ]);
+  const [, model, toolRow, , running] = all;
+  assert.equal(model.left, 0);
+  assert.equal(model.width, 10);
+  assert.equal(model.ttft, 4);
+  assert.equal(model.ttftMs, 40);
+  assert.equal(toolRow.left, 10);
+  assert.equal(toolRow.width, 20);
+  assert.deepEqual(toolRow.segments, [{ kind: "waiting", left: 10, width: 10 }, { kind: "running", left: 20, width: 10 }]);
+  assert.equal(running.error, true);
+  assert.equal(toolRow.error, false);
+  // Collapsing the tool hides its two children; collapsing the prompt hides everything below.
+  assert.equal(rows(prompt, new Set(["t"])).length, 3);
+  assert.equal(rows(prompt, new Set(["p"])).length, 1);
+  assert.equal(rows(prompt, new Set(["t"]))[2].collapsed, true);
+  assert.equal(allSpans(prompt).length, 5);
+  // A 0 ms span is still drawn.
+  const instant = rows({ ...prompt, spans: [span("claude_code.tool", "i", 500 * MS, 500 * MS)] }, new Set());
+  assert.ok(instant[0].width > 0);
+  assert.deepEqual(splitParts(prompt).map((p) => [p.key, p.share]), [["model", 0.1], ["tools", 0.1], ["waiting_for_user", 0.1], ["other", 0.7]]);
+});
+
+test("span kinds, errors, durations and axis ticks", () => {
+  assert.equal(kindOf("claude_code.hook"), "other");
+  assert.equal(labelOf(span("claude_code.hook", "h", 0, 1)), "hook");
+  assert.equal(isError(span("x", "e", 0, 1, {}, [], 2)), true);
+  assert.equal(isError(span("x", "e", 0, 1, { success: true })), false);
+  assert.equal(ms(340.4), "340 ms");
+  assert.equal(ms(1250), "1.25 s");
+  assert.equal(ms(12_500), "12.5 s");
+  assert.equal(ms(125_000), "2 m 05 s");
+  assert.deepEqual(ticks(1000), [0, 200, 400, 600, 800, 1000]);
+  assert.deepEqual(ticks(537), [0, 100, 200, 300, 400, 500]);
+  assert.deepEqual(ticks(0), [0]);
+});

@@ -32,6 +32,7 @@ use crate::dto::{
 use crate::export;
 use crate::guard::{self, Guard};
 use crate::source::{DataSource, SavedSource};
+use crate::state::query;
 pub use crate::state::{ApiError, ApiState};
 
 const DAY_NS: i64 = 86_400_000_000_000;
@@ -120,27 +121,6 @@ impl Params {
     }
 }
 
-/// Runs a query on a blocking thread with the source opened afresh (a read-only connection,
-/// or a ClickHouse client sharing its connection pool).
-async fn query<T, F>(state: &ApiState, work: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&dyn Source) -> Result<T, ApiError> + Send + 'static,
-{
-    let source = state.source.get();
-    tokio::task::spawn_blocking(move || {
-        let reader = source.open()?;
-        work(reader.as_ref())
-    })
-    .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("query task failed: {e}"),
-        )
-    })?
-}
-
 /// The router of the UI listener.
 pub fn router(state: ApiState, guard: Guard) -> Router {
     Router::new()
@@ -152,6 +132,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/fleet", get(fleet))
         .route("/api/source", get(source_get).post(source_set))
         .route("/api/sessions/{id}/timeline", get(timeline))
+        .route("/api/sessions/{id}/trace", get(crate::waterfall::trace))
         .route("/api/receiver", get(receiver))
         .route("/api/stream", get(stream))
         .route("/api/setup", get(setup_preview).post(setup_apply))

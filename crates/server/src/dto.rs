@@ -404,6 +404,57 @@ pub struct Timeline {
     pub prompts: Vec<PromptGroup>,
 }
 
+/// One span of a prompt's waterfall, with the events joined to it and the spans it started.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SpanDoc {
+    pub name: String,
+    pub span_id: String,
+    pub parent_span_id: Option<String>,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    /// OTLP's status code: 0 unset, 1 ok, 2 error.
+    pub status_code: i64,
+    #[cfg_attr(test, ts(type = "Record<string, unknown>"))]
+    pub attributes: Value,
+    /// The events about this span: an `llm_request`'s by its `request_id`, a tool's by its
+    /// `tool_use_id`, and a prompt's other events on its `interaction`.
+    pub events: Vec<EventDoc>,
+    pub children: Vec<SpanDoc>,
+}
+
+/// Where a prompt's time went, in milliseconds (the four add up to its duration).
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct TimeSplitDoc {
+    pub model: f64,
+    pub tools: f64,
+    pub waiting_for_user: f64,
+    pub other: f64,
+}
+
+/// One prompt's waterfall.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct PromptTraceDoc {
+    pub prompt_id: Option<String>,
+    /// The prompt's text, when Claude Code sent it.
+    pub prompt: Option<String>,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub time_ms: TimeSplitDoc,
+    pub spans: Vec<SpanDoc>,
+}
+
+/// GET /api/sessions/{id}/trace: the session's spans as one waterfall per prompt (none when
+/// Claude Code sent no spans).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct TraceView {
+    pub session_id: String,
+    pub prompts: Vec<PromptTraceDoc>,
+}
+
 /// GET /api/sessions.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
@@ -522,6 +573,10 @@ mod tests {
             TimelineEvent::decl(&cfg),
             PromptGroup::decl(&cfg),
             Timeline::decl(&cfg),
+            SpanDoc::decl(&cfg),
+            TimeSplitDoc::decl(&cfg),
+            PromptTraceDoc::decl(&cfg),
+            TraceView::decl(&cfg),
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),

@@ -28,6 +28,7 @@ pub mod managed;
 pub mod report;
 pub mod source;
 mod state;
+mod waterfall;
 use ccscope_telemetry::Batch;
 
 /// The receiver's sink: the store writer. Resolves once the batch is committed. While paused

@@ -110,3 +110,24 @@ impl From<StoreError> for ApiError {
         SourceError::from(error).into()
     }
 }
+
+/// Runs a query on a blocking thread with the source opened afresh (a read-only connection,
+/// or a ClickHouse client sharing its connection pool).
+pub(crate) async fn query<T, F>(state: &ApiState, work: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn ccscope_query::Source) -> Result<T, ApiError> + Send + 'static,
+{
+    let source = state.source.get();
+    tokio::task::spawn_blocking(move || {
+        let reader = source.open()?;
+        work(reader.as_ref())
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("query task failed: {e}"),
+        )
+    })?
+}

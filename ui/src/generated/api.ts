@@ -113,6 +113,27 @@ prompt: string | null, prompt_length: number | null, cost_usd: number, tokens: n
 
 export type Timeline = { session_id: string, summary: SessionDoc | null, prompts: Array<PromptGroup>, };
 
+export type SpanDoc = { name: string, span_id: string, parent_span_id: string | null, start_ns: number, end_ns: number, 
+/**
+ * OTLP's status code: 0 unset, 1 ok, 2 error.
+ */
+status_code: number, attributes: Record<string, unknown>, 
+/**
+ * The events about this span: an `llm_request`'s by its `request_id`, a tool's by its
+ * `tool_use_id`, and a prompt's other events on its `interaction`.
+ */
+events: Array<EventDoc>, children: Array<SpanDoc>, };
+
+export type TimeSplitDoc = { model: number, tools: number, waiting_for_user: number, other: number, };
+
+export type PromptTraceDoc = { prompt_id: string | null, 
+/**
+ * The prompt's text, when Claude Code sent it.
+ */
+prompt: string | null, start_ns: number, end_ns: number, time_ms: TimeSplitDoc, spans: Array<SpanDoc>, };
+
+export type TraceView = { session_id: string, prompts: Array<PromptTraceDoc>, };
+
 export type FleetRow = { key: string, users: number, sessions: number, prompts: number, cost_usd: number, tokens: number, lines_added: number, lines_removed: number, edits_accepted: number, edits_rejected: number, 
 /**
  * Accepted share of edit decisions, null without decisions.

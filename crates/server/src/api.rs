@@ -16,7 +16,7 @@ use axum::{
     routing::{get, post},
 };
 use ccscope_charts::{BarChart, Size, Theme, Unit};
-use ccscope_query::{Dimension, EventQuery, Filter, Source, TimeSeries};
+use ccscope_query::{Dimension, EventQuery, Filter, TimeSeries};
 use ccscope_store::Committed;
 use ccscope_telemetry::MetricKind;
 use serde_json::{Value, json};

@@ -81,10 +81,8 @@ fn placements(trace: &SessionTrace, events: &[EventRow]) -> HashMap<usize, Vec<u
     let mut roots: HashMap<&str, usize> = HashMap::new();
     for prompt in &trace.prompts {
         for (i, span) in prompt.spans.iter().enumerate() {
-            if i == 0 {
-                if let Some(id) = prompt.prompt_id.as_deref() {
-                    roots.entry(id).or_insert(order);
-                }
+            if let (0, Some(id)) = (i, prompt.prompt_id.as_deref()) {
+                roots.entry(id).or_insert(order);
             }
             walk(span, &mut order, &mut tools, &mut requests);
         }

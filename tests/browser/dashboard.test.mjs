@@ -602,6 +602,24 @@ test("a prompt's waterfall: spans to scale, where the time went, and a span's de
   await page.click("#tab-events");
   assert.equal(await page.isVisible("#timeline"), true);
   assert.equal(await page.isVisible("#waterfalls"), false);
+  // Where the money went, on the overview: the recording's range, split as `report --by` splits it.
+  const at = new Date(prompt.start_ns / 1e6);
+  const from = new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
+  const to = new Date(from.getTime() + 2 * 3_600_000);
+  const local = (d) => d.toISOString().slice(0, 16);
+  await rendered(() => page.goto(`${uiOrigin}/#/overview`));
+  await rendered(async () => {
+    await page.selectOption("#range", "custom");
+    await page.fill("#from", local(from));
+    await page.fill("#to", local(to));
+    await page.click(".custom button");
+  });
+  const by = JSON.parse(execFileSync(bin, ["report", "--json", "--by", "query_source", "--from", from.toISOString(), "--to", to.toISOString(), "--data-dir", dataDir], { encoding: "utf8" })).by;
+  assert.ok(by.rows.length > 0, JSON.stringify(by));
+  const shown = await page.$$eval('#money .money-split[data-key="query_source"] li', (lis) => lis.map((li) => [li.dataset.value, li.querySelector(".money-cost").textContent]));
+  assert.deepEqual(shown, by.rows.filter((r) => r.cost_usd !== 0).map((r) => [r.value ?? "", money(r.cost_usd)]));
+  assert.match(await page.textContent("#money .money-empty"), /Skills/);
+  await shot("overview-money");
   page.off("console", onConsole);
   assert.deepEqual(consoleErrors, []);
 });

@@ -8,6 +8,7 @@ import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
 import { pageOf, visibleRows } from "./logic/virtual";
+import { moneyPanel } from "./pages/money";
 import { renderSession } from "./pages/session";
 import { renderSettings } from "./settings";
 import { attributeTable, details } from "./widgets";
@@ -105,7 +106,11 @@ function buildToolbar(): void {
       },
     }, "Apply"),
   );
-  const isAttr = state.group.startsWith("attr:");
+  const groupPresets: [string, string][] = [["", "Group: default"], ["model", "by model"], ["session", "by session"], ["user", "by user"], ["terminal", "by terminal"], ["version", "by version"], ["type", "by type"],
+    ["attr:query_source", "by who asked"], ["attr:agent.name", "by subagent"], ["attr:skill.name", "by skill"], ["attr:plugin.name", "by plugin"],
+    ["attr:mcp_server.name", "by MCP server"], ["attr:mcp_tool.name", "by MCP tool"], ["attr:effort", "by effort"], ["attr:speed", "by speed"], ["attr:vcs.repository.name", "by repository"],
+    ["attr", "by attribute…"]];
+  const isAttr = state.group.startsWith("attr:") && !groupPresets.some(([v]) => v === state.group);
   const groupAttr = h("input", {
     type: "search",
     id: "group-attr",
@@ -123,7 +128,7 @@ function buildToolbar(): void {
   });
   const groupSelect = select(
     "group",
-    [["", "Group: default"], ["model", "by model"], ["session", "by session"], ["user", "by user"], ["terminal", "by terminal"], ["version", "by version"], ["type", "by type"], ["attr", "by attribute…"]],
+    groupPresets,
     isAttr ? "attr" : state.group,
     (v) => {
       groupAttr.hidden = v !== "attr";
@@ -386,6 +391,8 @@ async function refreshOverview(): Promise<void> {
   const overview = await getJson<Overview>("/api/overview", params());
   view.querySelector(".tiles")?.replaceWith(tiles(overview.current, overview.previous));
   view.querySelector("#by-model")?.replaceWith(modelTable(overview.current));
+  const money = await moneyPanel(params());
+  view.querySelector("#money")?.replaceWith(money);
   if (overview.has_data) view.querySelector("#first-run")?.remove();
   const cards = [...view.querySelectorAll<HTMLElement>("section.charts figure")];
   await Promise.all(cards.map((card) => {
@@ -406,6 +413,7 @@ async function renderOverview(): Promise<void> {
     downloadButton(`report-${format}`, label, () => `/api/report?${params({ format, team: team() }).toString()}`, `ccscope-report.${format}`);
   view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
   view.append(modelTable(overview.current));
+  view.append(await moneyPanel(params()));
   const grid = h("section", { class: "charts" });
   view.append(grid);
   await Promise.all(CHARTS.map((spec) => {
@@ -574,13 +582,15 @@ async function renderSessions(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Fleet: users and teams (most useful over an organisation's ClickHouse)
 
-const TEAM_GROUPS: [string, string][] = [["user", "user"], ["terminal", "terminal"], ["version", "Claude Code version"], ["model", "model"], ["attr", "attribute…"]];
+const TEAM_GROUPS: [string, string][] = [["user", "user"], ["terminal", "terminal"], ["version", "Claude Code version"], ["model", "model"],
+  ["attr:vcs.repository.name", "repository"], ["attr:query_source", "who asked"], ["attr:agent.name", "subagent"], ["attr:skill.name", "skill"],
+  ["attr:mcp_server.name", "MCP server"], ["attr:effort", "effort"], ["attr", "attribute…"]];
 
 async function renderFleet(): Promise<void> {
   const team = saved("team", "user");
   const fleet = await getJson<FleetInfo>("/api/fleet", params({ group: team }));
   clear(view);
-  const isAttr = team.startsWith("attr:");
+  const isAttr = team.startsWith("attr:") && !TEAM_GROUPS.some(([v]) => v === team);
   const keyInput = h("input", { type: "search", id: "team-attr", placeholder: "resource attribute, e.g. department", value: isAttr ? team.slice(5) : "", hidden: !isAttr, "aria-label": "team attribute" });
   const choose = (value: string) => {
     localStorage.setItem("ccscope.team", value);

@@ -181,3 +181,23 @@ test("span kinds, errors, durations and axis ticks", () => {
   assert.deepEqual(ticks(537), [0, 100, 200, 300, 400, 500]);
   assert.deepEqual(ticks(0), [0]);
 });
+
+import { SPLITS, bars, sortSplits, valueLabel } from "../build-test/logic/attribution.js";
+
+test("where the money went: ranked bars with others and the unattributed rest, adding up", () => {
+  const who = SPLITS.find((s) => s.key === "query_source");
+  const agents = SPLITS.find((s) => s.key === "agent.name");
+  assert.equal(valueLabel(who, "main"), "main loop");
+  assert.equal(valueLabel(who, "something_new"), "something_new");
+  assert.equal(valueLabel(agents, null), "no subagent");
+  const split = { key: "agent.name", rows: [
+    { value: null, cost_usd: 5 },
+    ...["a", "b", "c", "d"].map((v, i) => ({ value: v, cost_usd: 4 - i })),
+  ] };
+  const out = bars(agents, split, 2);
+  assert.deepEqual(out.map((b) => [b.label, b.cost]), [["a", 4], ["b", 3], ["2 others", 3], ["no subagent", 5]]);
+  assert.equal(out.reduce((s, b) => s + b.share, 0), 1);
+  const { shown, empty } = sortSplits({ total_usd: 15, splits: [split, { key: "skill.name", rows: [{ value: null, cost_usd: 15 }] }] });
+  assert.deepEqual(shown.map((s) => s.spec.key), ["agent.name"]);
+  assert.ok(empty.includes("Skills") && empty.includes("Who asked"));
+});

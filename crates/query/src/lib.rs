@@ -16,7 +16,7 @@ pub use model::{
     SessionSummary, TimeSeries, Tokens, bin_ms, bucket_width, hour_of, latency_bin, whole_hours,
 };
 pub use source::{
-    AttributeUsage, ErrorCode, Source, SourceError, models_by_cost, session_trace, sort_models,
-    sort_usage, usage_by_attribute, usage_by_parts, usage_rows,
+    AttributeUsage, ErrorCode, Source, SourceError, cost_by_attribute, models_by_cost,
+    session_trace, sort_models, sort_usage, usage_by_attribute, usage_by_parts, usage_rows,
 };
 pub use trace::{SessionTrace, SpanRow};

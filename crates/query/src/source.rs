@@ -262,6 +262,26 @@ pub fn usage_by_attribute<S: Source + ?Sized>(
     Ok(rows)
 }
 
+/// Cost alone split by the values of attribute `key`, in one query (what `usage_by_attribute`
+/// gives without the tokens, for panels that rank spend): highest first, what lacks the key
+/// under `None`. The rows add up to the filter's cost.
+pub fn cost_by_attribute<S: Source + ?Sized>(
+    source: &S,
+    key: &str,
+    filter: &Filter,
+) -> Result<Vec<(Option<String>, f64)>, SourceError> {
+    let group = Dimension::Attribute(key.to_owned());
+    let mut rows: Vec<(Option<String>, f64)> = source
+        .usage_series(false, &group, filter)?
+        .totals()
+        .into_iter()
+        .filter(|(_, cost)| *cost != 0.0)
+        .map(|(value, cost)| ((!value.is_empty()).then_some(value), cost))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(rows)
+}
+
 /// One session's spans as one tree per prompt, each prompt found through the events joined to
 /// its spans (`api_request`'s `request_id`, `user_prompt`'s time), with its time split.
 pub fn session_trace<S: Source + ?Sized>(

@@ -128,6 +128,30 @@ pub struct ByRow {
     pub tokens: Tokens,
 }
 
+/// One attribute's split of the range's cost (GET /api/attribution).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CostSplit {
+    pub key: String,
+    /// Highest cost first; `value` null for the cost without the key.
+    pub rows: Vec<CostShare>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct CostShare {
+    pub value: Option<String>,
+    pub cost_usd: f64,
+}
+
+/// GET /api/attribution: the range's cost, split by each key asked for.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct Attribution {
+    pub total_usd: f64,
+    pub splits: Vec<CostSplit>,
+}
+
 impl ByDoc {
     pub fn new(key: &str, rows: &[ccscope_query::AttributeUsage]) -> ByDoc {
         ByDoc {
@@ -582,6 +606,9 @@ mod tests {
             SourceInfo::decl(&cfg),
             ByDoc::decl(&cfg),
             ByRow::decl(&cfg),
+            CostShare::decl(&cfg),
+            CostSplit::decl(&cfg),
+            Attribution::decl(&cfg),
             ApiErrorBody::decl(&cfg),
         ];
         let mut out = String::from(

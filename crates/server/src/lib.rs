@@ -17,6 +17,7 @@ use ccscope_store::{Retention, StoreError, WriteError, Writer, WriterThread};
 
 pub mod api;
 pub mod assets;
+mod attribution;
 pub mod budgets;
 mod charts;
 pub mod claude_settings;
@@ -25,6 +26,7 @@ pub mod dto;
 pub mod export;
 pub mod guard;
 pub mod managed;
+mod params;
 pub mod report;
 pub mod source;
 mod state;

@@ -164,4 +164,14 @@ export type ByDoc = { key: string, rows: Array<ByRow>, };
 
 export type ByRow = { value: string | null, cost_usd: number, tokens: Tokens, };
 
+export type CostShare = { value: string | null, cost_usd: number, };
+
+export type CostSplit = { key: string, 
+/**
+ * Highest cost first; `value` null for the cost without the key.
+ */
+rows: Array<CostShare>, };
+
+export type Attribution = { total_usd: number, splits: Array<CostSplit>, };
+
 export type ApiErrorBody = { code: string, message: string, };

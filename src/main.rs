@@ -2,6 +2,7 @@
 //! A thin binary over the crates: argument parsing, output formatting and exit codes.
 
 mod doctor;
+mod latency;
 mod output;
 mod query;
 mod range;
@@ -106,6 +107,9 @@ enum Command {
     /// Where a session's time went, prompt by prompt: the span tree (model, tools, waiting for
     /// you) from Claude Code's traces.
     Trace(trace::TraceArgs),
+    /// Latency you can act on: time to first token per model, each tool's run time with your
+    /// permission wait apart, and the slowest prompts with where their time went.
+    Latency(latency::LatencyArgs),
     /// Export stored events or metric points as CSV or JSON.
     Export(query::ExportArgs),
     /// Check ports, data directory and store health; print the settings that point Claude Code here.
@@ -191,6 +195,7 @@ fn main() -> ExitCode {
         Command::Events(args) => query::events(args),
         Command::Sessions(args) => query::sessions(args),
         Command::Trace(args) => trace::run(args),
+        Command::Latency(args) => latency::run(args),
         Command::Export(args) => query::export(args),
         Command::Doctor(args) => doctor::run(args),
         Command::Settings(args) => settings::run(args),

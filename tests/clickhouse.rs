@@ -869,6 +869,60 @@ fn clickhouse_answers_equal_the_sqlite_store_for_the_same_exports() {
         let b = trace(&pw, vec!["--source".into(), url.clone()]);
         assert_eq!(a["prompts"].as_array().map(Vec::len), Some(1), "{a:#}");
         assert_same(&a, &b, &format!("trace ({schema} schema)"));
+        let trace_doc = a;
+        // Latency: time to first token per model, tools' run and wait, the slowest prompts.
+        let latency = |vars: &[(&str, &str)], source: Vec<String>| {
+            let mut args: Vec<String> =
+                ["latency", "--json", "--since", "all", "--to", "2030-01-01"]
+                    .map(String::from)
+                    .to_vec();
+            args.extend(source);
+            json_of(&args, vars)
+        };
+        let a = latency(&[], vec!["--data-dir".into(), data.clone()]);
+        let b = latency(&pw, vec!["--source".into(), url.clone()]);
+        assert_same(&a, &b, &format!("latency ({schema} schema)"));
+        let traced = a["slowest"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["session_id"] == session.as_str()))
+            .unwrap_or_else(|| panic!("the traced prompt is among the slowest: {a:#}"));
+        assert_eq!(traced["prompt_id"], trace_doc["prompts"][0]["prompt_id"]);
+        assert_eq!(traced["time_ms"], trace_doc["prompts"][0]["time_ms"]);
+        let write = a["tools"]
+            .as_array()
+            .and_then(|list| list.iter().find(|t| t["tool"] == "Write"))
+            .unwrap_or_else(|| panic!("Write is timed: {a:#}"));
+        assert_eq!(write["waits"], 1, "{write:#}");
+        assert!(
+            write["wait_total_ms"].as_f64().is_some_and(|w| w > 0.0),
+            "{write:#}"
+        );
+        assert!(
+            a["ttft"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["requests"].as_u64() >= Some(2))),
+            "{a:#}"
+        );
+        // Without the exporter's traces table (no traces pipeline) there are no spans: the
+        // latency of events still answers, the span parts are empty, `trace` says so.
+        front.sql(&format!(
+            "RENAME TABLE {database}.otel_traces TO {database}.traces_aside"
+        ));
+        let none = latency(&pw, vec!["--source".into(), url.clone()]);
+        assert_eq!(none["ttft"], a["ttft"], "{none:#}");
+        assert_eq!(none["slowest"], serde_json::json!([]), "{none:#}");
+        assert!(
+            none["tools"]
+                .as_array()
+                .is_some_and(|t| !t.is_empty() && t.iter().all(|t| t["waits"] == 0)),
+            "{none:#}"
+        );
+        let (code, _, err) =
+            ccscope_env(&["trace", session.as_str(), "--source", url.as_str()], &pw);
+        assert!(code == 1 && err.contains("no spans"), "{code}: {err}");
+        front.sql(&format!(
+            "RENAME TABLE {database}.traces_aside TO {database}.otel_traces"
+        ));
         // One session's events: SQLite finds them by session key, ClickHouse by its column.
         let session = [
             "events",
@@ -1060,6 +1114,8 @@ fn compare_dashboards(base: &str, token: &str, local_base: &str, local_token: &s
         format!("/api/fleet{range}&group=terminal"),
         format!("/api/fleet{range}&group=model"),
         format!("/api/fleet{range}&group=attr:service.version"),
+        format!("/api/attribution{range}&key=query_source&key=terminal.type&key=skill.name"),
+        format!("/api/latency{range}"),
     ] {
         let (status, org) = api(base, token, &path);
         assert_eq!(status, 200, "{path}: {org}");
@@ -1085,6 +1141,7 @@ fn compare_dashboards(base: &str, token: &str, local_base: &str, local_token: &s
         "users&group=terminal",
         "errors",
         "latency",
+        "ttft",
         "tools",
         "decisions",
     ] {

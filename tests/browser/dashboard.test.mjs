@@ -325,7 +325,8 @@ test("the event explorer filters, shows every attribute, and exports", async () 
   const r = report();
   await rendered(() => page.goto(`${uiOrigin}/#/events`));
   await rendered(() => page.selectOption("#event-name", "api_request"));
-  await page.waitForSelector("#event-list .row");
+  // The listing of the chosen name (an earlier render may still be finishing).
+  await page.waitForFunction(() => document.querySelector("#event-name")?.value === "api_request" && document.querySelector("#event-count")?.textContent !== "" && document.querySelector("#event-list .row"));
   assert.equal(await page.textContent("#event-count"), `${r.events.api_request} ${r.events.api_request === 1 ? "event" : "events"}`);
   // Columns never overlap, at any width from 1024 px up; long names are cut with an ellipsis
   // and carry their full text as a tooltip.
@@ -620,6 +621,17 @@ test("a prompt's waterfall: spans to scale, where the time went, and a span's de
   assert.deepEqual(shown, by.rows.filter((r) => r.cost_usd !== 0).map((r) => [r.value ?? "", money(r.cost_usd)]));
   assert.match(await page.textContent("#money .money-empty"), /Skills/);
   await shot("overview-money");
+  // Where the time went: the tools' run and wait as `ccscope latency` gives them, and the
+  // slowest prompt leads to its waterfall.
+  const latency = JSON.parse(execFileSync(bin, ["latency", "--json", "--from", from.toISOString(), "--to", to.toISOString(), "--data-dir", dataDir], { encoding: "utf8" }));
+  await page.waitForSelector("#tool-latency");
+  const write = latency.tools.find((t) => t.tool === "Write");
+  const cells = await page.$$eval('#tool-latency tr[data-tool="Write"] td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cells.slice(0, 2), ["Write", String(write.runs)]);
+  assert.equal(cells[4], String(write.waits));
+  assert.equal(latency.slowest[0].session_id, session);
+  await rendered(() => page.click(`#slowest-prompts tr[data-session="${session}"] a`));
+  await page.waitForSelector("#waterfalls .wf-row");
   page.off("console", onConsole);
   assert.deepEqual(consoleErrors, []);
 });

@@ -8,6 +8,7 @@ import { append, clear, download, h, svgNode, svgToPng } from "./dom";
 import { ago, change, count, duration, localTime, money, percent, plural, rangeReaching, shortId, shortTime } from "./logic/format";
 import { presetRange, rangeParams, type Preset, type Range } from "./logic/range";
 import { pageOf, visibleRows } from "./logic/virtual";
+import { latencyPanel } from "./pages/latency";
 import { moneyPanel } from "./pages/money";
 import { renderSession } from "./pages/session";
 import { renderSettings } from "./settings";
@@ -242,6 +243,7 @@ const CHARTS: { name: string; extra?: Record<string, string>; grouped?: boolean 
   { name: "decisions" },
   { name: "decisions", extra: { by: "language" } },
   { name: "latency" },
+  { name: "ttft" },
   { name: "errors" },
   { name: "tools" },
   { name: "tool-durations" },
@@ -393,6 +395,8 @@ async function refreshOverview(): Promise<void> {
   view.querySelector("#by-model")?.replaceWith(modelTable(overview.current));
   const money = await moneyPanel(params());
   view.querySelector("#money")?.replaceWith(money);
+  const latency = await latencyPanel(params());
+  view.querySelector("#latency")?.replaceWith(latency);
   if (overview.has_data) view.querySelector("#first-run")?.remove();
   const cards = [...view.querySelectorAll<HTMLElement>("section.charts figure")];
   await Promise.all(cards.map((card) => {
@@ -416,11 +420,12 @@ async function renderOverview(): Promise<void> {
   view.append(await moneyPanel(params()));
   const grid = h("section", { class: "charts" });
   view.append(grid);
-  await Promise.all(CHARTS.map((spec) => {
+  const latency = latencyPanel(params()).then((panel) => { view.append(panel); });
+  await Promise.all([...CHARTS.map((spec) => {
     const card = chartCard(spec);
     grid.append(card);
     return loadChart(card, spec);
-  }));
+  }), latency]);
 }
 
 // ---------------------------------------------------------------------------------------------

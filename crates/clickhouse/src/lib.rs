@@ -10,6 +10,7 @@
 mod client;
 mod config;
 mod facts;
+mod latency;
 mod lenient;
 mod rollup;
 mod schema;

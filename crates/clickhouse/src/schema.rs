@@ -27,6 +27,9 @@ pub(crate) struct Schema {
     pub logs_event_name: bool,
     /// The sums table has `AggregationTemporality` (without it every sum is taken as delta).
     pub sums_temporality: bool,
+    /// The traces table exists (the Collector creates it only with a traces pipeline); without
+    /// it there are no spans.
+    pub traces: bool,
     /// The sums table has `MetricUnit`.
     pub sums_unit: bool,
 }
@@ -44,8 +47,9 @@ impl Schema {
         let db = query.bind(&config.database);
         let logs = query.bind(&config.logs_table);
         let sums = query.bind(&config.sums_table);
+        let traces = query.bind(&config.traces_table);
         query.sql = format!(
-            "SELECT table, name FROM system.columns WHERE database = {db} AND table IN ({logs}, {sums})"
+            "SELECT table, name FROM system.columns WHERE database = {db} AND table IN ({logs}, {sums}, {traces})"
         );
         let mut columns: HashMap<String, HashSet<String>> = HashMap::new();
         client.rows(&query, |row: ColumnRow| {
@@ -90,6 +94,7 @@ impl Schema {
             logs_event_name: logs.contains("EventName"),
             sums_temporality: sums.contains("AggregationTemporality"),
             sums_unit: sums.contains("MetricUnit"),
+            traces: columns.contains_key(config.traces_table.as_str()),
         })
     }
 }

@@ -327,6 +327,25 @@ impl ClickHouse {
         self.events_rows(filter, &Reach::of(filter, plan.events), q)
     }
 
+    /// The `events` rows of the filter read from the exporter's logs (no rollup), with their
+    /// attributes (`attrs`), for queries on facts the rollups do not keep.
+    pub(crate) fn raw_events_sql(
+        &self,
+        filter: &Filter,
+        q: &mut Query,
+    ) -> Result<String, SourceError> {
+        self.events_sql(filter, Plan::default(), q)
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Whether the exporter's traces table exists (no spans without it).
+    pub(crate) fn has_traces(&self) -> Result<bool, SourceError> {
+        Ok(self.schema()?.traces)
+    }
+
     /// The `points` rows of the filter (only `metrics`, a SQL list, when not empty).
     fn points_sql(
         &self,
@@ -938,6 +957,9 @@ impl Source for ClickHouse {
     fn spans(&self, filter: &Filter) -> Result<Vec<ccscope_query::SpanRow>, SourceError> {
         // The exporter's traces table: a span per row, its attributes rendered as text, its
         // start in `Timestamp` and its length in `Duration` (ns), its status by name.
+        if !self.schema()?.traces {
+            return Ok(Vec::new());
+        }
         let mut q = Query::default();
         let from = q.bind_i64(filter.from_ns);
         let to = q.bind_i64(filter.to_ns);
@@ -1200,6 +1222,29 @@ impl Source for ClickHouse {
             histograms.entry(row.b).or_default().push((row.bin, row.n));
         }
         Ok(LatencySeries::from_histograms(width, histograms))
+    }
+
+    fn ttft_histograms(
+        &self,
+        bucket_ns: i64,
+        filter: &Filter,
+    ) -> Result<ccscope_query::latency::TtftHistograms, SourceError> {
+        self.ttft(bucket_ns, filter)
+    }
+
+    fn tool_histograms(
+        &self,
+        filter: &Filter,
+    ) -> Result<ccscope_query::latency::ToolHistograms, SourceError> {
+        self.tools(filter)
+    }
+
+    fn prompt_spans(
+        &self,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<ccscope_query::latency::PromptSpan>, SourceError> {
+        self.longest_prompts(filter, limit)
     }
 
     fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, SourceError> {

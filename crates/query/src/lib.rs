@@ -6,6 +6,7 @@
 //! Must never: let a backend's wire or SQL types cross the seam; answer a failed query with an
 //! empty result.
 
+pub mod latency;
 mod model;
 mod source;
 pub mod trace;

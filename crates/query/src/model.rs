@@ -366,22 +366,9 @@ impl LatencySeries {
             bucket_ns,
             buckets: BTreeMap::new(),
         };
-        for (bucket, mut bins) in histograms {
-            bins.sort_unstable();
-            let total: u64 = bins.iter().map(|(_, n)| n).sum();
-            let percentile = |p: f64| {
-                let rank = (p * total as f64).ceil().max(1.0) as u64;
-                let mut seen = 0;
-                for (bin, n) in &bins {
-                    seen += n;
-                    if seen >= rank {
-                        return bin_ms(*bin);
-                    }
-                }
-                0.0
-            };
+        for (bucket, bins) in histograms {
             out.buckets
-                .insert(bucket, (percentile(0.5), percentile(0.95), total));
+                .insert(bucket, crate::latency::percentiles(&bins));
         }
         out
     }

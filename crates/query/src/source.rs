@@ -141,6 +141,30 @@ pub trait Source: Send {
     /// p50 and p95 of `api_request` durations per bucket.
     fn latency_series(&self, filter: &Filter) -> Result<LatencySeries, SourceError>;
 
+    /// Time to first token (`api_request`'s `ttft_ms`) per model and bucket of `bucket_ns`,
+    /// as counts per latency bin (`latency_bin`); one bucket, `0`, when `bucket_ns` is 0.
+    fn ttft_histograms(
+        &self,
+        bucket_ns: i64,
+        filter: &Filter,
+    ) -> Result<crate::latency::TtftHistograms, SourceError>;
+
+    /// Per tool: run-time bins (`tool_result`'s `duration_ms`), and the permission waits
+    /// (`claude_code.tool.blocked_on_user` spans, named by their tool's span) as bins and a
+    /// total. On spans the filter's time, session and user apply.
+    fn tool_histograms(
+        &self,
+        filter: &Filter,
+    ) -> Result<crate::latency::ToolHistograms, SourceError>;
+
+    /// The `limit` longest `claude_code.interaction` spans starting in the range, longest
+    /// first (the filter's time, session and user apply).
+    fn prompt_spans(
+        &self,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<crate::latency::PromptSpan>, SourceError>;
+
     /// Per tool: results, successes, failures and mean duration (from `tool_result`).
     fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, SourceError>;
 

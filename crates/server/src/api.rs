@@ -55,6 +55,7 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/sessions", get(sessions))
         .route("/api/fleet", get(fleet))
         .route("/api/attribution", get(crate::attribution::attribution))
+        .route("/api/latency", get(crate::latency::latency))
         .route("/api/source", get(source_get).post(source_set))
         .route("/api/sessions/{id}/timeline", get(timeline))
         .route("/api/sessions/{id}/trace", get(crate::waterfall::trace))
@@ -281,6 +282,30 @@ async fn chart(
                 }
                 ccscope_charts::time_chart(
                     &time_chart_from(&s, "API latency", Unit::Milliseconds, false),
+                    theme,
+                    size,
+                )
+            }
+            "ttft" => {
+                let mut s = TimeSeries {
+                    from_ns: filter.from_ns,
+                    to_ns: filter.to_ns,
+                    bucket_ns: ccscope_query::bucket_width(filter.from_ns, filter.to_ns),
+                    groups: BTreeMap::new(),
+                };
+                for (model, l) in ccscope_query::latency::ttft_by_model(reader, &filter)? {
+                    s.bucket_ns = l.bucket_ns;
+                    for (bucket, (p50, p95, _)) in &l.buckets {
+                        for (name, value) in [("p50", p50), ("p95", p95)] {
+                            s.groups
+                                .entry(format!("{model} {name}"))
+                                .or_default()
+                                .insert(*bucket, *value);
+                        }
+                    }
+                }
+                ccscope_charts::time_chart(
+                    &time_chart_from(&s, "Time to first token", Unit::Milliseconds, false),
                     theme,
                     size,
                 )

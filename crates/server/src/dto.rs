@@ -479,6 +479,41 @@ pub struct TraceView {
     pub prompts: Vec<PromptTraceDoc>,
 }
 
+/// One tool's run time and, with traces on, its permission wait (GET /api/latency).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ToolLatencyDoc {
+    pub tool: String,
+    pub runs: u64,
+    pub run_p50_ms: f64,
+    pub run_p95_ms: f64,
+    pub waits: u64,
+    pub wait_p50_ms: f64,
+    pub wait_p95_ms: f64,
+    pub wait_total_ms: f64,
+}
+
+/// One of the range's slowest prompts, with where its time went.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SlowPromptDoc {
+    pub session_id: String,
+    pub prompt_id: Option<String>,
+    pub start: String,
+    pub duration_ms: f64,
+    pub time_ms: TimeSplitDoc,
+}
+
+/// GET /api/latency.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct LatencyView {
+    /// Most waited-for first, then most run.
+    pub tools: Vec<ToolLatencyDoc>,
+    /// Longest first.
+    pub slowest: Vec<SlowPromptDoc>,
+}
+
 /// GET /api/sessions.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
@@ -601,6 +636,9 @@ mod tests {
             TimeSplitDoc::decl(&cfg),
             PromptTraceDoc::decl(&cfg),
             TraceView::decl(&cfg),
+            ToolLatencyDoc::decl(&cfg),
+            SlowPromptDoc::decl(&cfg),
+            LatencyView::decl(&cfg),
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),

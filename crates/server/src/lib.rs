@@ -25,6 +25,7 @@ pub mod config;
 pub mod dto;
 pub mod export;
 pub mod guard;
+mod latency;
 pub mod managed;
 mod params;
 pub mod report;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 
 mod connection;
 mod fleet;
+mod latency;
 mod prepare;
 pub mod reader;
 pub mod retention;

@@ -95,6 +95,29 @@ impl Source for Reader {
         Ok(Reader::latency_series(self, filter)?)
     }
 
+    fn ttft_histograms(
+        &self,
+        bucket_ns: i64,
+        filter: &Filter,
+    ) -> Result<ccscope_query::latency::TtftHistograms, SourceError> {
+        Ok(Reader::ttft_histograms(self, bucket_ns, filter)?)
+    }
+
+    fn tool_histograms(
+        &self,
+        filter: &Filter,
+    ) -> Result<ccscope_query::latency::ToolHistograms, SourceError> {
+        Ok(Reader::tool_histograms(self, filter)?)
+    }
+
+    fn prompt_spans(
+        &self,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Vec<ccscope_query::latency::PromptSpan>, SourceError> {
+        Ok(Reader::prompt_spans(self, filter, limit)?)
+    }
+
     fn tool_breakdown(&self, filter: &Filter) -> Result<Vec<Breakdown>, SourceError> {
         Ok(Reader::tool_breakdown(self, filter)?)
     }

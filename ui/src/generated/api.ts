@@ -134,6 +134,20 @@ prompt: string | null, start_ns: number, end_ns: number, time_ms: TimeSplitDoc, 
 
 export type TraceView = { session_id: string, prompts: Array<PromptTraceDoc>, };
 
+export type ToolLatencyDoc = { tool: string, runs: number, run_p50_ms: number, run_p95_ms: number, waits: number, wait_p50_ms: number, wait_p95_ms: number, wait_total_ms: number, };
+
+export type SlowPromptDoc = { session_id: string, prompt_id: string | null, start: string, duration_ms: number, time_ms: TimeSplitDoc, };
+
+export type LatencyView = { 
+/**
+ * Most waited-for first, then most run.
+ */
+tools: Array<ToolLatencyDoc>, 
+/**
+ * Longest first.
+ */
+slowest: Array<SlowPromptDoc>, };
+
 export type FleetRow = { key: string, users: number, sessions: number, prompts: number, cost_usd: number, tokens: number, lines_added: number, lines_removed: number, edits_accepted: number, edits_rejected: number, 
 /**
  * Accepted share of edit decisions, null without decisions.

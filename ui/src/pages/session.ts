@@ -8,13 +8,15 @@ import { count, money, plural, shortTime } from "../logic/format";
 import { allSpans, ms, rows, splitParts, ticks, type Row } from "../logic/waterfall";
 import { attributeTable, details } from "../widgets";
 
-/** What the page remembers across the live feed's re-renders (per session). */
+/** What the page remembers across the live feed's re-renders; forgotten when the page is
+ *  opened anew (any navigation). */
 const memory = {
-  session: "",
+  fresh: true,
   tab: "waterfall" as "waterfall" | "events",
   collapsed: new Set<string>(),
   selected: "",
 };
+window.addEventListener("hashchange", () => { memory.fresh = true; });
 
 export async function renderSession(view: HTMLElement, id: string): Promise<void> {
   const path = `/api/sessions/${encodeURIComponent(id)}`;
@@ -22,8 +24,8 @@ export async function renderSession(view: HTMLElement, id: string): Promise<void
     getJson<Timeline>(`${path}/timeline`),
     getJson<TraceView>(`${path}/trace`).catch((error: unknown) => error instanceof Error ? error : new Error(String(error))),
   ]);
-  if (memory.session !== id) {
-    memory.session = id;
+  if (memory.fresh) {
+    memory.fresh = false;
     memory.tab = "waterfall";
     memory.collapsed = new Set();
     memory.selected = "";

@@ -220,8 +220,9 @@ mod tests {
         .to_vec();
         let (p50, p95, n) = percentiles(&bins);
         assert_eq!(n, 100);
-        assert!((p50 - 100.0).abs() / 100.0 < 0.05, "{p50}");
-        assert!((p95 - 1000.0).abs() / 1000.0 < 0.05, "{p95}");
+        // A bin is a quarter octave: a value reads back within 9 %.
+        assert!((p50 - 100.0).abs() / 100.0 < 0.09, "{p50}");
+        assert!((p95 - 1000.0).abs() / 1000.0 < 0.09, "{p95}");
         assert_eq!(percentiles(&[]), (0.0, 0.0, 0));
     }
 }

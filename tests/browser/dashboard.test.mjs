@@ -325,9 +325,13 @@ test("the event explorer filters, shows every attribute, and exports", async () 
   const r = report();
   await rendered(() => page.goto(`${uiOrigin}/#/events`));
   await rendered(() => page.selectOption("#event-name", "api_request"));
-  // The listing of the chosen name (an earlier render may still be finishing).
-  await page.waitForFunction(() => document.querySelector("#event-name")?.value === "api_request" && document.querySelector("#event-count")?.textContent !== "" && document.querySelector("#event-list .row"));
-  assert.equal(await page.textContent("#event-count"), `${r.events.api_request} ${r.events.api_request === 1 ? "event" : "events"}`);
+  // The listing of the chosen name (the page's earlier render may still be finishing).
+  const expected = `${r.events.api_request} ${r.events.api_request === 1 ? "event" : "events"}`;
+  await page.waitForFunction((want) => {
+    const rows = [...document.querySelectorAll("#event-list .row")];
+    return document.querySelector("#event-count")?.textContent === want && rows.length > 0 && rows.every((row) => row.dataset.name === "api_request");
+  }, expected);
+  assert.equal(await page.textContent("#event-count"), expected);
   // Columns never overlap, at any width from 1024 px up; long names are cut with an ellipsis
   // and carry their full text as a tooltip.
   for (const width of [1024, 1280, 1440, 1920]) {
@@ -498,6 +502,19 @@ test("the receiver panel adds the settings to ~/.claude/settings.json, with a pr
   const token = new URL(uiUrl).searchParams.get("token");
   const forged = execFileSync("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-b", `ccscope_session=${token}`, `${uiOrigin}/api/setup`], { encoding: "utf8" });
   assert.equal(forged, "403");
+  assert.equal(written.env.OTEL_TRACES_EXPORTER, undefined, "traces only when asked for");
+  // With traces: the diff adds exactly the two switches, and writing keeps everything else.
+  await page.check("#setup-traces");
+  await page.click("#setup-preview");
+  await page.waitForSelector("#setup-diff:not([hidden])");
+  const lines = (await page.textContent("#setup-diff")).split("\n");
+  const changed = (sign) => new Set(lines.filter((l) => l.startsWith(sign) && !l.startsWith(sign.repeat(3))).map((l) => l.slice(1).replace(/[\s,]/g, "")));
+  const removed = changed("-");
+  assert.deepEqual([...changed("+")].filter((l) => !removed.has(l)).sort(), ['"CLAUDE_CODE_ENHANCED_TELEMETRY_BETA":"1"', '"OTEL_TRACES_EXPORTER":"otlp"']);
+  await page.click("#setup-apply");
+  await page.waitForFunction(() => document.querySelector("#setup-result")?.textContent.includes("saved as"));
+  const traced = JSON.parse(readFileSync(join(homeDir, ".claude/settings.json"), "utf8"));
+  assert.deepEqual(traced, { ...written, env: { ...written.env, CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: "1", OTEL_TRACES_EXPORTER: "otlp" } });
   await shot("receiver-setup");
 });
 

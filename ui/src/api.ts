@@ -95,20 +95,6 @@ export async function sendJson<T>(path: string, body: unknown): Promise<T> {
   return (await response.json()) as T;
 }
 
-export interface SetupPreview {
-  path: string;
-  exists: boolean;
-  unchanged: boolean;
-  diff: string;
-  proposed: string;
-}
-
-export interface SetupResult {
-  path: string;
-  backup: string | null;
-  written: boolean;
-}
-
 export async function getText(path: string, params?: URLSearchParams): Promise<string> {
   const url = params ? `${path}?${params.toString()}` : path;
   const response = await check(await apiFetch(url));
@@ -169,7 +155,7 @@ export function liveFeed(onEvent: (name: string) => void, onState: (connected: b
 }
 
 // The API's shapes, generated from the server's Rust types (crates/server/src/dto.rs).
-export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, PromptTraceDoc, SourceInfo, SpanDoc, Timeline, Tokens, Totals, TraceView } from "./generated/api";
+export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, PromptTraceDoc, SetupPreview, SetupResult, SourceInfo, SpanDoc, Timeline, Tokens, Totals, TraceView } from "./generated/api";
 export type SessionItem = SessionDoc;
 
 /** An event as listed; on a timeline, with what the server joined to it. */

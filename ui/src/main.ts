@@ -333,6 +333,7 @@ function guide(): HTMLElement {
     h("p", {}, "Point Claude Code at this receiver: add this to the \"env\" block of ~/.claude/settings.json (or of managed-settings.json for every user), then start a new Claude Code session."),
     h("pre", { id: "guide-env" }, text),
     h("button", { type: "button", onclick: () => void navigator.clipboard?.writeText(text).then(() => flash("Copied.")) }, "Copy"),
+    h("p", { class: "hint", id: "guide-traces" }, "To see where each prompt's time went (model, tools, waiting for your permission) as a waterfall, also add \"CLAUDE_CODE_ENHANCED_TELEMETRY_BETA\": \"1\" and \"OTEL_TRACES_EXPORTER\": \"otlp\" (a beta of Claude Code's; a few times the data of events alone)."),
     setupSection(),
   );
 }
@@ -346,9 +347,13 @@ function setupSection(): HTMLElement {
   const result = h("p", { id: "setup-result", role: "status" });
   const apply = h("button", { type: "button", id: "setup-apply", hidden: true }, "Add to my settings.json");
   const preview = h("button", { type: "button", id: "setup-preview" }, "Preview the change to ~/.claude/settings.json");
+  const traces = h("input", { type: "checkbox", id: "setup-traces" });
+  const tracesLabel = h("label", { for: "setup-traces", title: "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1, OTEL_TRACES_EXPORTER=otlp" }, traces, " with traces (each prompt's waterfall; more data)");
+  const query = () => new URLSearchParams(traces.checked ? { traces: "1" } : {});
+  traces.addEventListener("change", () => { apply.hidden = true; diff.hidden = true; });
   preview.addEventListener("click", async () => {
     try {
-      const p = await getJson<SetupPreview>("/api/setup");
+      const p = await getJson<SetupPreview>("/api/setup", query());
       diff.hidden = false;
       if (p.unchanged) {
         diff.textContent = `${p.path} already sends Claude Code's telemetry here.`;
@@ -364,7 +369,7 @@ function setupSection(): HTMLElement {
   });
   apply.addEventListener("click", async () => {
     try {
-      const r = await postJson<SetupResult>("/api/setup");
+      const r = await postJson<SetupResult>(`/api/setup?${query().toString()}`);
       apply.hidden = true;
       result.textContent = r.written
         ? `Written to ${r.path}${r.backup ? ` (the previous file is saved as ${r.backup})` : ""}. Start a new Claude Code session to send telemetry here.`
@@ -376,7 +381,7 @@ function setupSection(): HTMLElement {
   return h("section", { class: "guide setup", id: "setup" },
     h("h3", {}, "Send Claude Code's telemetry here"),
     h("p", {}, "ccscope can add the settings that point Claude Code at this receiver to your own Claude Code settings (the \"env\" block is merged; every other setting stays as it is, and the old file is backed up first)."),
-    preview, " ", apply, diff, result);
+    h("p", {}, tracesLabel), preview, " ", apply, diff, result);
 }
 
 function modelTable(totals: Totals): HTMLElement {

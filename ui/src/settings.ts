@@ -306,6 +306,7 @@ const TELEMETRY_ENV = new Set([
   "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_LOG_USER_PROMPTS", "OTEL_LOG_ASSISTANT_RESPONSES",
   "OTEL_LOG_TOOL_DETAILS", "OTEL_METRICS_INCLUDE_SESSION_ID", "OTEL_METRICS_INCLUDE_VERSION", "OTEL_METRICS_INCLUDE_ACCOUNT_UUID",
   "OTEL_METRIC_EXPORT_INTERVAL", "OTEL_LOGS_EXPORT_INTERVAL", "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+  "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "OTEL_METRICS_INCLUDE_REPOSITORY", "OTEL_LOG_MANAGED_SETTINGS",
 ]);
 
 function telemetrySection(): HTMLElement {
@@ -325,6 +326,18 @@ function telemetrySection(): HTMLElement {
         },
       }, "Use this machine's ccscope receiver")
     : null;
+  const tracesOn = h("button", {
+    type: "button",
+    id: "traces-on",
+    title: "CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1 and OTEL_TRACES_EXPORTER=otlp",
+    onclick: () => {
+      setAt(doc, env("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA"), "1");
+      setAt(doc, env("OTEL_TRACES_EXPORTER"), "otlp");
+      renderForms();
+      syncRaw();
+      schedulePreview(0);
+    },
+  }, "Turn on traces (waterfalls)");
   return section("telemetry", "Telemetry", true,
     h("div", { class: "grid" },
       choice(env("CLAUDE_CODE_ENABLE_TELEMETRY"), "Send telemetry (CLAUDE_CODE_ENABLE_TELEMETRY)", SWITCH, "master switch; default off"),
@@ -336,13 +349,19 @@ function telemetrySection(): HTMLElement {
       choice(env("OTEL_METRICS_INCLUDE_ACCOUNT_UUID"), "Include account UUID (OTEL_METRICS_INCLUDE_ACCOUNT_UUID)", FLAG, "default true"),
       choice(env("OTEL_METRICS_EXPORTER"), "Metrics exporter", [["otlp", "otlp"], ["prometheus", "prometheus"], ["console", "console"], ["none", "none"], ["otlp,prometheus", "otlp + prometheus"]]),
       choice(env("OTEL_LOGS_EXPORTER"), "Events (logs) exporter", [["otlp", "otlp"], ["console", "console"], ["none", "none"]]),
-      choice(env("OTEL_TRACES_EXPORTER"), "Traces exporter (beta)", [["otlp", "otlp"], ["console", "console"], ["none", "none"]]),
+      choice(env("OTEL_TRACES_EXPORTER"), "Traces exporter (beta)", [["otlp", "otlp"], ["console", "console"], ["none", "none"]], "with spans on: otlp sends them; ccscope draws each prompt's waterfall"),
+      choice(env("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA"), "Spans (CLAUDE_CODE_ENHANCED_TELEMETRY_BETA)", SWITCH,
+        "where each prompt's time went (model, tools, waiting for you): about 2 spans per model request and 3 per tool call, 1–2 KB each — a few times the events' volume"),
+      choice(env("OTEL_METRICS_INCLUDE_REPOSITORY"), "Include the repository (OTEL_METRICS_INCLUDE_REPOSITORY)", FLAG,
+        "default false; adds vcs.repository.* (from git origin) to metrics and events: cost by repository, one series per repository (cardinality), and repository names leave the machine"),
+      choice(env("OTEL_LOG_MANAGED_SETTINGS"), "Report managed settings (OTEL_LOG_MANAGED_SETTINGS)", SWITCH,
+        "default off; adds a redacted snapshot of the managed policy and its digest to managed_settings_resolved: which policy each machine runs (values redacted; ignored in project files)"),
       choice(env("OTEL_EXPORTER_OTLP_PROTOCOL"), "OTLP protocol", [["http/protobuf", "http/protobuf"], ["http/json", "http/json"], ["grpc", "grpc"]]),
       textField(env("OTEL_EXPORTER_OTLP_ENDPOINT"), "OTLP endpoint", { placeholder: "https://otel.example.com:4318", hint: "base URL; /v1/<signal> is appended over HTTP" }),
       textField(env("OTEL_METRIC_EXPORT_INTERVAL"), "Metric export interval (ms)", { number: true, placeholder: "60000" }),
       textField(env("OTEL_LOGS_EXPORT_INTERVAL"), "Event export interval (ms)", { number: true, placeholder: "5000" }),
       choice(env("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE"), "Metric temporality", [["delta", "delta"], ["cumulative", "cumulative"]], "Claude Code's default is delta")),
-    useReceiver,
+    h("div", { class: "actions" }, useReceiver, " ", tracesOn),
     pairsField("OTEL_EXPORTER_OTLP_HEADERS", "Headers", { mask: true, keyHint: "Authorization", valueHint: "Bearer …", hint: "sent with every export; values are masked here and percent-encoded in the file" }),
     textField(pointerOf("otelHeadersHelper"), "Headers helper (otelHeadersHelper)", { placeholder: "/usr/local/bin/otel-token", hint: "a program printing a JSON object of headers, re-run every 29 minutes: short-lived tokens instead of a static header; HTTP protocols only (gRPC sends the static headers)" }),
     h("p", { class: "hint", id: "telemetry-managed-note" }, "Set in managed settings, the endpoint governs every signal (Claude Code 2.1.217 and later): developers' per-signal endpoints and protocols are dropped, and with managed headers their endpoints too. Across admin sources the OTLP settings, OTEL_LOG_* and the headers helper come whole from the highest source that sets any of them; other variables merge one by one."),

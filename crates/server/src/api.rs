@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::{
@@ -24,7 +23,6 @@ use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 
 use crate::charts::time_chart_from;
-use crate::claude_settings;
 use crate::dto::{
     EventDoc, EventPage, FleetInfo, FleetRow, Overview, PromptGroup, RequestRef, SessionDoc,
     SessionList, SourceInfo, Timeline, TimelineEvent, ToolDecision, Totals, rfc3339, usd,
@@ -61,7 +59,10 @@ pub fn router(state: ApiState, guard: Guard) -> Router {
         .route("/api/sessions/{id}/trace", get(crate::waterfall::trace))
         .route("/api/receiver", get(receiver))
         .route("/api/stream", get(stream))
-        .route("/api/setup", get(setup_preview).post(setup_apply))
+        .route(
+            "/api/setup",
+            get(crate::setup::preview).post(crate::setup::apply),
+        )
         .route("/api/report", get(usage_report))
         .route("/api/budgets", get(budgets_get).post(budgets_set))
         .route("/api/settings", get(crate::managed::state))
@@ -756,65 +757,6 @@ async fn stream(
     });
     sse::Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, Infallible>))
         .keep_alive(sse::KeepAlive::default())
-}
-
-fn setup_plan(state: &ApiState) -> Result<claude_settings::Plan, ApiError> {
-    let http = state
-        .http_addr
-        .map(|a| {
-            if a.ip().is_unspecified() {
-                format!("127.0.0.1:{}", a.port())
-            } else {
-                a.to_string()
-            }
-        })
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::CONFLICT, "the OTLP/HTTP receiver is off".into())
-        })?;
-    let env = claude_settings::telemetry_env(&http, state.otlp_token.as_deref());
-    let path = claude_settings::settings_path()
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))?;
-    claude_settings::plan(&path, &env)
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))
-}
-
-/// What adding the receiver's settings to the user's `~/.claude/settings.json` would change.
-async fn setup_preview(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let plan = tokio::task::spawn_blocking(move || setup_plan(&state))
-        .await
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    Ok(Json(json!({
-        "path": plan.path.display().to_string(),
-        "exists": plan.current.is_some(),
-        "unchanged": plan.unchanged,
-        "diff": plan.diff,
-        "proposed": plan.proposed,
-    })))
-}
-
-/// Writes them: backup first, atomic replace (the guard requires the page's Origin).
-async fn setup_apply(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
-    let result = tokio::task::spawn_blocking(
-        move || -> Result<(claude_settings::Plan, Option<PathBuf>), ApiError> {
-            let plan = setup_plan(&state)?;
-            if plan.unchanged {
-                return Ok((plan, None));
-            }
-            let now_s = ccscope_store::now_ns() / 1_000_000_000;
-            let backup = claude_settings::apply(&plan, now_s)
-                .map_err(|e| ApiError::new(StatusCode::CONFLICT, e.to_string()))?;
-            Ok((plan, backup))
-        },
-    )
-    .await
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    let (plan, backup) = result;
-    tracing::info!(path = %plan.path.display(), "wrote Claude Code telemetry settings");
-    Ok(Json(json!({
-        "path": plan.path.display().to_string(),
-        "backup": backup.map(|b| b.display().to_string()),
-        "written": !plan.unchanged,
-    })))
 }
 
 /// The usage report for the range and filters, as a downloadable HTML page or Markdown file;

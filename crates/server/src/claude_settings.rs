@@ -37,8 +37,9 @@ pub fn settings_path() -> Result<PathBuf, SettingsError> {
     ccscope_settings::paths::user_settings_file().ok_or(SettingsError::NoHome)
 }
 
-/// The `env` entries that send Claude Code's telemetry to the OTLP/HTTP receiver at `http`.
-pub fn telemetry_env(http: &str, token: Option<&str>) -> Map<String, Value> {
+/// The `env` entries that send Claude Code's telemetry to the OTLP/HTTP receiver at `http`
+/// (with `traces`, its spans too: where each prompt's time went).
+pub fn telemetry_env(http: &str, token: Option<&str>, traces: bool) -> Map<String, Value> {
     let mut env = Map::new();
     for (k, v) in [
         ("CLAUDE_CODE_ENABLE_TELEMETRY", "1".to_owned()),
@@ -49,6 +50,14 @@ pub fn telemetry_env(http: &str, token: Option<&str>) -> Map<String, Value> {
         ("OTEL_METRIC_EXPORT_INTERVAL", "10000".to_owned()),
     ] {
         env.insert(k.to_owned(), Value::String(v));
+    }
+    if traces {
+        for (k, v) in [
+            ("CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1"),
+            ("OTEL_TRACES_EXPORTER", "otlp"),
+        ] {
+            env.insert(k.to_owned(), Value::String(v.to_owned()));
+        }
     }
     if let Some(token) = token {
         env.insert(
@@ -189,7 +198,7 @@ mod tests {
         let path = dir.path().join(".claude/settings.json");
         std::fs::create_dir_all(path.parent().expect("dir")).expect("mkdir");
         std::fs::write(&path, r#"{"model": "opus", "env": {"FOO": "bar", "OTEL_LOGS_EXPORTER": "console"}, "zeta": [1]}"#).expect("write");
-        let env = telemetry_env("127.0.0.1:4318", None);
+        let env = telemetry_env("127.0.0.1:4318", None, false);
         let p = plan(&path, &env).expect("plan");
         assert!(!p.unchanged);
         assert!(
@@ -221,12 +230,12 @@ mod tests {
         let path = dir.path().join("settings.json");
         std::fs::write(&path, "{ not json").expect("write");
         assert!(matches!(
-            plan(&path, &telemetry_env("h:1", None)),
+            plan(&path, &telemetry_env("h:1", None, false)),
             Err(SettingsError::Unreadable { .. })
         ));
         std::fs::write(&path, "[1, 2]").expect("write");
         assert!(matches!(
-            plan(&path, &telemetry_env("h:1", None)),
+            plan(&path, &telemetry_env("h:1", None, false)),
             Err(SettingsError::NotAnObject { .. })
         ));
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "[1, 2]");
@@ -236,7 +245,7 @@ mod tests {
     fn a_missing_file_is_created_without_backup() {
         let dir = tempfile::tempdir().expect("tmp");
         let path = dir.path().join("new/settings.json");
-        let p = plan(&path, &telemetry_env("h:1", Some("tok"))).expect("plan");
+        let p = plan(&path, &telemetry_env("h:1", Some("tok"), false)).expect("plan");
         assert_eq!(apply(&p, 1).expect("apply"), None);
         let written: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");

@@ -514,6 +514,29 @@ pub struct LatencyView {
     pub slowest: Vec<SlowPromptDoc>,
 }
 
+/// GET /api/setup: what adding the receiver's settings to `~/.claude/settings.json` changes.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SetupPreview {
+    pub path: String,
+    pub exists: bool,
+    /// True when the file already holds every entry.
+    pub unchanged: bool,
+    /// A unified diff from the current text to the proposed one.
+    pub diff: String,
+    pub proposed: String,
+}
+
+/// POST /api/setup: what was written.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct SetupResult {
+    pub path: String,
+    /// Where the previous file was saved, when there was one.
+    pub backup: Option<String>,
+    pub written: bool,
+}
+
 /// GET /api/sessions.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
@@ -639,6 +662,8 @@ mod tests {
             ToolLatencyDoc::decl(&cfg),
             SlowPromptDoc::decl(&cfg),
             LatencyView::decl(&cfg),
+            SetupPreview::decl(&cfg),
+            SetupResult::decl(&cfg),
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),

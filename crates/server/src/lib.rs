@@ -29,6 +29,7 @@ mod latency;
 pub mod managed;
 mod params;
 pub mod report;
+mod setup;
 pub mod source;
 mod state;
 mod waterfall;

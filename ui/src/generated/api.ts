@@ -148,6 +148,22 @@ tools: Array<ToolLatencyDoc>,
  */
 slowest: Array<SlowPromptDoc>, };
 
+export type SetupPreview = { path: string, exists: boolean, 
+/**
+ * True when the file already holds every entry.
+ */
+unchanged: boolean, 
+/**
+ * A unified diff from the current text to the proposed one.
+ */
+diff: string, proposed: string, };
+
+export type SetupResult = { path: string, 
+/**
+ * Where the previous file was saved, when there was one.
+ */
+backup: string | null, written: boolean, };
+
 export type FleetRow = { key: string, users: number, sessions: number, prompts: number, cost_usd: number, tokens: number, lines_added: number, lines_removed: number, edits_accepted: number, edits_rejected: number, 
 /**
  * Accepted share of edit decisions, null without decisions.

@@ -81,6 +81,11 @@ test("turning on telemetry with prompt logging shows the exact diff and writes i
   await page.click("#use-receiver");
   await page.selectOption(`${field("/env/OTEL_LOG_USER_PROMPTS")} select`, "1");
   await page.selectOption(`${field("/env/OTEL_METRICS_INCLUDE_SESSION_ID")} select`, "false");
+  // Traces in one click (spans and their exporter), the repository and the managed-settings report.
+  await page.click("#traces-on");
+  await page.selectOption(`${field("/env/OTEL_METRICS_INCLUDE_REPOSITORY")} select`, "true");
+  await page.selectOption(`${field("/env/OTEL_LOG_MANAGED_SETTINGS")} select`, "1");
+  assert.match(await page.textContent(field("/env/OTEL_METRICS_INCLUDE_REPOSITORY")), /cardinality/);
   // A resource attribute with a space: the form percent-encodes it.
   const attrs = field("/env/OTEL_RESOURCE_ATTRIBUTES");
   await page.click(`${attrs} button.add`);
@@ -90,6 +95,9 @@ test("turning on telemetry with prompt logging shows the exact diff and writes i
   const diff = await diffText();
   assert.match(diff, /^\+\s+"OTEL_LOG_USER_PROMPTS": "1",?$/m);
   assert.match(diff, /^\+\s+"OTEL_METRICS_INCLUDE_SESSION_ID": "false",?$/m);
+  for (const [key, value] of [["CLAUDE_CODE_ENHANCED_TELEMETRY_BETA", "1"], ["OTEL_TRACES_EXPORTER", "otlp"], ["OTEL_METRICS_INCLUDE_REPOSITORY", "true"], ["OTEL_LOG_MANAGED_SETTINGS", "1"]]) {
+    assert.match(diff, new RegExp(`^\\+\\s+"${key}": "${value}",?$`, "m"), key);
+  }
   assert.match(diff, /"OTEL_EXPORTER_OTLP_ENDPOINT": "http:\/\/127\.0\.0\.1:\d+"/);
   // The raw editor shows the same document.
   const raw = JSON.parse(await page.inputValue("#raw-json"));
@@ -107,6 +115,8 @@ test("turning on telemetry with prompt logging shows the exact diff and writes i
   const doc = JSON.parse(written);
   assert.equal(doc.env.OTEL_LOG_USER_PROMPTS, "1");
   assert.equal(doc.env.OTEL_RESOURCE_ATTRIBUTES, "department=R&D%20team");
+  assert.equal(doc.env.CLAUDE_CODE_ENHANCED_TELEMETRY_BETA, "1");
+  assert.equal(doc.env.OTEL_TRACES_EXPORTER, "otlp");
   assert.equal(statSync(managedFile()).mode & 0o777, 0o644);
 
   const shown = JSON.parse(execFileSync(bin, ["settings", "show", "--json"], { encoding: "utf8", env: env() }));

@@ -638,6 +638,12 @@ test("a prompt's waterfall: spans to scale, where the time went, and a span's de
   assert.deepEqual(shown, by.rows.filter((r) => r.cost_usd !== 0).map((r) => [r.value ?? "", money(r.cost_usd)]));
   assert.match(await page.textContent("#money .money-empty"), /Skills/);
   await shot("overview-money");
+  // The usage report of the range says the same.
+  const reportMd = await page.evaluate(async (url) => (await fetch(url, { headers: { authorization: `Bearer ${sessionStorage.getItem("ccscope.launch-token")}` } })).text(),
+    `/api/report?format=md&from=${BigInt(from.getTime()) * 1_000_000n}&to=${BigInt(to.getTime()) * 1_000_000n}`);
+  for (const row of by.rows) {
+    assert.ok(reportMd.includes(`| Who asked | ${row.value ?? "(not attributed)"} | ${money(row.cost_usd)} |`), reportMd);
+  }
   // Where the time went: the tools' run and wait as `ccscope latency` gives them, and the
   // slowest prompt leads to its waterfall.
   const latency = JSON.parse(execFileSync(bin, ["latency", "--json", "--from", from.toISOString(), "--to", to.toISOString(), "--data-dir", dataDir], { encoding: "utf8" }));

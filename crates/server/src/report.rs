@@ -75,6 +75,16 @@ fn group_table(first: &str, rows: &[GroupUsage]) -> Table {
 }
 
 /// Builds the report for `filter`; `team` adds a section per team (e.g. `attr:department`).
+/// The attributes the report splits cost by, with their headings.
+const MONEY_SPLITS: &[(&str, &str)] = &[
+    ("query_source", "Who asked"),
+    ("agent.name", "Subagent"),
+    ("skill.name", "Skill"),
+    ("mcp_server.name", "MCP server"),
+    ("plugin.name", "Plugin"),
+    ("vcs.repository.name", "Repository"),
+];
+
 pub fn build(
     reader: &dyn Source,
     filter: &Filter,
@@ -253,6 +263,34 @@ pub fn build(
         rows: trend_rows,
     };
 
+    // Where the money went: the attributes Claude Code puts on its cost points (named values
+    // only; who asked in full).
+    let mut money_rows = Vec::new();
+    for (key, label) in MONEY_SPLITS {
+        for (value, cost) in ccscope_query::cost_by_attribute(reader, key, filter)? {
+            if value.is_none() && *key != "query_source" {
+                continue;
+            }
+            money_rows.push(vec![
+                (*label).to_owned(),
+                value.unwrap_or_else(|| "(not attributed)".into()),
+                money(cost),
+                ratio(cost, r.cost_usd)
+                    .map(|x| format!("{:.1}%", x * 100.0))
+                    .unwrap_or_else(|| "–".into()),
+            ]);
+        }
+    }
+    let money_table = Table {
+        header: vec![
+            "Split".into(),
+            "Value".into(),
+            "Cost".into(),
+            "Share".into(),
+        ],
+        rows: money_rows,
+    };
+
     let title = format!(
         "Claude Code usage, {} to {}",
         &rfc3339(filter.from_ns)[..10],
@@ -268,8 +306,12 @@ pub fn build(
     }
     sections.extend([
         ("Top models", &models),
+        ("Where the money went", &money_table),
         ("Edit acceptance over time", &trend),
     ]);
+    // A range without attributed cost has nothing to say there.
+    sections
+        .retain(|(heading, table)| *heading != "Where the money went" || !table.rows.is_empty());
     Ok(match format {
         Format::Html => html(&title, &sections, &charts),
         Format::Markdown => markdown(&title, &sections, &charts),

@@ -167,4 +167,63 @@ fn main() {
         .expect("q");
         (n, r.sessions(&all).expect("q"))
     });
+    // Where the time and the money went.
+    let whole = Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Filter::default()
+    };
+    let traced = s
+        .prompt_spans(&f, 400)
+        .expect("prompt spans")
+        .into_iter()
+        .map(|p| p.session_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .find(|id| {
+            ccscope_query::session_trace(s, id, &whole).is_ok_and(|t| t.prompts.len() >= 50)
+        });
+    match &traced {
+        Some(id) => time("waterfall of a 50-prompt session", s, |r| {
+            let trace = ccscope_query::session_trace(r, id, &whole).expect("q");
+            r.events(
+                &EventQuery {
+                    filter: Filter {
+                        session: Some(id.clone()),
+                        ..whole.clone()
+                    },
+                    ..EventQuery::default()
+                },
+                &mut |_| Ok(()),
+            )
+            .expect("q");
+            trace
+        }),
+        None => println!("no traced session of 50 prompts in the range (generate.py makes them)"),
+    }
+    time("report --by agent.name (cost and tokens)", s, |r| {
+        ccscope_query::usage_by_attribute(r, "agent.name", &f).expect("q")
+    });
+    time("where the money went (7 splits, cost)", s, |r| {
+        for key in [
+            "query_source",
+            "agent.name",
+            "skill.name",
+            "mcp_server.name",
+            "mcp_tool.name",
+            "plugin.name",
+            "effort",
+        ] {
+            std::hint::black_box(ccscope_query::cost_by_attribute(r, key, &f).expect("q"));
+        }
+    });
+    time("chart time to first token by model", s, |r| {
+        ccscope_query::latency::ttft_by_model(r, &f).expect("q")
+    });
+    time("latency: tools' run and wait", s, |r| {
+        ccscope_query::latency::tool_latency(r, &f).expect("q")
+    });
+    time("latency: 10 slowest prompts with splits", s, |r| {
+        ccscope_query::latency::slowest_prompts(r, &f, 10).expect("q")
+    });
 }

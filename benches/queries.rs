@@ -21,6 +21,8 @@ use serde_json::{Value, json};
 const DAY_NS: i64 = 86_400_000_000_000;
 const SESSIONS: usize = 2_000;
 const RUNS: usize = 20;
+/// One session in this many sends spans (traces on), as a team trying the beta would.
+const TRACED_EVERY: usize = 10;
 
 fn attr(key: &str, value: Value) -> Value {
     let v = match value {
@@ -30,6 +32,134 @@ fn attr(key: &str, value: Value) -> Value {
         other => json!({"stringValue": other.to_string()}),
     };
     json!({"key": key, "value": v})
+}
+
+/// Who spent a request, as Claude Code 2.1.33x tags its cost points and `api_request`s: the main
+/// loop mostly, subagents by name, auxiliary calls; some with a skill or an MCP tool.
+fn attribution(n: usize) -> Vec<(&'static str, &'static str)> {
+    let agents = [
+        "Explore",
+        "Plan",
+        "general-purpose",
+        "code-reviewer",
+        "test-runner",
+        "docs-writer",
+    ];
+    let mut out = vec![("effort", ["low", "medium", "high"][n % 3])];
+    match n % 10 {
+        0..=6 => {
+            out.push(("query_source", "main"));
+            if n % 9 == 0 {
+                out.push((
+                    "skill.name",
+                    ["pdf", "xlsx", "frontend-design", "release-notes"][n % 4],
+                ));
+            }
+            if n % 7 == 0 {
+                let (server, tool) = [
+                    ("github", "create_pull_request"),
+                    ("linear", "list_issues"),
+                    ("sentry", "get_issue"),
+                    ("postgres", "query"),
+                ][n % 4];
+                out.push(("mcp_server.name", server));
+                out.push(("mcp_tool.name", tool));
+            }
+        }
+        7 | 8 => {
+            out.push(("query_source", "subagent"));
+            out.push(("agent.name", agents[(n / 10) % agents.len()]));
+        }
+        _ => out.push(("query_source", "auxiliary")),
+    }
+    out
+}
+
+/// A traced session's spans as Claude Code 2.1.33x sends them: per prompt (8 events) an
+/// interaction, two model requests (the `api_request`s' ids) and a tool (its `tool_use_id`) with
+/// its permission wait and its run.
+fn session_spans(s: usize, start_ns: i64, events: usize) -> Value {
+    let session = format!("bench-session-{s:05}");
+    let user = format!("user-{:03}", s % 50);
+    let sec = 1_000_000_000i64;
+    let mut spans = Vec::new();
+    let span = |name: &str,
+                id: String,
+                parent: Option<String>,
+                start: i64,
+                end: i64,
+                mut attrs: Vec<Value>| {
+        attrs.push(attr("session.id", json!(session)));
+        attrs.push(attr("user.id", json!(user)));
+        let mut sp = json!({"traceId": format!("{:032x}", s as u128 * 1_000_003 + 7), "spanId": id, "name": name, "kind": 1,
+            "startTimeUnixNano": start.to_string(), "endTimeUnixNano": end.to_string(), "attributes": attrs});
+        if let Some(p) = parent {
+            sp["parentSpanId"] = json!(p);
+        }
+        sp
+    };
+    for p in 0..events / 8 {
+        let t0 = start_ns + (p * 8) as i64 * sec;
+        let id = |k: usize| format!("{:016x}", (s * 100_000 + p * 10 + k) as u64 + 1);
+        spans.push(span(
+            "claude_code.interaction",
+            id(0),
+            None,
+            t0,
+            t0 + 8 * sec,
+            vec![attr("interaction.sequence", json!(p + 1))],
+        ));
+        for (k, i) in [(1, 1), (2, 5)] {
+            let at = start_ns + (p * 8 + i) as i64 * sec;
+            spans.push(span(
+                "claude_code.llm_request",
+                id(k),
+                Some(id(0)),
+                at - sec,
+                at,
+                vec![
+                    attr("model", json!("claude-opus-4-8")),
+                    attr("request_id", json!(format!("req-{s}-{}", p * 8 + i))),
+                    attr("ttft_ms", json!(150 + ((p * 8 + i) * 53) % 2500)),
+                    attr("query_source_safe", json!("main")),
+                ],
+            ));
+        }
+        let tool_at = start_ns + (p * 8 + 2) as i64 * sec;
+        let wait = (p as i64 % 5) * sec / 4;
+        spans.push(span(
+            "claude_code.tool",
+            id(3),
+            Some(id(0)),
+            tool_at,
+            tool_at + 2 * sec,
+            vec![
+                attr(
+                    "tool_name_safe",
+                    json!(["Bash", "Edit", "Write", "Read", "Grep"][p % 5]),
+                ),
+                attr("tool_use_id", json!(format!("toolu-{s}-{p}"))),
+            ],
+        ));
+        spans.push(span(
+            "claude_code.tool.blocked_on_user",
+            id(4),
+            Some(id(3)),
+            tool_at,
+            tool_at + wait,
+            vec![attr("decision", json!("accept"))],
+        ));
+        spans.push(span(
+            "claude_code.tool.execution",
+            id(5),
+            Some(id(3)),
+            tool_at + wait,
+            tool_at + 2 * sec,
+            vec![attr("success", json!(true))],
+        ));
+    }
+    json!({"resourceSpans": [{"resource": {"attributes": [attr("service.name", json!("claude-code"))]},
+        "scopeSpans": [{"scope": {"name": "com.anthropic.claude_code.tracing"}, "spans": spans}]}]})
 }
 
 /// One session's events (`events` of them) and metric points (`points`), spread over its day.
@@ -66,6 +196,11 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
             ];
             match name {
                 "api_request" => {
+                    for (key, value) in attribution(s * 7919 + i) {
+                        attrs.push(attr(key, json!(value)));
+                    }
+                    attrs.push(attr("request_id", json!(format!("req-{s}-{i}"))));
+                    attrs.push(attr("ttft_ms", json!(150 + (i * 53) % 2500)));
                     attrs.push(attr("cost_usd", json!(0.0123)));
                     attrs.push(attr("input_tokens", json!(120)));
                     attrs.push(attr("output_tokens", json!(40)));
@@ -74,6 +209,7 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
                 "api_error" => attrs.push(attr("status_code", json!([429, 500, 529][i % 3]))),
                 "tool_result" | "tool_decision" => {
                     attrs.push(attr("tool_name", json!(tools[i % tools.len()])));
+                    attrs.push(attr("tool_use_id", json!(format!("toolu-{s}-{}", i / 8))));
                     attrs.push(attr(
                         "success",
                         json!(if i % 11 == 0 { "false" } else { "true" }),
@@ -110,6 +246,11 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
                     let mut a = vec![attr("session.id", json!(session)), attr("user.id", json!(user)), attr("model", json!(model))];
                     if !ty.is_empty() {
                         a.push(attr("type", json!(ty)));
+                    }
+                    if name.starts_with("claude_code.cost") || name.starts_with("claude_code.token") {
+                        for (key, value) in attribution(s * 7919 + k) {
+                            a.push(attr(key, json!(value)));
+                        }
                     }
                     if name.ends_with("decision") {
                         a.push(attr("decision", json!(if k % 5 == 0 { "reject" } else { "accept" })));
@@ -149,7 +290,11 @@ fn fill(path: &Path, scale: f64, end_ns: i64) {
         for s in 0..SESSIONS {
             let start = end_ns - 30 * DAY_NS + (s as i64 * 30 * DAY_NS / SESSIONS as i64);
             let (logs, metrics) = session_batches(s, start, events_per_session, points_per_session);
-            for (signal, body) in [(Signal::Logs, logs), (Signal::Metrics, metrics)] {
+            let mut bodies = vec![(Signal::Logs, logs), (Signal::Metrics, metrics)];
+            if s % TRACED_EVERY == 0 {
+                bodies.push((Signal::Traces, session_spans(s, start, events_per_session)));
+            }
+            for (signal, body) in bodies {
                 let request = decode_request(signal, Encoding::Json, body.to_string().as_bytes())
                     .expect("decode");
                 let batch = normalize(request, end_ns);
@@ -215,7 +360,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-{scale}"));
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-v2-{scale}"));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("ccscope.db");
     let marker = dir.join("end_ns");
@@ -343,6 +489,57 @@ fn main() {
         )
         .expect("q");
         r.sessions(&session).expect("q")
+    });
+    let traced = format!("bench-session-{:05}", 10 * TRACED_EVERY);
+    time(
+        "waterfall of a traced session (spans + events)",
+        &path,
+        |r| {
+            let whole = Filter {
+                from_ns: 0,
+                to_ns: i64::MAX,
+                ..Filter::default()
+            };
+            let trace = ccscope_query::session_trace(r, &traced, &whole).expect("q");
+            assert!(trace.prompts.len() >= 50, "{} prompts", trace.prompts.len());
+            r.events(
+                &EventQuery {
+                    filter: Filter {
+                        session: Some(traced.clone()),
+                        ..whole
+                    },
+                    ..EventQuery::default()
+                },
+                &mut |_| Ok(()),
+            )
+            .expect("q");
+            trace
+        },
+    );
+    time("report --by agent.name (cost and tokens)", &path, |r| {
+        ccscope_query::usage_by_attribute(r, "agent.name", &f).expect("q")
+    });
+    time("where the money went (7 splits, cost)", &path, |r| {
+        for key in [
+            "query_source",
+            "agent.name",
+            "skill.name",
+            "mcp_server.name",
+            "mcp_tool.name",
+            "plugin.name",
+            "effort",
+        ] {
+            std::hint::black_box(ccscope_query::cost_by_attribute(r, key, &f).expect("q"));
+        }
+    });
+    time("chart time to first token by model", &path, |r| {
+        ccscope_query::latency::ttft_by_model(r, &f).expect("q")
+    });
+    time("latency: tools' run and wait", &path, |r| {
+        ccscope_query::latency::tool_latency(r, &f).expect("q")
+    });
+    time("latency: 10 slowest prompts with splits", &path, |r| {
+        ccscope_query::latency::slowest_prompts(r, &f, 10).expect("q")
     });
     time("fleet: per user (usage_by)", &path, |r| {
         r.usage_by(&Dimension::User, &f).expect("q")

@@ -8,7 +8,12 @@ tool_result ×3) with their real attribute sets, unique prompt, request and tool
 event.sequence per session — in sessions of 1 turn (half the turns) and of 50 turns; 50M metric
 points: Claude Code's 12 points per export cycle (active time ×2, cost, tokens ×4, lines ×2,
 edit decisions ×2, session count) every 60 s of a session, delta temporality. Users belong to 8
-departments and 20 cost centres (resource attributes); one user in ten has no e-mail.
+departments and 20 cost centres (resource attributes); one user in ten has no e-mail. Cost and
+token points and `api_request`s carry Claude Code 2.1.33x's attribution (`query_source`: main 70 %,
+subagent 20 % with `agent.name`, auxiliary 10 %; some `skill.name`, `mcp_server.name`/`mcp_tool.name`;
+`effort`). One user in ten has traces on: per turn an interaction span, a model request span per
+`api_request` (its `request_id`, `ttft_ms`) and a tool span per tool call (its `tool_use_id`) with its
+permission wait and its run, in `otel_traces`.
 
   generate.py DATA_DIR [--events N] [--points N] [--users N] [--end-ns NS]
 Prints the range it wrote as JSON.
@@ -28,6 +33,22 @@ collector = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(collector)
 
 TURN = 14
+
+
+def attribution(when, h):
+    """Claude Code 2.1.33x's attribution keys, as map entries, of the rows where the SQL `when`
+    holds (elsewhere empty: the caller's mapFilter drops them); `h` hashes the request."""
+    qs = f"multiIf(({h}) % 10 < 7, 'main', ({h}) % 10 < 9, 'subagent', 'auxiliary')"
+    main = f"{when} AND ({h}) % 10 < 7"
+    return f"""
+        'query_source', if({when}, {qs}, ''),
+        'agent.name', if({when} AND {qs} = 'subagent', ['Explore','Plan','general-purpose','code-reviewer','test-runner','docs-writer'][intDiv({h}, 10) % 6 + 1], ''),
+        'skill.name', if({main} AND ({h}) % 9 = 0, ['pdf','xlsx','frontend-design','release-notes'][({h}) % 4 + 1], ''),
+        'mcp_server.name', if({main} AND ({h}) % 7 = 0, ['github','linear','sentry','postgres'][({h}) % 4 + 1], ''),
+        'mcp_tool.name', if({main} AND ({h}) % 7 = 0, ['create_pull_request','list_issues','get_issue','query'][({h}) % 4 + 1], ''),
+        'effort', if({when}, ['low','medium','high'][({h}) % 3 + 1], '')"""
+
+
 LONG_TURNS = 50
 DAY = 86_400
 
@@ -46,6 +67,7 @@ def main():
     s.query("CREATE DATABASE IF NOT EXISTS otel")
     s.query(collector.LOGS_DDL["2025"].format(db="otel"))
     s.query(collector.SUMS_DDL.format(db="otel", **collector.SUMS_TYPES["2025"]))
+    s.query(collector.TRACES_DDL.format(db="otel"))
     turns = a.events // TURN
     # Even turns are one-turn sessions; odd turns fill 50-turn sessions.
     # session index: even turn t -> t; odd turn t -> turns + (t // (2 * LONG_TURNS)).
@@ -96,7 +118,9 @@ def main():
         'decision', if(ev = 'tool_decision', 'accept', ''),
         'source', if(ev = 'tool_decision', 'config', ''),
         'success', if(ev = 'tool_result', if(cityHash64(number, 6) % 20 = 0, 'false', 'true'), ''),
-        'prompt_length', if(ev = 'user_prompt', toString(cityHash64(number, 7) % 2000), '')
+        'prompt_length', if(ev = 'user_prompt', toString(cityHash64(number, 7) % 2000), ''),
+        'ttft_ms', if(ev = 'api_request', toString(100 + cityHash64(number, 8) % 3000), ''),
+        {attribution("ev = 'api_request'", 'cityHash64(number, 9)')}
       )) AS LogAttributes
     FROM (SELECT number, {common} FROM numbers({turns * TURN}))
     """)
@@ -125,7 +149,8 @@ def main():
         'decision', multiIf(j = 9, 'accept', j = 10, 'reject', ''),
         'tool_name', if(j IN (9,10), ['Edit','Write','MultiEdit'][cityHash64(c) % 3 + 1], ''),
         'language', if(j IN (9,10), ['Rust','TypeScript','Python'][cityHash64(c, 1) % 3 + 1], ''),
-        'start_type', if(j = 11, 'fresh', '')
+        'start_type', if(j = 11, 'fresh', ''),
+        {attribution('j IN (2,3,4,5,6)', "cityHash64(c, 'who')")}
       )),
       fromUnixTimestamp64Nano(toInt64(s_start + ci * 60) * 1000000000),
       fromUnixTimestamp64Nano(toInt64(s_start + ci * 60 + 60) * 1000000000),
@@ -146,14 +171,59 @@ def main():
           FROM numbers({cycles * 12}))
     """)
     t2 = time.time()
+    # Spans of the turns of one user in ten (traces on): k 0 the interaction, 1-4 the model
+    # requests (the turn's api_requests, events 1, 5, 9, 13), 5-7 the tools (their decisions,
+    # events 3, 7, 11), 8-10 the tools' permission waits, 11-13 their runs.
+    s.query(f"""
+    INSERT INTO otel.otel_traces (Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
+                                  ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage)
+    SELECT fromUnixTimestamp64Nano(start_ns), trace_id, lower(hex(cityHash64(turn, k))),
+           multiIf(k = 0, '', k <= 7, lower(hex(cityHash64(turn, 0))), lower(hex(cityHash64(turn, 5 + j)))),
+           '', name, 'Internal', 'claude-code',
+           map('service.name','claude-code','department',department), 'com.anthropic.claude_code.tracing', '2.1.337',
+           mapFilter((key, v) -> v != '', map(
+             'session.id', session_id,
+             'user.id', hex(SHA256(toString(u))),
+             'user.email', if(u % 10 = 0, '', concat('user', toString(u), '@example.com')),
+             'span.type', replaceOne(name, 'claude_code.', ''),
+             'interaction.sequence', if(k = 0, toString(ti + 1), ''),
+             'model', if(k BETWEEN 1 AND 4, model, ''),
+             'request_id', if(k BETWEEN 1 AND 4, concat('req_', hex(cityHash64(turn, e))), ''),
+             'ttft_ms', if(k BETWEEN 1 AND 4, toString(100 + cityHash64(turn, k, 'ttft') % 3000), ''),
+             'query_source_safe', if(k BETWEEN 1 AND 4, 'main', ''),
+             'tool_name_safe', if(k BETWEEN 5 AND 7, ['Edit','Bash','Read','Write','Grep'][cityHash64(turn, 3 + 4 * j) % 5 + 1], ''),
+             'tool_use_id', if(k BETWEEN 5 AND 7 OR k >= 11, concat('toolu_', hex(cityHash64(turn, 2 + 2 * j))), ''),
+             'decision', if(k BETWEEN 8 AND 10, 'accept', ''),
+             'source', if(k BETWEEN 8 AND 10, 'user_temporary', ''),
+             'success', if(k >= 11, 'true', '')
+           )),
+           toUInt64(end_ns - start_ns), 'Unset', ''
+    FROM (SELECT *,
+            ['claude_code.interaction','claude_code.llm_request','claude_code.llm_request','claude_code.llm_request',
+             'claude_code.llm_request','claude_code.tool','claude_code.tool','claude_code.tool',
+             'claude_code.tool.blocked_on_user','claude_code.tool.blocked_on_user','claude_code.tool.blocked_on_user',
+             'claude_code.tool.execution','claude_code.tool.execution','claude_code.tool.execution'][k + 1] AS name,
+            lower(hex(cityHash64(turn, 'trace'))) || lower(hex(cityHash64(turn, 'trace', 2))) AS trace_id,
+            toInt64(s_start + ti * 40) * 1000000000 AS t0,
+            if(k BETWEEN 1 AND 4, [1, 5, 9, 13][k], 0) AS e,
+            multiIf(k BETWEEN 5 AND 7, k - 5, k BETWEEN 8 AND 10, k - 8, k >= 11, k - 11, 0) AS j,
+            t0 + (3 + 4 * j) * 2000000000 AS tool_start,
+            toInt64(cityHash64(turn, j, 'wait') % 1500) * 1000000 AS wait_ns,
+            multiIf(k = 0, t0, k <= 4, t0 + (e * 2 - 2) * 1000000000, k <= 10, tool_start, tool_start + wait_ns) AS start_ns,
+            multiIf(k = 0, t0 + 27000000000, k <= 4, t0 + e * 2000000000, k <= 7, tool_start + 2000000000,
+                    k <= 10, tool_start + wait_ns, tool_start + 2000000000) AS end_ns
+          FROM (SELECT number, {common} FROM numbers({turns * TURN})) WHERE u % 10 = 0)
+    """)
+    t3 = time.time()
     s.query("OPTIMIZE TABLE otel.otel_logs FINAL")
     s.query("OPTIMIZE TABLE otel.otel_metrics_sum FINAL")
     counts = json.loads(s.query(
         "SELECT (SELECT count() FROM otel.otel_logs) AS events, (SELECT count() FROM otel.otel_metrics_sum) AS points,"
         " (SELECT uniqExact(LogAttributes['session.id']) FROM otel.otel_logs) AS sessions,"
+        " (SELECT count() FROM otel.otel_traces) AS spans,"
         " (SELECT sum(bytes_on_disk) FROM system.parts WHERE database = 'otel' AND active) AS bytes", "JSON").bytes())["data"][0]
     print(json.dumps({"from_ns": start * 1_000_000_000, "to_ns": end * 1_000_000_000, **counts,
-                      "seconds": {"events": round(t1 - t0, 1), "points": round(t2 - t1, 1)}}))
+                      "seconds": {"events": round(t1 - t0, 1), "points": round(t2 - t1, 1), "spans": round(t3 - t2, 1)}}))
 
 
 if __name__ == "__main__":

@@ -34,9 +34,11 @@ fn attr(key: &str, value: Value) -> Value {
     json!({"key": key, "value": v})
 }
 
-/// Who spent a request, as Claude Code 2.1.33x tags its cost points and `api_request`s: the main
-/// loop mostly, subagents by name, auxiliary calls; some with a skill or an MCP tool.
-fn attribution(n: usize) -> Vec<(&'static str, &'static str)> {
+/// Who spent a request of session `s`, as Claude Code 2.1.33x tags its cost points and
+/// `api_request`s: the main loop mostly, the session's two subagents by name, auxiliary calls;
+/// some with the session's skill or MCP tool. A session keeps one effort, so it has six
+/// attribute sets (series) per metric, as a real one with subagents, a skill and MCP has.
+fn attribution(s: usize, n: usize) -> Vec<(&'static str, &'static str)> {
     let agents = [
         "Explore",
         "Plan",
@@ -45,30 +47,30 @@ fn attribution(n: usize) -> Vec<(&'static str, &'static str)> {
         "test-runner",
         "docs-writer",
     ];
-    let mut out = vec![("effort", ["low", "medium", "high"][n % 3])];
+    let mut out = vec![("effort", ["low", "medium", "high"][s % 3])];
     match n % 10 {
-        0..=6 => {
+        0..=4 => out.push(("query_source", "main")),
+        5 => {
             out.push(("query_source", "main"));
-            if n % 9 == 0 {
-                out.push((
-                    "skill.name",
-                    ["pdf", "xlsx", "frontend-design", "release-notes"][n % 4],
-                ));
-            }
-            if n % 7 == 0 {
-                let (server, tool) = [
-                    ("github", "create_pull_request"),
-                    ("linear", "list_issues"),
-                    ("sentry", "get_issue"),
-                    ("postgres", "query"),
-                ][n % 4];
-                out.push(("mcp_server.name", server));
-                out.push(("mcp_tool.name", tool));
-            }
+            out.push((
+                "skill.name",
+                ["pdf", "xlsx", "frontend-design", "release-notes"][s % 4],
+            ));
+        }
+        6 => {
+            let (server, tool) = [
+                ("github", "create_pull_request"),
+                ("linear", "list_issues"),
+                ("sentry", "get_issue"),
+                ("postgres", "query"),
+            ][s % 4];
+            out.push(("query_source", "main"));
+            out.push(("mcp_server.name", server));
+            out.push(("mcp_tool.name", tool));
         }
         7 | 8 => {
             out.push(("query_source", "subagent"));
-            out.push(("agent.name", agents[(n / 10) % agents.len()]));
+            out.push(("agent.name", agents[(s + n % 2) % agents.len()]));
         }
         _ => out.push(("query_source", "auxiliary")),
     }
@@ -196,7 +198,7 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
             ];
             match name {
                 "api_request" => {
-                    for (key, value) in attribution(s * 7919 + i) {
+                    for (key, value) in attribution(s, i) {
                         attrs.push(attr(key, json!(value)));
                     }
                     attrs.push(attr("request_id", json!(format!("req-{s}-{i}"))));
@@ -248,7 +250,7 @@ fn session_batches(s: usize, start_ns: i64, events: usize, points: usize) -> (Va
                         a.push(attr("type", json!(ty)));
                     }
                     if name.starts_with("claude_code.cost") || name.starts_with("claude_code.token") {
-                        for (key, value) in attribution(s * 7919 + k) {
+                        for (key, value) in attribution(s, k) {
                             a.push(attr(key, json!(value)));
                         }
                     }
@@ -361,7 +363,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let dir =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-v2-{scale}"));
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-queries-v3-{scale}"));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("ccscope.db");
     let marker = dir.join("end_ns");

@@ -38,13 +38,25 @@ async fn run_claude_with(
     traces: bool,
     prompt: &str,
 ) -> Run {
+    run_claude_scripted(server, protocol, log_prompts, traces, false, prompt).await
+}
+
+/// `run_claude_with`, the model delegating the work to a subagent when `delegate`.
+async fn run_claude_scripted(
+    server: &Server,
+    protocol: &str,
+    log_prompts: bool,
+    traces: bool,
+    delegate: bool,
+    prompt: &str,
+) -> Run {
     let work = tempdir();
     let home = work.path().join("home");
     let project = work.path().join("project");
     std::fs::create_dir_all(&home).expect("home");
     std::fs::create_dir_all(&project).expect("project");
     let file = project.join("greet.py");
-    let stub = MessagesStub::start(file.to_string_lossy().into_owned()).await;
+    let stub = MessagesStub::start_with(file.to_string_lossy().into_owned(), delegate).await;
     let endpoint = match protocol {
         "grpc" => format!("http://{}", server.grpc),
         _ => format!("http://{}", server.http),
@@ -388,4 +400,134 @@ async fn real_claude_code_traces_become_one_tree_per_prompt() {
         "{err}"
     );
     server.stop();
+}
+
+/// The real CLI delegating to a subagent (traces on): the subagent's requests are nested under
+/// the `Agent` tool that started it, and its cost is its own in `report --by agent.name` and
+/// under `subagent` in `--by query_source`, the rows adding up to the total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subagents_time_and_cost_are_its_own() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--no-ui"]);
+    let run = run_claude_scripted(
+        &server,
+        "http/json",
+        false,
+        true,
+        true,
+        "Write the greeting script",
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(&run.file).expect("the subagent wrote the file"),
+        FILE_CONTENT
+    );
+    let data = dir.path().to_string_lossy().into_owned();
+    let by = |key: &str| -> Value {
+        let (code, out, err) = ccscope(&[
+            "report",
+            "--json",
+            "--since",
+            "all",
+            "--by",
+            key,
+            "--data-dir",
+            &data,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).expect("report JSON")
+    };
+    let cost_of = |doc: &Value, value: Option<&str>| -> f64 {
+        doc["by"]["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter(|r| r["value"].as_str() == value)
+            .map(|r| r["cost_usd"].as_f64().expect("cost"))
+            .sum()
+    };
+    // The last metric export may land a moment after the CLI exits.
+    let mut agents = by("agent.name");
+    for _ in 0..100 {
+        if cost_of(&agents, Some(messages_stub::SUBAGENT_TYPE)) > 0.0
+            && agents["cost_usd"].as_f64().unwrap_or(0.0)
+                > cost_of(&agents, Some(messages_stub::SUBAGENT_TYPE))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        agents = by("agent.name");
+    }
+    let subagent = cost_of(&agents, Some(messages_stub::SUBAGENT_TYPE));
+    let total = agents["cost_usd"].as_f64().expect("total");
+    assert!(subagent > 0.0 && subagent < total, "{agents:#}");
+    let sum: f64 = agents["by"]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["cost_usd"].as_f64().expect("cost"))
+        .sum();
+    assert!((sum - total).abs() < 1e-9, "rows add up: {agents:#}");
+    let sources = by("query_source");
+    assert!(
+        (cost_of(&sources, Some("subagent")) - subagent).abs() < 1e-9,
+        "{sources:#}"
+    );
+    // The subagent's model requests and its Write sit under the Agent tool's span.
+    let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
+    let all = ccscope_query::Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Default::default()
+    };
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = reader.spans(&all).expect("spans");
+        if stored.iter().any(|s| s.name == "claude_code.interaction") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session = stored
+        .iter()
+        .find_map(|s| s.attributes["session.id"].as_str())
+        .expect("session.id")
+        .to_owned();
+    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    let trace: Value = serde_json::from_str(&out).expect("trace JSON");
+    fn find<'a>(span: &'a Value, pred: &dyn Fn(&Value) -> bool) -> Option<&'a Value> {
+        if pred(span) {
+            return Some(span);
+        }
+        span["children"]
+            .as_array()?
+            .iter()
+            .find_map(|c| find(c, pred))
+    }
+    let roots: Vec<&Value> = trace["prompts"]
+        .as_array()
+        .expect("prompts")
+        .iter()
+        .flat_map(|p| p["spans"].as_array().expect("spans"))
+        .collect();
+    let agent = roots
+        .iter()
+        .find_map(|r| {
+            find(r, &|s| {
+                s["name"] == "claude_code.tool" && s["attributes"]["tool_name"] == "Agent"
+            })
+        })
+        .unwrap_or_else(|| panic!("an Agent tool span: {trace:#}"));
+    assert!(
+        find(agent, &|s| s["name"] == "claude_code.llm_request").is_some(),
+        "the subagent's model requests are nested under its Agent span: {agent:#}"
+    );
+    assert!(
+        find(agent, &|s| s["name"] == "claude_code.tool"
+            && s["attributes"]["tool_name"] == "Write")
+        .is_some(),
+        "the subagent's Write is nested under its Agent span: {agent:#}"
+    );
+    drop(server);
 }

@@ -1,7 +1,9 @@
 //! A local stand-in for the Anthropic Messages API, so the real Claude Code CLI can run offline
 //! (`ANTHROPIC_BASE_URL`). The first turn of a conversation asks for a `Write` tool call; once
-//! the tool result comes back it answers with text. Every answer reports a fixed usage, and
-//! the stub counts what it answered.
+//! the tool result comes back it answers with text. With `delegate`, a conversation that can
+//! start a subagent (its tools hold `Agent`) asks for one instead — once — and the subagent's
+//! own conversation then asks for the `Write`. Every answer reports a fixed usage, and the stub
+//! counts what it answered.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +27,12 @@ pub const USAGE: [(&str, u64); 4] = [
 pub struct StubCounts {
     pub requests: AtomicU64,
     pub tool_calls: AtomicU64,
+    /// Subagents the stub asked for.
+    pub delegations: AtomicU64,
 }
+
+/// The subagent type the stub asks Claude Code to start when delegating.
+pub const SUBAGENT_TYPE: &str = "general-purpose";
 
 pub struct MessagesStub {
     pub addr: SocketAddr,
@@ -37,6 +44,7 @@ pub struct MessagesStub {
 struct StubState {
     counts: Arc<StubCounts>,
     file_path: String,
+    delegate: bool,
 }
 
 fn usage(output_tokens: u64) -> Value {
@@ -72,11 +80,29 @@ async fn messages(State(state): State<Arc<StubState>>, body: axum::body::Bytes) 
         .as_str()
         .unwrap_or("claude-sonnet-4-5")
         .to_owned();
-    let wants_tool = !has_tool_result(&request)
-        && request["tools"]
+    let offers = |name: &str| {
+        request["tools"]
             .as_array()
-            .is_some_and(|t| t.iter().any(|t| t["name"] == "Write"));
-    let (content, stop_reason) = if wants_tool {
+            .is_some_and(|t| t.iter().any(|t| t["name"] == name))
+    };
+    let fresh = !has_tool_result(&request);
+    let wants_tool = fresh && offers("Write");
+    // One subagent (a subagent may be offered `Agent` too: it writes instead).
+    let delegating = state.delegate
+        && fresh
+        && offers("Agent")
+        && state
+            .counts
+            .delegations
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+    let (content, stop_reason) = if delegating {
+        let input = json!({"description": "Write the greeting", "prompt": "Write the greeting script", "subagent_type": SUBAGENT_TYPE});
+        (
+            json!({"type": "tool_use", "id": format!("toolu_agent{n:04}"), "name": "Agent", "input": input}),
+            "tool_use",
+        )
+    } else if wants_tool {
         state.counts.tool_calls.fetch_add(1, Ordering::SeqCst);
         let input = json!({"file_path": state.file_path, "content": FILE_CONTENT});
         (
@@ -153,10 +179,16 @@ async fn messages(State(state): State<Arc<StubState>>, body: axum::body::Bytes) 
 
 impl MessagesStub {
     pub async fn start(file_path: String) -> MessagesStub {
+        MessagesStub::start_with(file_path, false).await
+    }
+
+    /// `delegate`: the main conversation starts a subagent that writes the file.
+    pub async fn start_with(file_path: String, delegate: bool) -> MessagesStub {
         let counts = Arc::new(StubCounts::default());
         let state = Arc::new(StubState {
             counts: Arc::clone(&counts),
             file_path: file_path.clone(),
+            delegate,
         });
         let app = Router::new()
             .route("/v1/messages", post(messages))

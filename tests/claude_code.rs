@@ -38,24 +38,50 @@ async fn run_claude_with(
     traces: bool,
     prompt: &str,
 ) -> Run {
-    run_claude_scripted(server, protocol, log_prompts, traces, false, prompt).await
+    let scenario = Scenario {
+        log_prompts,
+        traces,
+        ..Scenario::default()
+    };
+    run_claude_scripted(server, protocol, scenario, prompt).await
 }
 
-/// `run_claude_with`, the model delegating the work to a subagent when `delegate`.
-async fn run_claude_scripted(
-    server: &Server,
-    protocol: &str,
+/// What a run does beyond the plain one: prompt text logged, traces on, the model delegating
+/// the work to a subagent, a project rule denying the `Write` the model asks for.
+#[derive(Debug, Clone, Copy, Default)]
+struct Scenario {
     log_prompts: bool,
     traces: bool,
     delegate: bool,
+    deny_write: bool,
+}
+
+async fn run_claude_scripted(
+    server: &Server,
+    protocol: &str,
+    scenario: Scenario,
     prompt: &str,
 ) -> Run {
+    let Scenario {
+        log_prompts,
+        traces,
+        delegate,
+        deny_write,
+    } = scenario;
     let work = tempdir();
     let home = work.path().join("home");
     let project = work.path().join("project");
     std::fs::create_dir_all(&home).expect("home");
     std::fs::create_dir_all(&project).expect("project");
     let file = project.join("greet.py");
+    if deny_write {
+        std::fs::create_dir_all(project.join(".claude")).expect(".claude");
+        std::fs::write(
+            project.join(".claude/settings.json"),
+            r#"{"permissions": {"deny": ["Write"]}}"#,
+        )
+        .expect("project settings");
+    }
     let stub = MessagesStub::start_with(file.to_string_lossy().into_owned(), delegate).await;
     let endpoint = match protocol {
         "grpc" => format!("http://{}", server.grpc),
@@ -409,15 +435,13 @@ async fn real_claude_code_traces_become_one_tree_per_prompt() {
 async fn a_subagents_time_and_cost_are_its_own() {
     let dir = tempdir();
     let server = Server::start(dir.path(), &["--no-ui"]);
-    let run = run_claude_scripted(
-        &server,
-        "http/json",
-        false,
-        true,
-        true,
-        "Write the greeting script",
-    )
-    .await;
+    let scenario = Scenario {
+        traces: true,
+        delegate: true,
+        ..Scenario::default()
+    };
+    let run =
+        run_claude_scripted(&server, "http/json", scenario, "Write the greeting script").await;
     assert_eq!(
         std::fs::read_to_string(&run.file).expect("the subagent wrote the file"),
         FILE_CONTENT
@@ -528,6 +552,79 @@ async fn a_subagents_time_and_cost_are_its_own() {
             && s["attributes"]["tool_name"] == "Write")
         .is_some(),
         "the subagent's Write is nested under its Agent span: {agent:#}"
+    );
+    drop(server);
+}
+
+/// The real CLI refused a `Write` by a deny rule (traces on): the waterfall's tool span holds
+/// the decision and no run, the tool's wait is in `ccscope latency`, and nothing was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_tool_call_shows_its_decision_and_no_run() {
+    let dir = tempdir();
+    let server = Server::start(dir.path(), &["--no-ui"]);
+    let scenario = Scenario {
+        traces: true,
+        deny_write: true,
+        ..Scenario::default()
+    };
+    let run =
+        run_claude_scripted(&server, "http/json", scenario, "Write the greeting script").await;
+    assert!(!run.file.exists(), "the denied Write wrote nothing");
+    let data = dir.path().to_string_lossy().into_owned();
+    let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
+    let all = ccscope_query::Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Default::default()
+    };
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = reader.spans(&all).expect("spans");
+        if stored.iter().any(|s| s.name == "claude_code.interaction") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session = stored
+        .iter()
+        .find_map(|s| s.attributes["session.id"].as_str())
+        .expect("session.id")
+        .to_owned();
+    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    let trace: Value = serde_json::from_str(&out).expect("trace JSON");
+    let write = trace["prompts"][0]["spans"][0]["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .find(|s| s["name"] == "claude_code.tool")
+        .unwrap_or_else(|| panic!("the Write's tool span: {trace:#}"));
+    let names: Vec<&str> = write["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        !names.contains(&"claude_code.tool.execution"),
+        "a denied call never runs: {write:#}"
+    );
+    let (code, out, err) = ccscope(&[
+        "events",
+        "--json",
+        "--name",
+        "tool_decision",
+        "--since",
+        "all",
+        "--data-dir",
+        &data,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.lines()
+            .map(|l| serde_json::from_str::<Value>(l).expect("event"))
+            .any(|e| e["decision"] == "reject"),
+        "{out}"
     );
     drop(server);
 }

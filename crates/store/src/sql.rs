@@ -146,8 +146,15 @@ impl FilterSql for Filter {
 pub(crate) fn event_condition(query: &EventQuery) -> Result<(String, Vec<SqlValue>), StoreError> {
     let (mut cond, mut args) = query.filter.sql("e", "e.time_ns")?;
     if !query.names.is_empty() {
+        // A session's events are few: with a session, its index must lead, not the names'
+        // (which would walk every event of those names in the range; `+` keeps SQLite off it).
+        let name = if query.filter.session.is_some() {
+            "+e.name"
+        } else {
+            "e.name"
+        };
         cond.push_str(&format!(
-            " AND e.name IN ({})",
+            " AND {name} IN ({})",
             vec!["?"; query.names.len()].join(", ")
         ));
         args.extend(query.names.iter().map(|n| SqlValue::Text(n.clone())));

@@ -47,13 +47,14 @@ async fn run_claude_with(
 }
 
 /// What a run does beyond the plain one: prompt text logged, traces on, the model delegating
-/// the work to a subagent, a project rule denying the `Write` the model asks for.
+/// the work to a subagent, a project's `PreToolUse` hook refusing the `Write` the model asks for
+/// (a deny rule would do less: Claude Code 2.1.337 then sends no `tool_decision` and no tool span).
 #[derive(Debug, Clone, Copy, Default)]
 struct Scenario {
     log_prompts: bool,
     traces: bool,
     delegate: bool,
-    deny_write: bool,
+    hook_refuses_write: bool,
 }
 
 async fn run_claude_scripted(
@@ -66,7 +67,7 @@ async fn run_claude_scripted(
         log_prompts,
         traces,
         delegate,
-        deny_write,
+        hook_refuses_write,
     } = scenario;
     let work = tempdir();
     let home = work.path().join("home");
@@ -74,11 +75,11 @@ async fn run_claude_scripted(
     std::fs::create_dir_all(&home).expect("home");
     std::fs::create_dir_all(&project).expect("project");
     let file = project.join("greet.py");
-    if deny_write {
+    if hook_refuses_write {
         std::fs::create_dir_all(project.join(".claude")).expect(".claude");
         std::fs::write(
             project.join(".claude/settings.json"),
-            r#"{"permissions": {"deny": ["Write"]}}"#,
+            r#"{"hooks": {"PreToolUse": [{"matcher": "Write", "hooks": [{"type": "command", "command": "echo 'no writes here' >&2; exit 2"}]}]}}"#,
         )
         .expect("project settings");
     }
@@ -556,20 +557,20 @@ async fn a_subagents_time_and_cost_are_its_own() {
     drop(server);
 }
 
-/// The real CLI refused a `Write` by a deny rule (traces on): the waterfall's tool span holds
-/// the decision and no run, the tool's wait is in `ccscope latency`, and nothing was written.
+/// The real CLI refused a `Write` by a `PreToolUse` hook (traces on): the waterfall's tool span
+/// has no run, the events hold the rejection, and nothing was written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_denied_tool_call_shows_its_decision_and_no_run() {
+async fn a_refused_tool_call_shows_no_run_and_its_rejection() {
     let dir = tempdir();
     let server = Server::start(dir.path(), &["--no-ui"]);
     let scenario = Scenario {
         traces: true,
-        deny_write: true,
+        hook_refuses_write: true,
         ..Scenario::default()
     };
     let run =
         run_claude_scripted(&server, "http/json", scenario, "Write the greeting script").await;
-    assert!(!run.file.exists(), "the denied Write wrote nothing");
+    assert!(!run.file.exists(), "the refused Write wrote nothing");
     let data = dir.path().to_string_lossy().into_owned();
     let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
     let all = ccscope_query::Filter {
@@ -598,7 +599,10 @@ async fn a_denied_tool_call_shows_its_decision_and_no_run() {
         .expect("children")
         .iter()
         .find(|s| s["name"] == "claude_code.tool")
-        .unwrap_or_else(|| panic!("the Write's tool span: {trace:#}"));
+        .unwrap_or_else(|| {
+            let (_, events, _) = ccscope(&["events", "--since", "all", "--data-dir", &data]);
+            panic!("the Write's tool span: {trace:#}\n{events}")
+        });
     let names: Vec<&str> = write["children"]
         .as_array()
         .expect("children")
@@ -607,7 +611,7 @@ async fn a_denied_tool_call_shows_its_decision_and_no_run() {
         .collect();
     assert!(
         !names.contains(&"claude_code.tool.execution"),
-        "a denied call never runs: {write:#}"
+        "a refused call never runs: {write:#}"
     );
     let (code, out, err) = ccscope(&[
         "events",

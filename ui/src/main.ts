@@ -422,7 +422,11 @@ async function renderOverview(): Promise<void> {
     downloadButton(`report-${format}`, label, () => `/api/report?${params({ format, team: team() }).toString()}`, `ccscope-report.${format}`);
   view.append(h("div", { class: "report-links" }, "Usage report for this range: ", report("html", "HTML"), " ", report("md", "Markdown")));
   view.append(modelTable(overview.current));
-  view.append(await moneyPanel(params()));
+  // Where the money went reads the range once per split: it fills its place when done, and
+  // the charts do not wait for it.
+  const moneySlot = h("section", { class: "money loading", id: "money", "aria-busy": "true" }, h("h3", {}, "Where the money went"), h("p", { class: "hint" }, "Reading…"));
+  view.append(moneySlot);
+  const money = moneyPanel(params()).then((panel) => { moneySlot.replaceWith(panel); });
   const grid = h("section", { class: "charts" });
   view.append(grid);
   const latency = latencyPanel(params()).then((panel) => { view.append(panel); });
@@ -430,7 +434,7 @@ async function renderOverview(): Promise<void> {
     const card = chartCard(spec);
     grid.append(card);
     return loadChart(card, spec);
-  }), latency]);
+  }), latency, money]);
 }
 
 // ---------------------------------------------------------------------------------------------

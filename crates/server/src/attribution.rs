@@ -1,6 +1,7 @@
 //! GET /api/attribution?key=K (repeatable) + the filter: where the money went — the range's
 //! cost split by each attribute Claude Code puts on its cost points (`query_source`,
-//! `agent.name`, `skill.name`, `mcp_server.name`, …), one query per key, on any source.
+//! `agent.name`, `skill.name`, `mcp_server.name`, …), one query per key, the keys side by side,
+//! on any source.
 //!
 //! Must never: give a split whose rows do not add up to the range's cost (what lacks the key
 //! is the row with no value).
@@ -33,11 +34,18 @@ pub(crate) async fn attribution(
         // The same check every attribute key gets (a group by `attr:KEY`).
         ccscope_query::Dimension::parse(&format!("attr:{key}"))?;
     }
-    let body = query(&state, move |source| {
-        let mut splits = Vec::with_capacity(keys.len());
-        for key in keys {
-            let rows = ccscope_query::cost_by_attribute(source, &key, &filter)?;
-            splits.push(CostSplit {
+    // One query per key, side by side (each on its own connection: a split is a full pass
+    // over the range's cost).
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, key) in keys.into_iter().enumerate() {
+        let (state, filter) = (state.clone(), filter.clone());
+        tasks.spawn(async move {
+            let rows = query(&state, {
+                let key = key.clone();
+                move |source| Ok(ccscope_query::cost_by_attribute(source, &key, &filter)?)
+            })
+            .await?;
+            let split = CostSplit {
                 key,
                 rows: rows
                     .into_iter()
@@ -46,14 +54,26 @@ pub(crate) async fn attribution(
                         cost_usd: usd(cost),
                     })
                     .collect(),
-            });
-        }
-        let total_usd = usd(splits
-            .first()
-            .map(|s| s.rows.iter().map(|r| r.cost_usd).sum())
-            .unwrap_or(0.0));
-        Ok(Attribution { total_usd, splits })
-    })
-    .await?;
+            };
+            Ok::<_, ApiError>((index, split))
+        });
+    }
+    let mut splits = Vec::with_capacity(tasks.len());
+    while let Some(done) = tasks.join_next().await {
+        let joined = done.map_err(|e| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("query task failed: {e}"),
+            )
+        })?;
+        splits.push(joined?);
+    }
+    splits.sort_by_key(|(index, _)| *index);
+    let splits: Vec<CostSplit> = splits.into_iter().map(|(_, split)| split).collect();
+    let total_usd = usd(splits
+        .first()
+        .map(|s| s.rows.iter().map(|r| r.cost_usd).sum())
+        .unwrap_or(0.0));
+    let body = Attribution { total_usd, splits };
     Ok(Json(body))
 }

@@ -120,7 +120,7 @@ async fn a_policy_applied_by_ccscope_is_what_claude_code_exports_by() {
     )
     .unwrap();
     let file = project.join("greet.py");
-    let stub = MessagesStub::start(file.to_string_lossy().into_owned()).await;
+    let stub = MessagesStub::start_with(file.to_string_lossy().into_owned(), false).await;
     let prompt = "Write a greet function to greet.py (managed)";
     let output = tokio::time::timeout(
         Duration::from_secs(120),

@@ -178,10 +178,6 @@ async fn messages(State(state): State<Arc<StubState>>, body: axum::body::Bytes) 
 }
 
 impl MessagesStub {
-    pub async fn start(file_path: String) -> MessagesStub {
-        MessagesStub::start_with(file_path, false).await
-    }
-
     /// `delegate`: the main conversation starts a subagent that writes the file.
     pub async fn start_with(file_path: String, delegate: bool) -> MessagesStub {
         let counts = Arc::new(StubCounts::default());

@@ -499,28 +499,7 @@ async fn a_subagents_time_and_cost_are_its_own() {
         "{sources:#}"
     );
     // The subagent's model requests and its Write sit under the Agent tool's span.
-    let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
-    let all = ccscope_query::Filter {
-        from_ns: 0,
-        to_ns: i64::MAX,
-        ..Default::default()
-    };
-    let mut stored = Vec::new();
-    for _ in 0..100 {
-        stored = reader.spans(&all).expect("spans");
-        if stored.iter().any(|s| s.name == "claude_code.interaction") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let session = stored
-        .iter()
-        .find_map(|s| s.attributes["session.id"].as_str())
-        .expect("session.id")
-        .to_owned();
-    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
-    assert_eq!(code, 0, "{err}");
-    let trace: Value = serde_json::from_str(&out).expect("trace JSON");
+    let trace = traced(dir.path()).await;
     fn find<'a>(span: &'a Value, pred: &dyn Fn(&Value) -> bool) -> Option<&'a Value> {
         if pred(span) {
             return Some(span);
@@ -572,28 +551,7 @@ async fn a_refused_tool_call_shows_no_run_and_its_rejection() {
         run_claude_scripted(&server, "http/json", scenario, "Write the greeting script").await;
     assert!(!run.file.exists(), "the refused Write wrote nothing");
     let data = dir.path().to_string_lossy().into_owned();
-    let reader = ccscope_store::Reader::open(&dir.path().join("ccscope.db")).expect("store");
-    let all = ccscope_query::Filter {
-        from_ns: 0,
-        to_ns: i64::MAX,
-        ..Default::default()
-    };
-    let mut stored = Vec::new();
-    for _ in 0..100 {
-        stored = reader.spans(&all).expect("spans");
-        if stored.iter().any(|s| s.name == "claude_code.interaction") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let session = stored
-        .iter()
-        .find_map(|s| s.attributes["session.id"].as_str())
-        .expect("session.id")
-        .to_owned();
-    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
-    assert_eq!(code, 0, "{err}");
-    let trace: Value = serde_json::from_str(&out).expect("trace JSON");
+    let trace = traced(dir.path()).await;
     let write = trace["prompts"][0]["spans"][0]["children"]
         .as_array()
         .expect("children")
@@ -631,4 +589,32 @@ async fn a_refused_tool_call_shows_no_run_and_its_rejection() {
         "{out}"
     );
     drop(server);
+}
+
+/// `ccscope trace --json` of the traced session stored in `dir` (the last export of spans
+/// may land a moment after the CLI exits).
+async fn traced(dir: &std::path::Path) -> Value {
+    let reader = ccscope_store::Reader::open(&dir.join("ccscope.db")).expect("store");
+    let all = ccscope_query::Filter {
+        from_ns: 0,
+        to_ns: i64::MAX,
+        ..Default::default()
+    };
+    let mut stored = Vec::new();
+    for _ in 0..100 {
+        stored = reader.spans(&all).expect("spans");
+        if stored.iter().any(|s| s.name == "claude_code.interaction") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session = stored
+        .iter()
+        .find_map(|s| s.attributes["session.id"].as_str())
+        .expect("session.id")
+        .to_owned();
+    let data = dir.to_string_lossy().into_owned();
+    let (code, out, err) = ccscope(&["trace", &session, "--json", "--data-dir", &data]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("trace JSON")
 }

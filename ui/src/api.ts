@@ -3,7 +3,7 @@
 // in this tab's sessionStorage (scoped to this origin, port included: unlike a cookie, no other
 // server on 127.0.0.1 ever receives it) and leaves the address bar at once.
 
-import type { EventDoc, SessionDoc, SourceInfo, TimelineEvent } from "./generated/api";
+import type { EventDoc, SessionDoc, TimelineEvent } from "./generated/api";
 
 const TOKEN_KEY = "ccscope.launch-token";
 
@@ -155,38 +155,11 @@ export function liveFeed(onEvent: (name: string) => void, onState: (connected: b
 }
 
 // The API's shapes, generated from the server's Rust types (crates/server/src/dto.rs).
-export type { EventPage, FleetInfo, FleetRow, Overview, PromptGroup, PromptTraceDoc, SetupPreview, SetupResult, SourceInfo, SpanDoc, Timeline, Tokens, Totals, TraceView } from "./generated/api";
+export type { BudgetInfo, EventPage, FleetInfo, FleetRow, LiveCommit, Overview, PromptGroup, PromptTraceDoc, ReceiverInfo, SetupPreview, SetupResult, SourceInfo, SpanDoc, Timeline, Tokens, Totals, TraceView } from "./generated/api";
 export type SessionItem = SessionDoc;
 
 /** An event as listed; on a timeline, with what the server joined to it. */
 export type EventItem = EventDoc & Partial<Omit<TimelineEvent, keyof EventDoc>>;
 
-export interface BudgetUsage {
-  spent_usd: number;
-  limit_usd: number | null;
-  crossed: boolean;
-}
 
-export interface BudgetInfo {
-  budgets: { daily_usd: number | null; monthly_usd: number | null };
-  status: { day: string; today: BudgetUsage; month: BudgetUsage };
-}
-
-export interface ReceiverInfo {
-  paused: boolean;
-  /** What the dashboard reads: the local store, or an organisation's ClickHouse. */
-  source: SourceInfo;
-  grpc: string | null;
-  http: string | null;
-  database: string;
-  exports_accepted: number;
-  exports_refused: number;
-  records_accepted: number;
-  records_rejected: number;
-  last_export: string | null;
-  /** When the newest stored event or metric point was made. */
-  newest_record: string | null;
-  connections_refused: number;
-  recent_refusals: { time: string; transport: string; signal: string; status: string; reason: string }[];
-}
 

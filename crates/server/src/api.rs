@@ -18,14 +18,14 @@ use ccscope_charts::{BarChart, Size, Theme, Unit};
 use ccscope_query::{Dimension, EventQuery, Filter, TimeSeries};
 use ccscope_store::Committed;
 use ccscope_telemetry::MetricKind;
-use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt as _;
 
 use crate::charts::time_chart_from;
 use crate::dto::{
-    EventDoc, EventPage, FleetInfo, FleetRow, Overview, PromptGroup, RequestRef, SessionDoc,
-    SessionList, SourceInfo, Timeline, TimelineEvent, ToolDecision, Totals, rfc3339, usd,
+    BudgetInfo, EventDoc, EventPage, FleetInfo, FleetRow, LiveCommit, Overview, PromptGroup,
+    ReceiverInfo, RefusalDoc, RequestRef, SessionDoc, SessionList, SourceInfo, Timeline,
+    TimelineEvent, ToolDecision, Totals, rfc3339, usd,
 };
 use crate::export;
 use crate::guard::{self, Guard};
@@ -697,27 +697,35 @@ async fn source_set(
     Ok(Json(source_json(&state)))
 }
 
-async fn receiver(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+async fn receiver(State(state): State<ApiState>) -> Result<Json<ReceiverInfo>, ApiError> {
     let stats = state.stats.snapshot();
     let newest = query(&state, |reader| Ok(reader.newest_ns()?)).await?;
-    Ok(Json(json!({
-        "grpc": state.grpc_addr.map(|a| a.to_string()),
-        "http": state.http_addr.map(|a| a.to_string()),
-        "database": state.database.display().to_string(),
-        "source": source_json(&state),
-        "paused": state.paused.load(std::sync::atomic::Ordering::Relaxed),
-        "exports_accepted": stats.exports_accepted,
-        "exports_refused": stats.exports_refused,
-        "records_accepted": stats.records_accepted,
-        "records_rejected": stats.records_rejected,
-        "last_export": stats.last_export_ns.map(rfc3339),
-        "newest_record": newest.map(rfc3339),
-        "connections_refused": stats.connections_refused,
-        "recent_refusals": stats.recent_refusals.iter().rev().map(|r| json!({
-            "time": rfc3339(r.time_ns), "transport": r.transport, "signal": r.signal,
-            "status": r.status, "reason": r.reason,
-        })).collect::<Vec<_>>(),
-    })))
+    Ok(Json(ReceiverInfo {
+        grpc: state.grpc_addr.map(|a| a.to_string()),
+        http: state.http_addr.map(|a| a.to_string()),
+        database: state.database.display().to_string(),
+        source: source_json(&state),
+        paused: state.paused.load(std::sync::atomic::Ordering::Relaxed),
+        exports_accepted: stats.exports_accepted,
+        exports_refused: stats.exports_refused,
+        records_accepted: stats.records_accepted,
+        records_rejected: stats.records_rejected,
+        last_export: stats.last_export_ns.map(rfc3339),
+        newest_record: newest.map(rfc3339),
+        connections_refused: stats.connections_refused,
+        recent_refusals: stats
+            .recent_refusals
+            .iter()
+            .rev()
+            .map(|r| RefusalDoc {
+                time: rfc3339(r.time_ns),
+                transport: r.transport.to_string(),
+                signal: r.signal.to_string(),
+                status: r.status.to_string(),
+                reason: r.reason.to_string(),
+            })
+            .collect(),
+    }))
 }
 
 /// Server-Sent Events: a `commit` message (with what was added) at most every
@@ -743,7 +751,14 @@ async fn stream(
                             Err(_) => break,
                         }
                     }
-                    sse::Event::default().event("commit").data(json!({"events": total.events, "points": total.points, "spans": total.spans}).to_string())
+                    let commit = LiveCommit {
+                        events: total.events,
+                        points: total.points,
+                        spans: total.spans,
+                    };
+                    sse::Event::default()
+                        .event("commit")
+                        .data(serde_json::to_string(&commit).unwrap_or_default())
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     sse::Event::default().event("reload").data("{}")
@@ -801,7 +816,7 @@ async fn usage_report(
 }
 
 /// GET /api/budgets: the budgets and today's and this month's spend against them.
-async fn budgets_get(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+async fn budgets_get(State(state): State<ApiState>) -> Result<Json<BudgetInfo>, ApiError> {
     let database = state.database.clone();
     let budgets = crate::budgets::load(&database)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
@@ -813,14 +828,14 @@ async fn budgets_get(State(state): State<ApiState>) -> Result<Json<Value>, ApiEr
         )?)
     })
     .await?;
-    Ok(Json(json!({"budgets": budgets, "status": status})))
+    Ok(Json(BudgetInfo { budgets, status }))
 }
 
 /// POST /api/budgets {daily_usd, monthly_usd}: stores new budgets (null for none).
 async fn budgets_set(
     State(state): State<ApiState>,
     Json(budgets): Json<crate::budgets::Budgets>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BudgetInfo>, ApiError> {
     crate::budgets::save(&state.database, &budgets).map_err(|e| match e {
         crate::budgets::BudgetError::Invalid(_) => {
             ApiError::new(StatusCode::BAD_REQUEST, e.to_string())

@@ -12,6 +12,7 @@ pub const BUDGETS_FILE: &str = "budgets.json";
 
 /// The limits, both optional.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Budgets {
     pub daily_usd: Option<f64>,
     pub monthly_usd: Option<f64>,
@@ -79,6 +80,7 @@ pub fn save(database: &Path, budgets: &Budgets) -> Result<(), BudgetError> {
 
 /// One budget's state.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Usage {
     pub spent_usd: f64,
     pub limit_usd: Option<f64>,
@@ -87,8 +89,10 @@ pub struct Usage {
 
 /// Spending today and this month against the budgets.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Status {
     /// The local day (`2026-11-24`) and month (`2026-11`) these figures are for.
+    #[cfg_attr(test, ts(type = "string"))]
     pub day: NaiveDate,
     pub today: Usage,
     pub month: Usage,

@@ -607,6 +607,55 @@ pub struct SourceInfo {
     pub warning: Option<String>,
 }
 
+/// An export the receiver refused lately (GET /api/receiver).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct RefusalDoc {
+    pub time: String,
+    pub transport: String,
+    pub signal: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// GET /api/receiver: where the receiver listens, what it took, and what the dashboard reads.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct ReceiverInfo {
+    pub grpc: Option<String>,
+    pub http: Option<String>,
+    pub database: String,
+    pub source: SourceInfo,
+    pub paused: bool,
+    pub exports_accepted: u64,
+    pub exports_refused: u64,
+    pub records_accepted: u64,
+    pub records_rejected: u64,
+    pub last_export: Option<String>,
+    /// When the newest stored event or metric point was made.
+    pub newest_record: Option<String>,
+    pub connections_refused: u64,
+    /// Newest first.
+    pub recent_refusals: Vec<RefusalDoc>,
+}
+
+/// The live feed's `commit` message (GET /api/stream): what was stored since the last one.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct LiveCommit {
+    pub events: u64,
+    pub points: u64,
+    pub spans: u64,
+}
+
+/// GET/POST /api/budgets: the budgets and today's and this month's spend against them.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(test, derive(TS))]
+pub struct BudgetInfo {
+    pub budgets: crate::budgets::Budgets,
+    pub status: crate::budgets::Status,
+}
+
 /// Every API error: a stable code and a message for people.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(test, derive(TS))]
@@ -667,6 +716,13 @@ mod tests {
             FleetRow::decl(&cfg),
             FleetInfo::decl(&cfg),
             SourceInfo::decl(&cfg),
+            RefusalDoc::decl(&cfg),
+            ReceiverInfo::decl(&cfg),
+            LiveCommit::decl(&cfg),
+            crate::budgets::Budgets::decl(&cfg),
+            crate::budgets::Usage::decl(&cfg),
+            crate::budgets::Status::decl(&cfg),
+            BudgetInfo::decl(&cfg),
             ByDoc::decl(&cfg),
             ByRow::decl(&cfg),
             CostShare::decl(&cfg),

@@ -190,6 +190,32 @@ locked: boolean,
  */
 warning: string | null, };
 
+export type RefusalDoc = { time: string, transport: string, signal: string, status: string, reason: string, };
+
+export type ReceiverInfo = { grpc: string | null, http: string | null, database: string, source: SourceInfo, paused: boolean, exports_accepted: number, exports_refused: number, records_accepted: number, records_rejected: number, last_export: string | null, 
+/**
+ * When the newest stored event or metric point was made.
+ */
+newest_record: string | null, connections_refused: number, 
+/**
+ * Newest first.
+ */
+recent_refusals: Array<RefusalDoc>, };
+
+export type LiveCommit = { events: number, points: number, spans: number, };
+
+export type Budgets = { daily_usd: number | null, monthly_usd: number | null, };
+
+export type Usage = { spent_usd: number, limit_usd: number | null, crossed: boolean, };
+
+export type Status = { 
+/**
+ * The local day (`2026-11-24`) and month (`2026-11`) these figures are for.
+ */
+day: string, today: Usage, month: Usage, };
+
+export type BudgetInfo = { budgets: Budgets, status: Status, };
+
 export type ByDoc = { key: string, rows: Array<ByRow>, };
 
 export type ByRow = { value: string | null, cost_usd: number, tokens: Tokens, };

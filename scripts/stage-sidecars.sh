@@ -10,7 +10,11 @@ flags=(--release)
 if [ "${TAURI_ENV_DEBUG:-false}" = "true" ]; then profile=debug; flags=(); fi
 target_flag=()
 if [ "$triple" != "$(rustc -vV | sed -n 's/^host: //p')" ]; then target_flag=(--target "$triple"); fi
-cargo build --locked "${flags[@]}" "${target_flag[@]}" -p ccscope -p ccscope-settings-helper
+# CCSCOPE_SIDECARS_BUILT=1: the binaries are built already (scripts/test.sh builds its debug ones
+# with the settings test hooks, for its suites, and stages those).
+if [ "${CCSCOPE_SIDECARS_BUILT:-0}" != 1 ]; then
+  cargo build --locked "${flags[@]}" "${target_flag[@]}" -p ccscope -p ccscope-settings-helper
+fi
 # Cargo's output directory: CARGO_TARGET_DIR (or build.target-dir) when set, else target/.
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 dir="$target_dir/${target_flag:+$triple/}$profile"

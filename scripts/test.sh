@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of ccscope: formatting, clippy, unit and end-to-end tests (real
-# SQLite files, real sockets on loopback, the real binary), and a short fuzzing pass.
+# SQLite files, real sockets on loopback, the real binary), the decoders' fuzz properties on a
+# fixed corpus of mutations.
 # Installs what it needs first (scripts/setup.sh --test). Prints each step's time.
 #
 #   scripts/test.sh           everything (what CI runs)
@@ -89,8 +90,12 @@ if git rev-parse --git-dir >/dev/null 2>&1 && [ -n "$(git status --porcelain -- 
 fi
 npm --prefix ui test 2>&1 | tee target/ui-test-output.txt
 
-step "desktop sidecars (the CLI and the settings helper every bundle carries; tauri-build needs them present)"
-TAURI_ENV_DEBUG=true scripts/stage-sidecars.sh
+# One debug build of the CLI and the settings helper: with the settings test hooks (a scratch
+# managed root) the suites run them with, staged as the desktop app's sidecars (tauri-build
+# needs them present; the bundles stage their own release builds).
+step "debug binaries (the CLI and the settings helper), staged as the desktop app's sidecars"
+cargo build --locked -p ccscope -p ccscope-settings-helper --features ccscope-settings/test-hooks
+TAURI_ENV_DEBUG=true CCSCOPE_SIDECARS_BUILT=1 scripts/stage-sidecars.sh
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -102,10 +107,6 @@ for target in x86_64-pc-windows-gnu x86_64-apple-darwin; do
 done
 
 step "cargo test"
-# The test suites run the binaries with the settings test hooks (a scratch managed root); the
-# sidecars staged above are built without them, and a helper without them refuses to run
-# under a test root.
-cargo build --locked -p ccscope -p ccscope-settings-helper --features ccscope-settings/test-hooks
 cargo test --workspace --locked 2>&1 | tee target/test-output.txt
 
 step "browser tests (Chromium + playwright-core against a real ccscope serve)"
@@ -120,8 +121,9 @@ $sudo_cmd apt-get install -y -qq --reinstall "./$deb" >/dev/null
 tests/desktop/installed.sh 2>&1 | tee target/installed-test-output.txt
 CCSCOPE_DESKTOP_BIN=/usr/bin/ccscope-desktop xvfb-run -a dbus-run-session -- npm --prefix tests/desktop test 2>&1 | tee target/desktop-installed-test-output.txt
 
-step "fuzz (short pass; scripts/fuzz.sh 600 for a long one)"
-scripts/fuzz.sh 15
+# The fuzz targets' properties run in `cargo test` on a fixed corpus of recorded payloads,
+# hostile shapes and their seeded mutations (crates/telemetry/tests/mutations.rs);
+# `scripts/fuzz.sh 600` runs libFuzzer for new cases.
 
 step_times
 step "summary"

@@ -3,7 +3,9 @@
 //! permission-wait histograms, and the longest prompt spans (from `otel_traces`). The bins are
 //! `ccscope_query::latency_bin`'s, so every source gives the same percentiles.
 //!
-//! On spans the filter's time, session and user apply (as on the SQLite store's `spans`).
+//! On spans the filter's time, session and user apply (as on the SQLite store's `spans`), and a
+//! span stored more than once (a re-sent export: the exporter keeps every copy) counts once, its
+//! first copy (the store keeps the first and ignores the rest).
 
 use std::collections::BTreeMap;
 
@@ -120,10 +122,11 @@ impl ClickHouse {
             "SELECT multiIf(t.SpanAttributes['tool_name_safe'] != '', t.SpanAttributes['tool_name_safe'],
                             t.SpanAttributes['tool_name'] != '', t.SpanAttributes['tool_name'], '?') AS key,
                     toInt64(0) AS b, {bin} AS bin, count() AS cnt, sum(w.Duration / 1e6) AS total
-             FROM {traces} AS w
-             INNER JOIN (SELECT TraceId, SpanId, SpanAttributes FROM {traces} WHERE SpanName = '{TOOL_SPAN}') AS t
+             FROM (SELECT * FROM {traces} AS w WHERE w.SpanName = '{BLOCKED_ON_USER_SPAN}' AND {cond}
+                   ORDER BY w.Timestamp LIMIT 1 BY w.TraceId, w.SpanId) AS w
+             INNER JOIN (SELECT TraceId, SpanId, SpanAttributes FROM {traces} WHERE SpanName = '{TOOL_SPAN}'
+                         ORDER BY Timestamp LIMIT 1 BY TraceId, SpanId) AS t
                 ON t.TraceId = w.TraceId AND t.SpanId = w.ParentSpanId
-             WHERE w.SpanName = '{BLOCKED_ON_USER_SPAN}' AND {cond}
              GROUP BY key, bin",
             bin = bin_sql("w.Duration / 1e6"),
         );
@@ -151,8 +154,8 @@ impl ClickHouse {
             "SELECT p.SpanAttributes['session.id'] AS session_id, p.SpanId AS span_id,
                     toUnixTimestamp64Nano(p.Timestamp) AS start_ns,
                     toInt64(toUnixTimestamp64Nano(p.Timestamp) + toInt64(p.Duration)) AS end_ns
-             FROM {traces} AS p
-             WHERE p.SpanName = '{INTERACTION_SPAN}' AND {cond}
+             FROM (SELECT * FROM {traces} AS p WHERE p.SpanName = '{INTERACTION_SPAN}' AND {cond}
+                   ORDER BY p.Timestamp LIMIT 1 BY p.TraceId, p.SpanId) AS p
              ORDER BY end_ns - start_ns DESC, start_ns, span_id LIMIT {limit}",
             traces = sql::table(self.config(), &self.config().traces_table),
         );

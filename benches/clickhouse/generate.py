@@ -11,7 +11,7 @@ edit decisions ×2, session count) every 60 s of a session, delta temporality. U
 departments and 20 cost centres (resource attributes); one user in ten has no e-mail. Cost and
 token points and `api_request`s carry Claude Code 2.1.33x's attribution (`query_source`: main 70 %,
 subagent 20 % with `agent.name`, auxiliary 10 %; some `skill.name`, `mcp_server.name`/`mcp_tool.name`;
-`effort`). One user in ten has traces on: per turn an interaction span, a model request span per
+`effort`; six attribute sets a session). One user in ten has traces on: per turn an interaction span, a model request span per
 `api_request` (its `request_id`, `ttft_ms`) and a tool span per tool call (its `tool_use_id`) with its
 permission wait and its run, in `otel_traces`.
 
@@ -35,18 +35,21 @@ spec.loader.exec_module(collector)
 TURN = 14
 
 
-def attribution(when, h):
+def attribution(when, s, h):
     """Claude Code 2.1.33x's attribution keys, as map entries, of the rows where the SQL `when`
-    holds (elsewhere empty: the caller's mapFilter drops them); `h` hashes the request."""
-    qs = f"multiIf(({h}) % 10 < 7, 'main', ({h}) % 10 < 9, 'subagent', 'auxiliary')"
-    main = f"{when} AND ({h}) % 10 < 7"
+    holds (elsewhere empty: the caller's mapFilter drops them). Session `s` has six attribute
+    sets, as a real session with subagents, a skill and MCP has: main (50 %), main with its
+    skill, main with its MCP tool, its two subagents (10 % each), auxiliary; and one effort.
+    `h` hashes the request and picks its set."""
+    r = f"(({h}) % 10)"
+    qs = f"multiIf({r} < 7, 'main', {r} < 9, 'subagent', 'auxiliary')"
     return f"""
         'query_source', if({when}, {qs}, ''),
-        'agent.name', if({when} AND {qs} = 'subagent', ['Explore','Plan','general-purpose','code-reviewer','test-runner','docs-writer'][intDiv({h}, 10) % 6 + 1], ''),
-        'skill.name', if({main} AND ({h}) % 9 = 0, ['pdf','xlsx','frontend-design','release-notes'][({h}) % 4 + 1], ''),
-        'mcp_server.name', if({main} AND ({h}) % 7 = 0, ['github','linear','sentry','postgres'][({h}) % 4 + 1], ''),
-        'mcp_tool.name', if({main} AND ({h}) % 7 = 0, ['create_pull_request','list_issues','get_issue','query'][({h}) % 4 + 1], ''),
-        'effort', if({when}, ['low','medium','high'][({h}) % 3 + 1], '')"""
+        'agent.name', if({when} AND {qs} = 'subagent', ['Explore','Plan','general-purpose','code-reviewer','test-runner','docs-writer'][({s} + {r} % 2) % 6 + 1], ''),
+        'skill.name', if({when} AND {r} = 5, ['pdf','xlsx','frontend-design','release-notes'][{s} % 4 + 1], ''),
+        'mcp_server.name', if({when} AND {r} = 6, ['github','linear','sentry','postgres'][{s} % 4 + 1], ''),
+        'mcp_tool.name', if({when} AND {r} = 6, ['create_pull_request','list_issues','get_issue','query'][{s} % 4 + 1], ''),
+        'effort', if({when}, ['low','medium','high'][{s} % 3 + 1], '')"""
 
 
 LONG_TURNS = 50
@@ -120,7 +123,7 @@ def main():
         'success', if(ev = 'tool_result', if(cityHash64(number, 6) % 20 = 0, 'false', 'true'), ''),
         'prompt_length', if(ev = 'user_prompt', toString(cityHash64(number, 7) % 2000), ''),
         'ttft_ms', if(ev = 'api_request', toString(100 + cityHash64(number, 8) % 3000), ''),
-        {attribution("ev = 'api_request'", 'cityHash64(number, 9)')}
+        {attribution("ev = 'api_request'", 's', 'cityHash64(number, 9)')}
       )) AS LogAttributes
     FROM (SELECT number, {common} FROM numbers({turns * TURN}))
     """)
@@ -150,7 +153,7 @@ def main():
         'tool_name', if(j IN (9,10), ['Edit','Write','MultiEdit'][cityHash64(c) % 3 + 1], ''),
         'language', if(j IN (9,10), ['Rust','TypeScript','Python'][cityHash64(c, 1) % 3 + 1], ''),
         'start_type', if(j = 11, 'fresh', ''),
-        {attribution('j IN (2,3,4,5,6)', "cityHash64(c, 'who')")}
+        {attribution('j IN (2,3,4,5,6)', 's', "cityHash64(c, 'who')")}
       )),
       fromUnixTimestamp64Nano(toInt64(s_start + ci * 60) * 1000000000),
       fromUnixTimestamp64Nano(toInt64(s_start + ci * 60 + 60) * 1000000000),
